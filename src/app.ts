@@ -1,0 +1,161 @@
+// buildApp(config, overrides) → a Fastify instance. The one wiring place: configuration, the
+// outside world (database, storage, clock, keys, rate counters) and the route plugins meet here.
+import { randomUUID } from "node:crypto";
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import cors from "@fastify/cors";
+import multipart from "@fastify/multipart";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import Ajv from "ajv";
+import addFormats from "ajv-formats";
+import type { Config, RateLimits } from "./config.ts";
+import { loadContract, type Contract } from "./contract/spec.ts";
+import { openDatabase, type Database, type Db } from "./db/client.ts";
+import { systemClock, type Clock } from "./domain/clock.ts";
+import { loadKeyring, type Keyring } from "./domain/keys.ts";
+import { argon2Passwords, type Passwords } from "./domain/passwords.ts";
+import { mediaService, type MediaService } from "./domain/media.ts";
+import { accounts, type Accounts } from "./domain/accounts.ts";
+import { localStorage } from "./adapters/storage/local.ts";
+import type { Storage } from "./adapters/storage/port.ts";
+import { loggerOptions } from "./plugins/logging.ts";
+import rateLimitPlugin, { MemoryRateCounter, type RateCounter } from "./plugins/rate-limit.ts";
+import authPlugin from "./plugins/auth.ts";
+import { AppError } from "./domain/errors.ts";
+import { v1ErrorHandler } from "./routes/v1/errors.ts";
+import systemRoutes from "./routes/system.ts";
+import vappRoutes from "./routes/vapp/index.ts";
+
+export interface Services {
+  accounts: Accounts;
+  media: MediaService;
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    config: Config;
+    clock: Clock;
+    db: Db;
+    storage: Storage;
+    keyring: Keyring;
+    services: Services;
+    openApiJson: string;
+    readinessChecks(): Promise<Record<string, "ok" | "failed">>;
+  }
+}
+
+export interface AppOverrides {
+  clock?: Clock;
+  /** Replace the rate-limit numbers (tests use low or high limits). */
+  rateLimits?: Partial<RateLimits>;
+  passwords?: Passwords;
+  storage?: Storage;
+  rateCounter?: RateCounter;
+  /** Sees every response before it is sent (the test suite checks each against openapi.yaml). */
+  onResponse?: (req: FastifyRequest, reply: FastifyReply, payload: unknown) => void;
+  /** Log destination (tests capture logs to check redaction). */
+  logStream?: NodeJS.WritableStream;
+}
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<FastifyInstance> {
+  const clock = overrides.clock ?? systemClock;
+  const contract = await loadContract();
+  const limits: RateLimits = { ...config.rateLimits, ...overrides.rateLimits };
+
+  // Bodies: no coercion, unknown fields are errors. Query/path/header values arrive as strings.
+  const ajvOptions = { allErrors: true, strict: false, removeAdditional: false, useDefaults: true } as const;
+  const bodyAjv = addFormats.default(new Ajv.default({ ...ajvOptions, coerceTypes: false }));
+  const paramAjv = addFormats.default(new Ajv.default({ ...ajvOptions, coerceTypes: "array" }));
+
+  const app = Fastify({
+    logger: loggerOptions(config.logLevel, overrides.logStream),
+    genReqId: (req) => {
+      const given = req.headers["x-request-id"];
+      return typeof given === "string" && REQUEST_ID_RE.test(given) ? given : randomUUID();
+    },
+    logController: new LogController({ requestIdLogLabel: "request_id" }),
+    trustProxy: config.trustProxy as boolean | string,
+    bodyLimit: config.maxBodyBytes,
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+  });
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === "body" ? bodyAjv : paramAjv).compile(schema));
+
+  const keyring = loadKeyring(
+    { env: config.env, dataDir: config.dataDir, ...config.jwt },
+    (msg) => app.log.warn(msg),
+  );
+  const storage = overrides.storage ?? localStorage(config.dataDir, config.publicUrl);
+  const media = mediaService(storage, clock);
+
+  app.decorate("config", config);
+  app.decorate("clock", clock);
+  app.decorate("keyring", keyring);
+  app.decorate("storage", storage);
+  app.decorate("contract", contract);
+  app.decorate("implemented", new Set<string>());
+  app.decorate("openApiJson", JSON.stringify(contract.document));
+  // The database opens (and migrates) before any route is registered.
+  const database: Database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  app.addHook("onClose", () => database.close());
+  const passwords = overrides.passwords ?? argon2Passwords(config.argon2);
+  app.decorate("db", database.prisma);
+  app.decorate("services", {
+    accounts: accounts({ db: database.prisma, clock, passwords, media }),
+    media,
+  });
+  app.decorate("readinessChecks", async () => {
+    const checks: Record<string, "ok" | "failed"> = {};
+    checks.database = await app.db.$queryRaw`SELECT 1`.then(() => "ok" as const, () => "failed" as const);
+    return checks;
+  });
+
+  // Every response: the request id, CORS, and (in tests) the contract check.
+  app.addHook("onRequest", async (req, reply) => {
+    reply.header("x-request-id", req.id);
+  });
+  if (overrides.onResponse) {
+    const observe = overrides.onResponse;
+    app.addHook("onSend", async (req, reply, payload) => {
+      observe(req, reply, payload);
+      return payload;
+    });
+  }
+  await app.register(cors, {
+    origin: "*",
+    methods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+    exposedHeaders: ["X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After", "Content-Language"],
+    maxAge: 600,
+    strictPreflight: false,
+  });
+  await app.register(multipart, { throwFileSizeLimit: true });
+  await app.register(rateLimitPlugin, {
+    limits,
+    clock,
+    counter: overrides.rateCounter ?? new MemoryRateCounter(clock),
+  });
+  await app.register(authPlugin, {
+    keyring,
+    issuer: config.publicUrl,
+    clock,
+    guestTokenTtlSeconds: config.guestTokenTtlSeconds,
+    userExists: (id) => app.services.accounts.exists(id),
+  });
+
+  // Documentation: the spec as written, rendered by Swagger UI at /docs.
+  await app.register(swagger, { mode: "static", specification: { document: contract.document as never } });
+  await app.register(swaggerUi, { routePrefix: "/docs", staticCSP: true });
+
+  app.setErrorHandler(v1ErrorHandler);
+  const notFound = app.rateLimitPolicy("anonymous");
+  app.setNotFoundHandler(notFound ? { preHandler: app.rateLimit(notFound as never) } : {}, async () => {
+    throw new AppError("not_found");
+  });
+
+  await app.register(systemRoutes);
+  await app.register(vappRoutes);
+  return app;
+}

@@ -1,0 +1,181 @@
+// The one place that reads the environment. Every variable is described once (TypeBox), parsed,
+// checked, and frozen into a typed Config; a bad value stops the process with one line per problem.
+import path from "node:path";
+import { Type, type Static } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+
+const Env = Type.Object({
+  NODE_ENV: Type.Optional(Type.String()),
+  PORT: Type.Optional(Type.String({ pattern: "^[0-9]{1,5}$" })),
+  HOST: Type.Optional(Type.String({ minLength: 1 })),
+  PUBLIC_URL: Type.Optional(Type.String({ pattern: "^https?://[^\\s/]+(/[^\\s]*)?$" })),
+  DATA_DIR: Type.Optional(Type.String({ minLength: 1 })),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: "^postgres(ql)?://" })),
+  REDIS_URL: Type.Optional(Type.String({ pattern: "^rediss?://" })),
+  JWT_PRIVATE_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  JWT_PRIVATE_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  JWT_KEYS_DIR: Type.Optional(Type.String({ minLength: 1 })),
+  STORAGE: Type.Optional(Type.Union([Type.Literal("local"), Type.Literal("s3")])),
+  S3_BUCKET: Type.Optional(Type.String({ minLength: 1 })),
+  S3_ENDPOINT: Type.Optional(Type.String({ minLength: 1 })),
+  S3_REGION: Type.Optional(Type.String({ minLength: 1 })),
+  S3_PUBLIC_URL: Type.Optional(Type.String({ minLength: 1 })),
+  PAYMENTS_PROVIDER: Type.Optional(Type.Union([Type.Literal("simulated"), Type.Literal("stripe")])),
+  STRIPE_SECRET_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  STRIPE_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 1 })),
+  STRIPE_API_BASE: Type.Optional(Type.String({ pattern: "^https?://" })),
+  MAIL_URL: Type.Optional(Type.String({ pattern: "^smtps?://" })),
+  MAIL_FROM: Type.Optional(Type.String({ minLength: 3 })),
+  TURN_URLS: Type.Optional(Type.String()),
+  TURN_SECRET: Type.Optional(Type.String({ minLength: 1 })),
+  TURN_TTL_SECONDS: Type.Optional(Type.String({ pattern: "^[0-9]+$" })),
+  TRUST_PROXY: Type.Optional(Type.String({ pattern: "^(true|false|[0-9]+|[0-9a-fA-F.:/, ]+)$" })),
+  LOG_LEVEL: Type.Optional(
+    Type.Union(["fatal", "error", "warn", "info", "debug", "trace", "silent"].map((l) => Type.Literal(l))),
+  ),
+  RATE_LIMITS: Type.Optional(Type.Union([Type.Literal("on"), Type.Literal("off")])),
+  MAX_IMAGE_BYTES: Type.Optional(Type.String({ pattern: "^[0-9]+$" })),
+  GUEST_TOKEN_TTL_SECONDS: Type.Optional(Type.String({ pattern: "^[0-9]+$" })),
+  ARGON2_MEMORY_KIB: Type.Optional(Type.String({ pattern: "^[0-9]+$" })),
+  ARGON2_TIME_COST: Type.Optional(Type.String({ pattern: "^[0-9]+$" })),
+  ARGON2_PARALLELISM: Type.Optional(Type.String({ pattern: "^[0-9]+$" })),
+});
+type Env = Static<typeof Env>;
+
+export interface RateLimitRule {
+  max: number;
+  windowMs: number;
+}
+
+/** Named rate-limit policies (SPEC 4.3). Tests may pass other numbers through buildApp. */
+export interface RateLimits {
+  enabled: boolean;
+  login: RateLimitRule;
+  register: RateLimitRule;
+  passwordReset: RateLimitRule;
+  authenticated: RateLimitRule;
+  anonymous: RateLimitRule;
+}
+
+export interface Config {
+  env: "production" | "development" | "test";
+  port: number;
+  host: string;
+  publicUrl: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  jwt: { privateKeyPem: string | undefined; privateKeyFile: string | undefined; keysDir: string | undefined };
+  storage: { driver: "local" | "s3"; s3: { bucket?: string; endpoint?: string; region?: string; publicUrl?: string } };
+  payments: { provider: "simulated" | "stripe"; stripeSecretKey?: string; stripeWebhookSecret?: string; stripeApiBase?: string };
+  mail: { url: string | undefined; from: string };
+  turn: { urls: string[]; secret: string | undefined; ttlSeconds: number };
+  /** Fastify's trustProxy: true, false, a hop count or a list of addresses. */
+  trustProxy: boolean | number | string;
+  logLevel: string;
+  rateLimits: RateLimits;
+  maxImageBytes: number;
+  maxBodyBytes: number;
+  guestTokenTtlSeconds: number;
+  argon2: { memoryCost: number; timeCost: number; parallelism: number };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+}
+
+const MINUTE = 60_000;
+export const defaultRateLimits: RateLimits = {
+  enabled: true,
+  login: { max: 5, windowMs: 15 * MINUTE },
+  register: { max: 3, windowMs: 60 * MINUTE },
+  passwordReset: { max: 10, windowMs: 60 * MINUTE },
+  authenticated: { max: 100, windowMs: MINUTE },
+  anonymous: { max: 30, windowMs: MINUTE },
+};
+
+/** OWASP's minimum for argon2id: 19 MiB, 2 iterations, 1 lane. */
+export const defaultArgon2 = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };
+
+function parseTrustProxy(v: string | undefined): boolean | number | string {
+  if (v === undefined || v === "false") return false;
+  if (v === "true") return true;
+  if (/^[0-9]+$/.test(v)) return Number(v);
+  return v;
+}
+
+/** Parse an environment into a frozen Config, or throw ConfigError listing every problem. */
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  const raw: Record<string, string> = {};
+  for (const key of Object.keys(Env.properties)) {
+    const v = source[key];
+    if (v !== undefined && v !== "") raw[key] = v;
+  }
+  const problems = [...Value.Errors(Env, raw)].map((e) => {
+    const name = e.path.replace(/^\//, "");
+    return `${name}=${JSON.stringify(raw[name])}: ${e.message}`;
+  });
+  const env = raw as Env;
+  const nodeEnv = env.NODE_ENV === "production" ? "production" : env.NODE_ENV === "test" ? "test" : "development";
+  const port = Number(env.PORT ?? 3000);
+  if (!(port >= 0 && port <= 65535)) problems.push(`PORT=${env.PORT}: must be between 0 and 65535`);
+  if (env.JWT_PRIVATE_KEY && env.JWT_PRIVATE_KEY_FILE) {
+    problems.push("JWT_PRIVATE_KEY and JWT_PRIVATE_KEY_FILE: set one, not both");
+  }
+  if (env.STORAGE === "s3" && !env.S3_BUCKET) problems.push("S3_BUCKET: required when STORAGE=s3");
+  if (env.PAYMENTS_PROVIDER === "stripe" && !env.STRIPE_SECRET_KEY) {
+    problems.push("STRIPE_SECRET_KEY: required when PAYMENTS_PROVIDER=stripe");
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const dataDir = path.resolve(env.DATA_DIR ?? "./data");
+  const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, "");
+  const argon2 = {
+    memoryCost: Number(env.ARGON2_MEMORY_KIB ?? defaultArgon2.memoryCost),
+    timeCost: Number(env.ARGON2_TIME_COST ?? defaultArgon2.timeCost),
+    parallelism: Number(env.ARGON2_PARALLELISM ?? defaultArgon2.parallelism),
+  };
+  return deepFreeze({
+    env: nodeEnv,
+    port,
+    host: env.HOST ?? "127.0.0.1",
+    publicUrl,
+    dataDir,
+    databaseUrl: env.DATABASE_URL,
+    redisUrl: env.REDIS_URL,
+    jwt: { privateKeyPem: env.JWT_PRIVATE_KEY, privateKeyFile: env.JWT_PRIVATE_KEY_FILE, keysDir: env.JWT_KEYS_DIR },
+    storage: {
+      driver: env.STORAGE ?? "local",
+      s3: { bucket: env.S3_BUCKET, endpoint: env.S3_ENDPOINT, region: env.S3_REGION, publicUrl: env.S3_PUBLIC_URL },
+    },
+    payments: {
+      provider: env.PAYMENTS_PROVIDER ?? "simulated",
+      stripeSecretKey: env.STRIPE_SECRET_KEY,
+      stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET,
+      stripeApiBase: env.STRIPE_API_BASE,
+    },
+    mail: { url: env.MAIL_URL, from: env.MAIL_FROM ?? "Vidivo <no-reply@localhost>" },
+    turn: {
+      urls: (env.TURN_URLS ?? "").split(",").map((s) => s.trim()).filter(Boolean),
+      secret: env.TURN_SECRET,
+      ttlSeconds: Number(env.TURN_TTL_SECONDS ?? 3600),
+    },
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    logLevel: env.LOG_LEVEL ?? "info",
+    rateLimits: { ...defaultRateLimits, enabled: env.RATE_LIMITS !== "off" },
+    maxImageBytes: Number(env.MAX_IMAGE_BYTES ?? 5 * 1024 * 1024),
+    maxBodyBytes: 1024 * 1024,
+    guestTokenTtlSeconds: Number(env.GUEST_TOKEN_TTL_SECONDS ?? 24 * 3600),
+    argon2,
+  } satisfies Config);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === "object") {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

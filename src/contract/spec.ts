@@ -1,0 +1,113 @@
+// The contract at run time: openapi.yaml is loaded and dereferenced once, and every operation is
+// turned into the pieces Fastify needs (method, url, request and response schemas). Nothing here
+// declares an API shape; it only reads the document.
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import $RefParser from "@apidevtools/json-schema-ref-parser";
+import YAML from "yaml";
+
+export const SPEC_PATH = fileURLToPath(new URL("../../openapi.yaml", import.meta.url));
+
+type Json = Record<string, any>;
+export const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
+
+export interface Operation {
+  operationId: string;
+  method: string;
+  /** OpenAPI path, e.g. /v1/links/{id} */
+  path: string;
+  /** Fastify url, e.g. /v1/links/:id */
+  url: string;
+  /** The dereferenced operation object (for tests and docs). */
+  spec: Json;
+  /** Request/response schemas in the dialect Fastify's Ajv understands. */
+  schema: {
+    body?: Json;
+    querystring?: Json;
+    params?: Json;
+    headers?: Json;
+    response: Record<string, Json>;
+  };
+  /** Content types the request body may have ("application/json", "multipart/form-data" ...). */
+  requestContentTypes: string[];
+  /** The operation's `x-fastify-config` (rate-limit policy name, surface ...). */
+  config: Json;
+}
+
+export interface Contract {
+  /** The document as written (served at /v1/openapi.json). */
+  document: Json;
+  /** The dereferenced document (for response assertions in tests). */
+  dereferenced: Json;
+  operations: Map<string, Operation>;
+}
+
+/** Keywords Fastify's Ajv rejects or that mean nothing to validation. */
+function forAjv(schema: unknown): any {
+  if (Array.isArray(schema)) return schema.map(forAjv);
+  if (!schema || typeof schema !== "object") return schema;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(schema)) {
+    if (k === "example" || k.startsWith("x-") || k === "externalDocs" || k === "xml" || k === "discriminator") continue;
+    // `properties` maps names to schemas: keep every name, clean the schemas.
+    if (k === "properties" || k === "patternProperties") {
+      out[k] = Object.fromEntries(Object.entries(v as Json).map(([p, s]) => [p, forAjv(s)]));
+    } else out[k] = forAjv(v);
+  }
+  return out;
+}
+
+function paramsSchema(params: Json[], where: "query" | "path" | "header"): Json | undefined {
+  const list = params.filter((p) => p.in === where);
+  if (list.length === 0) return undefined;
+  const name = (p: Json) => (where === "header" ? String(p.name).toLowerCase() : p.name);
+  return {
+    type: "object",
+    properties: Object.fromEntries(list.map((p) => [name(p), forAjv(p.schema ?? {})])),
+    required: list.filter((p) => p.required).map(name),
+    // Unknown query parameters are refused like unknown body fields; headers are open.
+    additionalProperties: where === "header",
+  };
+}
+
+let cached: Contract | undefined;
+
+export async function loadContract(): Promise<Contract> {
+  if (cached) return cached;
+  const document = YAML.parse(readFileSync(SPEC_PATH, "utf8")) as Json;
+  const dereferenced = (await $RefParser.dereference(structuredClone(document))) as Json;
+  const operations = new Map<string, Operation>();
+  for (const [path, item] of Object.entries(dereferenced.paths ?? {}) as [string, Json][]) {
+    for (const method of HTTP_METHODS) {
+      const op = item[method] as Json | undefined;
+      if (!op) continue;
+      if (!op.operationId) throw new Error(`openapi.yaml: ${method.toUpperCase()} ${path} has no operationId`);
+      const params = [...(item.parameters ?? []), ...(op.parameters ?? [])] as Json[];
+      const content = (op.requestBody?.content ?? {}) as Json;
+      const jsonBody = content["application/json"]?.schema;
+      const response: Record<string, Json> = {};
+      for (const [status, res] of Object.entries(op.responses ?? {}) as [string, Json][]) {
+        const schema = res.content?.["application/json"]?.schema;
+        if (schema) response[status] = forAjv(schema);
+      }
+      operations.set(op.operationId, {
+        operationId: op.operationId,
+        method: method.toUpperCase(),
+        path,
+        url: path.replace(/\{([^}]+)\}/g, ":$1"),
+        spec: op,
+        schema: {
+          ...(jsonBody ? { body: forAjv(jsonBody) } : {}),
+          ...(paramsSchema(params, "query") ? { querystring: paramsSchema(params, "query") } : {}),
+          ...(paramsSchema(params, "path") ? { params: paramsSchema(params, "path") } : {}),
+          ...(paramsSchema(params, "header") ? { headers: paramsSchema(params, "header") } : {}),
+          response,
+        },
+        requestContentTypes: Object.keys(content),
+        config: op["x-fastify-config"] ?? {},
+      });
+    }
+  }
+  cached = { document, dereferenced, operations };
+  return cached;
+}

@@ -1,0 +1,14 @@
+// Handler types derived from the generated `operations` interface, so that a handler returning a
+// body the spec does not describe fails to compile.
+import type { operations } from "./generated/api.d.ts";
+
+export type OperationId = keyof operations;
+type Op<Id extends OperationId> = operations[Id];
+type Json<T> = T extends { content: { "application/json": infer B } } ? B : never;
+
+/** Union of the JSON bodies an operation may answer with. */
+export type ResponseBody<Id extends OperationId> = { [S in keyof Op<Id>["responses"]]: Json<Op<Id>["responses"][S]> }[keyof Op<Id>["responses"]];
+
+export type RequestBody<Id extends OperationId> = Op<Id> extends { requestBody: infer R } ? Json<NonNullable<R>> : undefined;
+export type QueryOf<Id extends OperationId> = Op<Id>["parameters"] extends { query?: infer Q } ? NonNullable<Q> : never;
+export type ParamsOf<Id extends OperationId> = Op<Id>["parameters"] extends { path?: infer P } ? NonNullable<P> : never;

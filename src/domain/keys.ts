@@ -1,0 +1,105 @@
+// RS256 key management. The signing key comes from JWT_PRIVATE_KEY / JWT_PRIVATE_KEY_FILE, or in
+// development from a key generated once into $DATA_DIR/keys (refused in production). Every PEM in
+// JWT_KEYS_DIR is a further verification key, so tokens signed by a retired key keep verifying
+// until they expire. Key ids are RFC 7638 thumbprints, so every instance derives the same kid.
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+
+export interface SigningKey {
+  kid: string;
+  privateKeyPem: string;
+  publicKeyPem: string;
+  jwk: { kty: "RSA"; n: string; e: string; kid: string; alg: "RS256"; use: "sig" };
+}
+
+export interface Keyring {
+  current: SigningKey;
+  /** kid → public PEM, current key included. */
+  publicKeys: Map<string, string>;
+  jwks(): { keys: SigningKey["jwk"][] };
+}
+
+export interface KeySource {
+  env: "production" | "development" | "test";
+  dataDir: string;
+  privateKeyPem?: string | undefined;
+  privateKeyFile?: string | undefined;
+  keysDir?: string | undefined;
+}
+
+export class KeyConfigError extends Error {}
+
+function describe(pem: string, origin: string): SigningKey {
+  let priv;
+  try {
+    priv = createPrivateKey(pem);
+  } catch {
+    throw new KeyConfigError(`${origin}: not a PEM private key`);
+  }
+  if (priv.asymmetricKeyType !== "rsa") throw new KeyConfigError(`${origin}: RS256 needs an RSA key`);
+  if ((priv.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw new KeyConfigError(`${origin}: RSA key shorter than 2048 bits`);
+  const pub = createPublicKey(priv);
+  const { n, e } = pub.export({ format: "jwk" }) as { n: string; e: string };
+  const kid = createHash("sha256").update(JSON.stringify({ e, kty: "RSA", n })).digest("base64url");
+  return {
+    kid,
+    privateKeyPem: priv.export({ format: "pem", type: "pkcs8" }).toString(),
+    publicKeyPem: pub.export({ format: "pem", type: "spki" }).toString(),
+    jwk: { kty: "RSA", n, e, kid, alg: "RS256", use: "sig" },
+  };
+}
+
+/** Generates the development key once; a concurrent start that loses the race reads the winner's. */
+function devKey(dataDir: string): string {
+  const dir = path.join(dataDir, "keys");
+  const file = path.join(dir, "dev-signing-key.pem");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    try {
+      writeFileSync(file, privateKey.export({ format: "pem", type: "pkcs8" }), { flag: "wx", mode: 0o600 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+    return readFileSync(file, "utf8");
+  }
+}
+
+export function loadKeyring(src: KeySource, warn: (msg: string) => void = () => {}): Keyring {
+  let current: SigningKey;
+  if (src.privateKeyPem) current = describe(src.privateKeyPem.replace(/\\n/g, "\n"), "JWT_PRIVATE_KEY");
+  else if (src.privateKeyFile) {
+    let pem: string;
+    try {
+      pem = readFileSync(src.privateKeyFile, "utf8");
+    } catch {
+      throw new KeyConfigError(`JWT_PRIVATE_KEY_FILE=${src.privateKeyFile}: cannot be read`);
+    }
+    current = describe(pem, "JWT_PRIVATE_KEY_FILE");
+  } else {
+    if (src.env === "production") {
+      throw new KeyConfigError("JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE is required when NODE_ENV=production");
+    }
+    current = describe(devKey(src.dataDir), "development key");
+    warn(`using the development signing key in ${path.join(src.dataDir, "keys")}; set JWT_PRIVATE_KEY_FILE in production`);
+  }
+  const all = new Map<string, SigningKey>([[current.kid, current]]);
+  if (src.keysDir) {
+    let names: string[];
+    try {
+      names = readdirSync(src.keysDir).filter((n) => n.endsWith(".pem")).sort();
+    } catch {
+      throw new KeyConfigError(`JWT_KEYS_DIR=${src.keysDir}: cannot be read`);
+    }
+    for (const name of names) {
+      const k = describe(readFileSync(path.join(src.keysDir, name), "utf8"), `JWT_KEYS_DIR/${name}`);
+      if (!all.has(k.kid)) all.set(k.kid, k);
+    }
+  }
+  const publicKeys = new Map([...all].map(([kid, k]) => [kid, k.publicKeyPem]));
+  const jwks = { keys: [...all.values()].map((k) => k.jwk) };
+  return { current, publicKeys, jwks: () => jwks };
+}

@@ -1,0 +1,118 @@
+// Bearer tokens for both surfaces on @fastify/jwt: RS256 pinned, issuer and audience checked, the
+// key chosen by `kid` from the keyring (retired keys keep verifying), expiry read from the injected
+// clock. Each security scheme of openapi.yaml maps to one verifier here; the route helper attaches
+// the scheme's verifier to every operation that declares it.
+import { randomUUID } from "node:crypto";
+import fp from "fastify-plugin";
+import fastifyJwt, { type TokenOrHeader } from "@fastify/jwt";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { AppError, type TokenProblem } from "../domain/errors.ts";
+import type { Clock } from "../domain/clock.ts";
+import type { Keyring } from "../domain/keys.ts";
+import { fromUlid, fromVappUserId, toUlid, toVappUserId } from "../domain/ids.ts";
+
+export const AUDIENCE = { vapp: "vidivo:vapp", v1: "vidivo:v1" } as const;
+export type UserRole = "user" | "verified_user" | "host" | "admin";
+export type Principal = { kind: "user"; id: string; role: UserRole } | { kind: "guest"; id: string };
+
+export interface TokenIssuer {
+  /** V-app token: sub = name, user_id = USR-…, 1 hour. */
+  vapp(user: { id: string; username: string }): string;
+  /** v1 access token, 15 minutes. */
+  access(user: { id: string; role: UserRole }): { token: string; expiresIn: number };
+  /** v1 guest token. */
+  guest(guest: { id: string }): { token: string; expiresIn: number };
+}
+
+export const VAPP_TOKEN_TTL = 3600;
+export const ACCESS_TOKEN_TTL = 900;
+
+declare module "fastify" {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+  interface FastifyInstance {
+    tokens: TokenIssuer;
+    /** Verifiers by security scheme name (openapi.yaml components.securitySchemes). */
+    securitySchemes: Record<string, (req: FastifyRequest) => Promise<void>>;
+  }
+}
+
+export interface AuthOptions {
+  keyring: Keyring;
+  issuer: string;
+  clock: Clock;
+  guestTokenTtlSeconds: number;
+  /** Does this V-app user still exist? */
+  userExists(id: string): Promise<boolean>;
+}
+
+export default fp(
+  async function authPlugin(app: FastifyInstance, opts: AuthOptions) {
+    const { keyring, issuer, clock } = opts;
+    await app.register(fastifyJwt, {
+      secret: {
+        private: keyring.current.privateKeyPem,
+        public: async (_req: FastifyRequest, token: TokenOrHeader) => {
+          const kid = "header" in token ? token.header.kid : token.kid;
+          const pem = kid ? keyring.publicKeys.get(kid) : undefined;
+          if (!pem) throw new AppError("unauthorized", null, { tokenProblem: "invalid" });
+          return pem;
+        },
+      },
+      sign: { algorithm: "RS256", kid: keyring.current.kid, iss: issuer },
+      verify: { algorithms: ["RS256"], allowedIss: issuer, requiredClaims: ["iss", "aud", "sub", "exp", "iat", "jti"] },
+      decode: { complete: true },
+    });
+    app.decorateRequest("principal", null);
+
+    const sign = (claims: Record<string, unknown>, aud: string, ttlSeconds: number) =>
+      app.jwt.sign(claims, { aud, expiresIn: ttlSeconds * 1000, clockTimestamp: clock.now(), jti: randomUUID() });
+
+    app.decorate("tokens", {
+      vapp: (u) => sign({ sub: u.username, user_id: toVappUserId(u.id) }, AUDIENCE.vapp, VAPP_TOKEN_TTL),
+      access: (u) => ({ token: sign({ sub: toUlid(u.id), role: u.role }, AUDIENCE.v1, ACCESS_TOKEN_TTL), expiresIn: ACCESS_TOKEN_TTL }),
+      guest: (g) => ({
+        token: sign({ sub: toUlid(g.id), role: "guest" }, AUDIENCE.v1, opts.guestTokenTtlSeconds),
+        expiresIn: opts.guestTokenTtlSeconds,
+      }),
+    } satisfies TokenIssuer);
+
+    const refuse = (tokenProblem: TokenProblem) => new AppError("unauthorized", null, { tokenProblem });
+
+    /** Verifies the bearer token for one audience and returns its claims. */
+    async function verifyBearer(req: FastifyRequest, aud: string): Promise<Record<string, unknown>> {
+      const header = req.headers.authorization;
+      if (!header) throw refuse("missing");
+      if (!/^Bearer [A-Za-z0-9._~+/=-]+$/.test(header)) throw refuse("invalid");
+      try {
+        return (await req.jwtVerify({ allowedAud: aud, clockTimestamp: clock.now() } as never)) as Record<string, unknown>;
+      } catch {
+        throw refuse("invalid");
+      }
+    }
+
+    app.decorate("securitySchemes", {
+      vappToken: async (req) => {
+        const claims = await verifyBearer(req, AUDIENCE.vapp);
+        if (typeof claims.user_id !== "string" || claims.user_id === "") throw refuse("missing_user_id");
+        const id = fromVappUserId(claims.user_id);
+        if (!id || !(await opts.userExists(id))) throw refuse("unknown_user");
+        req.principal = { kind: "user", id, role: "user" };
+      },
+      accessToken: async (req) => {
+        const claims = await verifyBearer(req, AUDIENCE.v1);
+        const id = typeof claims.sub === "string" ? fromUlid(claims.sub) : null;
+        if (!id || claims.role === "guest" || typeof claims.role !== "string") throw refuse("invalid");
+        req.principal = { kind: "user", id, role: claims.role as UserRole };
+      },
+      guestToken: async (req) => {
+        const claims = await verifyBearer(req, AUDIENCE.v1);
+        const id = typeof claims.sub === "string" ? fromUlid(claims.sub) : null;
+        if (!id || claims.role !== "guest") throw refuse("invalid");
+        req.principal = { kind: "guest", id };
+      },
+    });
+  },
+  { name: "auth" },
+);

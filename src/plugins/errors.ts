@@ -1,0 +1,72 @@
+// Turns anything thrown into an AppError (framework errors included), so that each surface has a
+// single renderer. Unknown errors become internal_error and are logged; their text never leaves.
+import type { FastifyError } from "fastify";
+import { AppError, type FieldErrors } from "../domain/errors.ts";
+
+interface AjvIssue {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+/** Ajv issues → { "field.path": "message" }, first issue per field. */
+export function fieldErrorsFromAjv(issues: AjvIssue[], context?: string): FieldErrors {
+  const out: FieldErrors = {};
+  for (const i of issues) {
+    let field = i.instancePath.replace(/^\//, "").replace(/\//g, ".");
+    let message = i.message ?? "is invalid";
+    if (i.keyword === "required") {
+      field = [field, String(i.params.missingProperty)].filter(Boolean).join(".");
+      message = "is required";
+    } else if (i.keyword === "additionalProperties") {
+      field = [field, String(i.params.additionalProperty)].filter(Boolean).join(".");
+      message = "is not allowed";
+    } else if (i.keyword === "format") {
+      message = `must be a valid ${String(i.params.format).replace("-", " ")}`;
+    } else if (i.keyword === "type") {
+      message = `must be ${i.params.type === "integer" ? "an integer" : `a ${String(i.params.type).replace(",", " or ")}`}`;
+    } else if (i.keyword === "minLength") {
+      message = i.params.limit === 1 ? "must not be empty" : `must be at least ${i.params.limit} characters`;
+    } else if (i.keyword === "maxLength") {
+      message = `must be at most ${i.params.limit} characters`;
+    }
+    if (!field) field = context === "body" ? "body" : (context ?? "request");
+    if (!(field in out)) out[field] = message;
+  }
+  return out;
+}
+
+const frameworkCodes: Record<string, (e: FastifyError) => AppError> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: () => new AppError("unsupported_media_type"),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => new AppError("validation_error", { body: "has an invalid length" }),
+  FST_ERR_CTP_BODY_TOO_LARGE: () => new AppError("payload_too_large"),
+  FST_ERR_CTP_INVALID_JSON_BODY: () => new AppError("validation_error", { body: "must be valid JSON" }),
+  FST_ERR_CTP_EMPTY_JSON_BODY: () => new AppError("validation_error", { body: "must not be empty" }),
+  FST_ERR_CTP_EMPTY_TYPE: () => new AppError("unsupported_media_type"),
+  FST_ERR_CTP_INVALID_TYPE: () => new AppError("unsupported_media_type"),
+  FST_INVALID_MULTIPART_CONTENT_TYPE: () => new AppError("unsupported_media_type"),
+  FST_REQ_FILE_TOO_LARGE: () => new AppError("payload_too_large"),
+  FST_PARTS_LIMIT: () => new AppError("payload_too_large"),
+  FST_FILES_LIMIT: () => new AppError("payload_too_large"),
+  FST_FIELDS_LIMIT: () => new AppError("payload_too_large"),
+  FST_ERR_BAD_URL: () => new AppError("not_found"),
+  FST_ERR_ASYNC_CONSTRAINT: () => new AppError("not_found"),
+};
+
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const e = err as FastifyError & { validation?: AjvIssue[]; validationContext?: string };
+  if (e && Array.isArray(e.validation)) {
+    return new AppError("validation_error", fieldErrorsFromAjv(e.validation, e.validationContext));
+  }
+  const mapped = e?.code ? frameworkCodes[e.code] : undefined;
+  if (mapped) return mapped(e);
+  // Malformed requests the HTTP layer rejects itself (e.g. a multipart body that is not one).
+  if (e && typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) {
+    if (e.statusCode === 413) return new AppError("payload_too_large");
+    if (e.statusCode === 415) return new AppError("unsupported_media_type");
+    return new AppError("validation_error", { body: "is malformed" });
+  }
+  return new AppError("internal_error", null, { cause: err });
+}

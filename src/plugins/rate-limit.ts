@@ -1,0 +1,105 @@
+// Rate limits of SPEC 4.3 on top of @fastify/rate-limit. Policies are named in openapi.yaml
+// (`x-rate-limit`); operations without one get `authenticated` (per user) or `anonymous` (per IP).
+// Counters live behind the RateCounter port (in-process by default, shared Redis when configured)
+// and read the injected clock. All routes of a policy share one budget per key, so /login, /token
+// and /v1/auth/login draw on the same five attempts.
+import fp from "fastify-plugin";
+import rateLimit from "@fastify/rate-limit";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { AppError } from "../domain/errors.ts";
+import { nowSeconds, type Clock } from "../domain/clock.ts";
+import type { RateLimits } from "../config.ts";
+
+export type PolicyName = "login" | "register" | "passwordReset" | "authenticated" | "anonymous";
+export const POLICY_NAMES: PolicyName[] = ["login", "register", "passwordReset", "authenticated", "anonymous"];
+
+export interface RateCounter {
+  /** Counts one hit for `key` in a fixed window of `windowMs`; returns the count and ms left. */
+  hit(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }>;
+  close?(): Promise<void>;
+}
+
+/** In-process fixed-window counters; expired windows are swept as they are met. */
+export class MemoryRateCounter implements RateCounter {
+  private windows = new Map<string, { count: number; resetAt: number }>();
+  private lastSweep = 0;
+  constructor(private clock: Clock) {}
+  async hit(key: string, windowMs: number) {
+    const now = this.clock.now();
+    if (now - this.lastSweep > 60_000 || this.windows.size > 100_000) this.sweep(now);
+    let w = this.windows.get(key);
+    if (!w || w.resetAt <= now) {
+      w = { count: 0, resetAt: now + windowMs };
+      this.windows.set(key, w);
+    }
+    w.count += 1;
+    return { count: w.count, ttlMs: w.resetAt - now };
+  }
+  private sweep(now: number) {
+    this.lastSweep = now;
+    for (const [k, w] of this.windows) if (w.resetAt <= now) this.windows.delete(k);
+  }
+}
+
+/** Adapts a RateCounter to @fastify/rate-limit's store interface; every route shares it. */
+function storeFor(counter: RateCounter) {
+  return class SharedStore {
+    incr(key: string, cb: (err: Error | null, res?: { current: number; ttl: number }) => void, timeWindow: number) {
+      counter.hit(key, timeWindow).then(
+        (r) => cb(null, { current: r.count, ttl: r.ttlMs }),
+        (err: Error) => cb(err),
+      );
+    }
+    child() {
+      return this;
+    }
+  };
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** The @fastify/rate-limit route config for a policy, or false when limits are off. */
+    rateLimitPolicy(name: PolicyName): Record<string, unknown> | false;
+  }
+}
+
+export interface RateLimitOptions {
+  limits: RateLimits;
+  counter: RateCounter;
+  clock: Clock;
+}
+
+export default fp(
+  async function rateLimitPlugin(app: FastifyInstance, opts: RateLimitOptions) {
+    const { limits, counter, clock } = opts;
+    await app.register(rateLimit, {
+      global: false,
+      store: storeFor(counter),
+      errorResponseBuilder: (_req, ctx) =>
+        new AppError("rate_limited", null, { retryAfterSeconds: Math.ceil(ctx.ttl / 1000) }),
+    });
+
+    // The plugin writes seconds-until-reset; the seed's X-RateLimit-Reset is a unix timestamp.
+    app.addHook("onSend", async (_req, reply) => {
+      const left = reply.getHeader("x-ratelimit-reset");
+      if (left !== undefined) reply.header("x-ratelimit-reset", nowSeconds(clock) + Number(left));
+    });
+
+    const ipKey = (policy: string) => (req: FastifyRequest) => `${policy}:ip:${req.ip}`;
+    const principalKey = (req: FastifyRequest) =>
+      req.principal ? `authenticated:${req.principal.kind}:${req.principal.id}` : `anonymous:ip:${req.ip}`;
+
+    app.decorate("rateLimitPolicy", (name: PolicyName) => {
+      if (!limits.enabled) return false;
+      const rule = limits[name];
+      return {
+        max: rule.max,
+        timeWindow: rule.windowMs,
+        // Per-user limits run after authentication has identified the caller.
+        hook: name === "authenticated" ? "preHandler" : "onRequest",
+        keyGenerator: name === "authenticated" ? principalKey : ipKey(name),
+      };
+    });
+  },
+  { name: "rate-limit" },
+);

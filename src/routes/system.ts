@@ -1,0 +1,39 @@
+// Operational endpoints: liveness, readiness, V-app hosting parity, JWKS, the OpenAPI document,
+// human-readable docs, and public media.
+import type { FastifyInstance } from "fastify";
+import { implement } from "../contract/routes.ts";
+import { AppError } from "../domain/errors.ts";
+
+export default async function systemRoutes(app: FastifyInstance) {
+  implement(app, "getHealth", async () => ({ status: "ok" as const }));
+
+  implement(app, "getReady", async (_req, reply) => {
+    const checks = await app.readinessChecks();
+    const ok = Object.values(checks).every((c) => c === "ok");
+    return reply.status(ok ? 200 : 503).send({ status: ok ? "ok" : "unavailable", checks });
+  });
+
+  implement(app, "getVappHealth", async (_req, reply) => reply.type("text/plain; charset=utf-8").send("OK"));
+
+  implement(app, "getJwks", async (_req, reply) => {
+    reply.header("cache-control", "public, max-age=300");
+    return app.keyring.jwks();
+  });
+
+  implement(app, "getOpenApiDocument", async (_req, reply) => {
+    reply.header("cache-control", "public, max-age=300");
+    return reply.type("application/json").send(app.openApiJson);
+  });
+
+  implement(app, "getMedia", async (req, reply) => {
+    const { key } = req.params as { key: string };
+    const object = await app.storage.get(key);
+    if (!object) throw new AppError("not_found");
+    return reply
+      .type(object.contentType)
+      .header("content-length", object.size)
+      .header("cache-control", "public, max-age=31536000, immutable")
+      .header("x-content-type-options", "nosniff")
+      .send(object.stream);
+  });
+}

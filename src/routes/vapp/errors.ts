@@ -1,0 +1,53 @@
+// The V-app error shape: {type, title, detail[, invalid_parameters]} — exactly the seed's bodies.
+import type { AppError } from "../../domain/errors.ts";
+
+export interface VappError {
+  status: number;
+  body: { type: string; title: string; detail: string; invalid_parameters?: { name: string; reason: string }[] };
+}
+
+const params = (details: Record<string, unknown> | null) =>
+  Object.entries(details ?? {}).map(([name, reason]) => ({ name, reason: String(reason) }));
+
+const VALIDATION_DETAIL = "The request failed due to validation errors";
+const INCORRECT_TOKEN = "The request failed due to an incorrect token";
+const INVALID_CREDENTIALS = { type: "auth:unauthorized", title: "Bad Request", detail: "The request failed due to invalid credentials" };
+
+export function renderVapp(err: AppError): VappError {
+  switch (err.code) {
+    case "validation_error":
+      return { status: 403, body: { type: "data:validation", title: "Bad Request", detail: VALIDATION_DETAIL, invalid_parameters: params(err.details) } };
+    case "conflict": {
+      // The V-app calls the account's username `name`.
+      const list = params(err.details).map((p) => (p.name === "username" ? { ...p, name: "name" } : p));
+      return { status: 409, body: { type: "data:validation", title: "Bad Request", detail: VALIDATION_DETAIL, invalid_parameters: list } };
+    }
+    case "payload_too_large":
+      return {
+        status: 413,
+        body: { type: "data:validation", title: "Payload Too Large", detail: "The request failed because it is too large", invalid_parameters: params(err.details) },
+      };
+    case "invalid_credentials":
+    case "forbidden":
+      return { status: 403, body: INVALID_CREDENTIALS };
+    case "unauthorized":
+      switch (err.extra.tokenProblem) {
+        case "missing":
+          return { status: 400, body: { type: "auth:missingtoken", title: "Bad Request", detail: "The request failed due to a missing token" } };
+        case "missing_user_id":
+          return { status: 400, body: { type: "auth:missinguserid", title: "Bad Request", detail: INCORRECT_TOKEN } };
+        case "unknown_user":
+          return { status: 403, body: INVALID_CREDENTIALS };
+        default:
+          return { status: 400, body: { type: "auth:badtoken", title: "Bad Request", detail: INCORRECT_TOKEN } };
+      }
+    case "rate_limited":
+      return { status: 429, body: { type: "rate:limited", title: "Too Many Requests", detail: "The request failed because too many requests were made; try again later" } };
+    case "not_found":
+      return { status: 404, body: { type: "data:notfound", title: "Not Found", detail: "The requested resource does not exist" } };
+    case "service_unavailable":
+      return { status: 503, body: { type: "server:unavailable", title: "Service Unavailable", detail: "The service is temporarily unavailable" } };
+    default:
+      return { status: 500, body: { type: "server:error", title: "Internal Server Error", detail: "The request failed due to an unexpected error" } };
+  }
+}

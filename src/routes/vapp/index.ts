@@ -1,0 +1,133 @@
+// The V-app surface (SPEC 3): /signup, /login, /token, /users, /users/image, /image at the root,
+// in the seed's shapes and error format. JSON bodies with another content type (or that do not
+// parse) count as empty, as the original server's clients expect.
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { implement } from "../../contract/routes.ts";
+import { AppError, isAppError } from "../../domain/errors.ts";
+import { toVappUserId } from "../../domain/ids.ts";
+import type { User } from "../../domain/accounts.ts";
+import { toAppError } from "../../plugins/errors.ts";
+import { renderVapp } from "./errors.ts";
+import { credentialsInput, signupInput } from "./validation.ts";
+
+const MEDIA_TYPE = /^\s*[\w!#$%&'*+.^`|~-]+\/[\w!#$%&'*+.^`|~-]+\s*(;.*)?$/;
+
+export default async function vappRoutes(app: FastifyInstance) {
+  const { accounts, media } = app.services;
+
+  app.setErrorHandler((error, req, reply) => {
+    const err = toAppError(error);
+    if (err.code === "internal_error") req.log.error({ err: err.extra.cause ?? error }, "request failed");
+    const { status, body } = renderVapp(err);
+    if (err.extra.retryAfterSeconds !== undefined) reply.header("retry-after", err.extra.retryAfterSeconds);
+    return reply.status(status).type("application/json").send(body);
+  });
+
+  app.removeContentTypeParser(["application/json", "text/plain"]);
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
+    try {
+      done(null, body === "" ? undefined : JSON.parse(body as string));
+    } catch {
+      done(null, undefined);
+    }
+  });
+  // Anything else is read (within the body limit) and ignored — a malformed Content-Type included.
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, _body, done) => done(null, undefined));
+  app.addHook("onRequest", async (req) => {
+    const type = req.headers["content-type"];
+    if (type !== undefined && !MEDIA_TYPE.test(type)) req.headers["content-type"] = "application/octet-stream";
+  });
+
+  const vappUser = (u: User) => ({
+    id: toVappUserId(u.id),
+    name: u.username ?? "",
+    display_name: u.displayName,
+    image_url: media.urlOrNull(u.imageKey),
+  });
+  const session = async (user: User) => ({
+    user: vappUser(user),
+    token: app.tokens.vapp({ id: user.id, username: user.username ?? "" }),
+    users: (await accounts.othersWithUsername(user.id)).map(vappUser),
+  });
+  const login = async (body: unknown) => {
+    const { username, password } = credentialsInput(body);
+    const user = await accounts.checkPassword({ username }, password);
+    if (!user) throw new AppError("invalid_credentials");
+    return user;
+  };
+
+  // The V-app's bodies are checked by its own rules (validation.ts), not by the schema validator.
+  const ownRules = { validateBody: false };
+
+  implement(
+    app,
+    "vappSignup",
+    async (req, reply) => {
+      const user = await accounts.createWithUsername(signupInput(req.body));
+      return reply.status(201).send(await session(user));
+    },
+    ownRules,
+  );
+
+  implement(app, "vappLogin", async (req) => session(await login(req.body)), ownRules);
+
+  implement(
+    app,
+    "vappToken",
+    async (req) => {
+      const user = await login(req.body);
+      return { token: app.tokens.vapp({ id: user.id, username: user.username ?? "" }) };
+    },
+    ownRules,
+  );
+
+  implement(app, "vappListUsers", async (req) => (await accounts.othersWithUsername(req.principal!.id)).map(vappUser));
+
+  const imageRoute = { route: { bodyLimit: app.config.maxImageBytes + 64 * 1024 } };
+
+  implement(
+    app,
+    "vappSetUserImage",
+    async (req) => {
+      const user = await accounts.setProfileImage(req.principal!.id, await readImagePart(req, app.config.maxImageBytes), "image");
+      return { image_url: media.url(user.imageKey!) };
+    },
+    imageRoute,
+  );
+
+  implement(
+    app,
+    "vappUploadImage",
+    async (req) => ({ image_url: media.url(await media.storeImage(await readImagePart(req, app.config.maxImageBytes), "image")) }),
+    imageRoute,
+  );
+}
+
+/**
+ * Reads the one file part named `image` of a multipart body. Other parts are drained and ignored;
+ * a second `image` file, a missing one or a body that is not multipart is a validation error.
+ */
+export async function readImagePart(req: FastifyRequest, maxBytes: number, field = "image"): Promise<Buffer> {
+  if (!req.isMultipart()) throw new AppError("validation_error", { [field]: "must exist" });
+  let image: Buffer | undefined;
+  let duplicate = false;
+  try {
+    for await (const part of req.parts({ limits: { fileSize: maxBytes, files: 4, fields: 16, parts: 20 } })) {
+      if (part.type !== "file") continue;
+      if (part.fieldname !== field || image) {
+        duplicate ||= part.fieldname === field;
+        part.file.resume();
+        continue;
+      }
+      image = await part.toBuffer();
+    }
+  } catch (err) {
+    const e = toAppError(err);
+    if (e.code === "payload_too_large") throw new AppError("payload_too_large", { [field]: `must be at most ${maxBytes} bytes` });
+    if (isAppError(err)) throw err;
+    throw new AppError("validation_error", { [field]: "must be a file in a well-formed multipart/form-data body" });
+  }
+  if (duplicate) throw new AppError("validation_error", { [field]: "must be a single file" });
+  if (!image || image.length === 0) throw new AppError("validation_error", { [field]: "must exist" });
+  return image;
+}

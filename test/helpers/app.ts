@@ -1,0 +1,83 @@
+// The test app: a real buildApp over a fresh database (embedded PGlite in a temporary DATA_DIR, or
+// a new database on the PostgreSQL named by DATABASE_URL), a manual clock, cheap argon2, and the
+// contract observer on every response.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import pg from "pg";
+import { buildApp, type AppOverrides } from "../../src/app.ts";
+import { loadConfig, type Config, type RateLimits } from "../../src/config.ts";
+import { ManualClock } from "../../src/domain/clock.ts";
+import { loadContract } from "../../src/contract/spec.ts";
+import { contractObserver } from "./contract.ts";
+
+type Tap = { teardown(fn: () => unknown): void; fail(msg: string): void };
+
+/** Generous limits so that only the rate-limit tests meet them. */
+export const relaxedLimits: Partial<RateLimits> = {
+  login: { max: 10_000, windowMs: 60_000 },
+  register: { max: 10_000, windowMs: 60_000 },
+  passwordReset: { max: 10_000, windowMs: 60_000 },
+  authenticated: { max: 10_000, windowMs: 60_000 },
+  anonymous: { max: 10_000, windowMs: 60_000 },
+};
+
+export const CHEAP_ARGON2 = { ARGON2_MEMORY_KIB: "1024", ARGON2_TIME_COST: "1", ARGON2_PARALLELISM: "1" };
+
+export interface TestApp {
+  app: FastifyInstance;
+  clock: ManualClock;
+  config: Config;
+  dataDir: string;
+}
+
+/** A fresh PostgreSQL database for one test file when DATABASE_URL is set (CI); else undefined. */
+export async function freshDatabaseUrl(t: Tap): Promise<string | undefined> {
+  const admin = process.env.DATABASE_URL;
+  if (!admin) return undefined;
+  const name = `test_${randomBytes(6).toString("hex")}`;
+  const client = new pg.Client({ connectionString: admin });
+  await client.connect();
+  await client.query(`CREATE DATABASE ${name}`);
+  await client.end();
+  t.teardown(async () => {
+    const c = new pg.Client({ connectionString: admin });
+    await c.connect();
+    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await c.end();
+  });
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+export async function testApp(
+  t: Tap,
+  opts: { env?: Record<string, string>; overrides?: AppOverrides; dataDir?: string; databaseUrl?: string } = {},
+): Promise<TestApp> {
+  const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), "vidivo-test-"));
+  if (!opts.dataDir) t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const databaseUrl = opts.databaseUrl ?? (await freshDatabaseUrl(t));
+  const config = loadConfig({
+    NODE_ENV: "test",
+    DATA_DIR: dataDir,
+    LOG_LEVEL: "silent",
+    PUBLIC_URL: "http://media.test",
+    ...CHEAP_ARGON2,
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    ...opts.env,
+  });
+  const clock = new ManualClock(new Date());
+  const contract = await loadContract();
+  const app = await buildApp(config, {
+    clock,
+    rateLimits: relaxedLimits,
+    onResponse: contractObserver(contract, (problems) => t.fail(`response breaks openapi.yaml:\n${problems.join("\n")}`)),
+    ...opts.overrides,
+  });
+  await app.ready();
+  t.teardown(() => app.close());
+  return { app, clock, config, dataDir };
+}

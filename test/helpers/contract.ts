@@ -1,0 +1,99 @@
+// The one spec-assertion helper: every response the suite produces (inject or real HTTP) is
+// checked against openapi.yaml — status declared, content type, body schema, declared headers.
+import Ajv2020 from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Contract } from "../../src/contract/spec.ts";
+
+type Json = Record<string, any>;
+
+const ajv = addFormats.default(new Ajv2020.default({ allErrors: true, strict: false }));
+const validators = new WeakMap<object, ReturnType<typeof ajv.compile>>();
+function validatorFor(schema: object) {
+  let v = validators.get(schema);
+  if (!v) {
+    v = ajv.compile(schema);
+    validators.set(schema, v);
+  }
+  return v;
+}
+
+export interface ResponseRecord {
+  method: string;
+  url: string;
+  status: number;
+  headers: Record<string, unknown>;
+  body: unknown;
+}
+
+/** Problems with one response, empty when it conforms. */
+export function checkResponse(contract: Contract, operationSpec: Json | undefined, res: ResponseRecord): string[] {
+  const problems: string[] = [];
+  const where = `${res.method} ${res.url} → ${res.status}`;
+  if (!operationSpec) return [`${where}: no operation in openapi.yaml`];
+  const responses = operationSpec.responses as Json;
+  const declared = responses[String(res.status)] ?? responses[`${String(res.status)[0]}XX`] ?? responses.default;
+  if (!declared) return [`${where}: status not declared (declared: ${Object.keys(responses).join(", ")})`];
+
+  const contentType = String(res.headers["content-type"] ?? "").split(";")[0]!.trim();
+  const content = declared.content as Json | undefined;
+  if (content) {
+    const media = content[contentType];
+    if (!media) problems.push(`${where}: content type "${contentType}" not declared (${Object.keys(content).join(", ")})`);
+    else if (contentType === "application/json" && media.schema) {
+      let parsed: unknown;
+      try {
+        parsed = typeof res.body === "string" || Buffer.isBuffer(res.body) ? JSON.parse(String(res.body)) : undefined;
+      } catch {
+        problems.push(`${where}: body is not JSON`);
+      }
+      if (parsed !== undefined) {
+        const validate = validatorFor(media.schema);
+        if (!validate(parsed)) problems.push(`${where}: body ${ajv.errorsText(validate.errors)} in ${JSON.stringify(parsed).slice(0, 400)}`);
+      }
+    }
+  } else if (res.body !== undefined && res.body !== null && String(res.body).length > 0) {
+    problems.push(`${where}: a body was sent but the response declares none`);
+  }
+
+  for (const [name, header] of Object.entries((declared.headers ?? {}) as Json)) {
+    const value = res.headers[name.toLowerCase()];
+    if (value === undefined) {
+      if (header.required) problems.push(`${where}: required header ${name} missing`);
+      continue;
+    }
+    const schema = header.schema as Json | undefined;
+    if (schema) {
+      const typed = schema.type === "integer" || schema.type === "number" ? Number(value) : String(value);
+      const validate = validatorFor(schema);
+      if (!validate(typed)) problems.push(`${where}: header ${name}=${String(value)} ${ajv.errorsText(validate.errors)}`);
+    }
+  }
+  return problems;
+}
+
+/** Builds the onSend observer used by the test app; violations go to `report`. */
+export function contractObserver(contract: Contract, report: (problems: string[]) => void) {
+  const notFound = contract.dereferenced.components.responses.NotFound as Json;
+  return (req: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    const isPreflight = req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;
+    if (isPreflight) return; // CORS preflight: answered on every path, described in info.description
+    const operationId = req.routeOptions.config?.operationId;
+    const url = req.routeOptions.url;
+    if (!operationId && url?.startsWith("/docs/")) return; // Swagger UI's own assets
+    const op = operationId
+      ? contract.operations.get(operationId)?.spec
+      : url === undefined
+        ? { responses: { "404": notFound, "405": notFound } } // unknown route: the not-found handler
+        : undefined;
+    const body = payload === null || payload === undefined || typeof payload === "string" || Buffer.isBuffer(payload) ? payload : undefined;
+    const problems = checkResponse(contract, op, {
+      method: req.method,
+      url: req.url,
+      status: reply.statusCode,
+      headers: reply.getHeaders() as Record<string, unknown>,
+      body,
+    });
+    if (problems.length) report(problems);
+  };
+}
