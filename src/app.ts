@@ -25,6 +25,7 @@ import { AppError } from "./domain/errors.ts";
 import { v1ErrorHandler } from "./routes/v1/errors.ts";
 import systemRoutes from "./routes/system.ts";
 import vappRoutes from "./routes/vapp/index.ts";
+import v1Routes from "./routes/v1/index.ts";
 
 export interface Services {
   accounts: Accounts;
@@ -157,5 +158,6 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   await app.register(systemRoutes);
   await app.register(vappRoutes);
+  await app.register(v1Routes);
   return app;
 }

@@ -3,6 +3,7 @@
 // operation in openapi.yaml; a route plugin only supplies the function. Every implemented operation
 // is recorded so that drift between the spec and the server is detected (test/contract).
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
+import { AppError } from "../domain/errors.ts";
 import type { PolicyName } from "../plugins/rate-limit.ts";
 import type { Contract, Operation } from "./spec.ts";
 import type { OperationId, ParamsOf, QueryOf, RequestBody, ResponseBody } from "./types.ts";
@@ -73,16 +74,29 @@ export function implement<Id extends OperationId>(
   app.implemented.add(operationId);
 
   const auth = securityHook(app, op);
+  const ownBodyRules = opts.validateBody === false;
+  // A body in a content type the operation does not declare is refused (415) before it is read.
+  const contentTypeCheck =
+    !ownBodyRules && op.requestContentTypes.length > 0
+      ? async (req: FastifyRequest) => {
+          const type = String(req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+          const hasBody = req.headers["content-length"] !== undefined && req.headers["content-length"] !== "0";
+          if ((type || hasBody || req.headers["transfer-encoding"]) && !op.requestContentTypes.includes(type)) {
+            throw new AppError("unsupported_media_type");
+          }
+        }
+      : undefined;
+  const onRequest = [auth, contentTypeCheck].filter((h) => h !== undefined);
   const policy: PolicyName | "none" = op.spec["x-rate-limit"] ?? (auth ? "authenticated" : "anonymous");
   const rateLimit = policy === "none" ? false : app.rateLimitPolicy(policy);
 
   app.route({
     method: op.method as RouteOptions["method"],
     url: op.url,
-    schema: opts.validateBody === false ? withoutBody(op.schema) : op.schema,
+    schema: ownBodyRules ? withoutBody(op.schema) : op.schema,
     config: { operationId, ...(rateLimit ? { rateLimit } : {}) },
     // Authenticate before the body is read: an anonymous caller learns nothing about validation.
-    ...(auth ? { onRequest: auth } : {}),
+    ...(onRequest.length ? { onRequest } : {}),
     ...opts.route,
     handler: handler as RouteOptions["handler"],
   });

@@ -24,6 +24,15 @@ export interface TokenIssuer {
   guest(guest: { id: string }): { token: string; expiresIn: number };
 }
 
+const ROLE_ORDER = ["guest", "user", "verified_user", "host", "admin"] as const;
+
+/** Throws forbidden unless the caller is a user with at least `role` (guest < user < verified_user < host < admin). */
+export function requireRole(principal: Principal | null, role: UserRole): asserts principal is Principal & { kind: "user" } {
+  if (!principal) throw new AppError("unauthorized");
+  const have = principal.kind === "guest" ? "guest" : principal.role;
+  if (ROLE_ORDER.indexOf(have) < ROLE_ORDER.indexOf(role)) throw new AppError("forbidden");
+}
+
 export const VAPP_TOKEN_TTL = 3600;
 export const ACCESS_TOKEN_TTL = 900;
 

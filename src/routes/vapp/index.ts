@@ -83,7 +83,7 @@ export default async function vappRoutes(app: FastifyInstance) {
 
   implement(app, "vappListUsers", async (req) => (await accounts.othersWithUsername(req.principal!.id)).map(vappUser));
 
-  const imageRoute = { route: { bodyLimit: app.config.maxImageBytes + 64 * 1024 } };
+  const imageRoute = { ...ownRules, route: { bodyLimit: app.config.maxImageBytes + 64 * 1024 } };
 
   implement(
     app,
