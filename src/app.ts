@@ -16,6 +16,9 @@ import { loadKeyring, type Keyring } from "./domain/keys.ts";
 import { argon2Passwords, type Passwords } from "./domain/passwords.ts";
 import { mediaService, type MediaService } from "./domain/media.ts";
 import { accounts, type Accounts } from "./domain/accounts.ts";
+import { identityService, type IdentityService } from "./domain/identity.ts";
+import { tokenStore } from "./domain/tokens.ts";
+import { mailerFromConfig, mailQueue, type MailQueue, type Mailer } from "./adapters/mail/index.ts";
 import { localStorage } from "./adapters/storage/local.ts";
 import type { Storage } from "./adapters/storage/port.ts";
 import { loggerOptions } from "./plugins/logging.ts";
@@ -26,10 +29,17 @@ import { v1ErrorHandler } from "./routes/v1/errors.ts";
 import systemRoutes from "./routes/system.ts";
 import vappRoutes from "./routes/vapp/index.ts";
 import v1Routes from "./routes/v1/index.ts";
+// paid calls (issue 4)
+import websocket from "@fastify/websocket";
+import { randomBytes } from "node:crypto";
+import { calling, type Calling, type CallingOverrides } from "./calling.ts";
+import { MAX_FRAME_BYTES } from "./domain/signaling.ts";
+import signalingRoutes from "./routes/ws/index.ts";
 
 export interface Services {
   accounts: Accounts;
   media: MediaService;
+  identity: IdentityService;
 }
 
 declare module "fastify" {
@@ -40,17 +50,24 @@ declare module "fastify" {
     storage: Storage;
     keyring: Keyring;
     services: Services;
+    /** Outgoing mail, delivered in the background (idle() waits for it). */
+    mail: MailQueue;
     openApiJson: string;
+    routeTable: { method: string; url: string }[];
     readinessChecks(): Promise<Record<string, "ok" | "failed">>;
+    /** Links, calls, billing engine, signaling hub, payment provider (issue 4). */
+    calling: Calling;
   }
 }
 
-export interface AppOverrides {
+export interface AppOverrides extends CallingOverrides {
   clock?: Clock;
   /** Replace the rate-limit numbers (tests use low or high limits). */
   rateLimits?: Partial<RateLimits>;
   passwords?: Passwords;
   storage?: Storage;
+  /** Replace the mail driver (default: from the configuration — outbox or SMTP). */
+  mailer?: Mailer;
   rateCounter?: RateCounter;
   /** Sees every response before it is sent (the test suite checks each against openapi.yaml). */
   onResponse?: (req: FastifyRequest, reply: FastifyReply, payload: unknown) => void;
@@ -98,15 +115,34 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   app.decorate("storage", storage);
   app.decorate("contract", contract);
   app.decorate("implemented", new Set<string>());
+  // Every route any plugin registers, for the spec/route drift check.
+  const routeTable: { method: string; url: string }[] = [];
+  app.decorate("routeTable", routeTable);
+  app.addHook("onRoute", (r) => {
+    for (const method of [r.method].flat()) routeTable.push({ method, url: r.url });
+  });
   app.decorate("openApiJson", JSON.stringify(contract.document));
   // The database opens (and migrates) before any route is registered.
   const database: Database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   app.addHook("onClose", () => database.close());
   const passwords = overrides.passwords ?? argon2Passwords(config.argon2);
   app.decorate("db", database.prisma);
+  const mail = mailQueue(overrides.mailer ?? mailerFromConfig(config, clock), (err, what) => app.log.error({ err }, what));
+  app.decorate("mail", mail);
+  // Registered after the database's onClose hook, so it runs first: queued mail is written out
+  // (it reads nothing from the database) before the database closes.
+  app.addHook("onClose", () => mail.close());
+  const accountService = accounts({ db: database.prisma, clock, passwords, media });
   app.decorate("services", {
-    accounts: accounts({ db: database.prisma, clock, passwords, media }),
+    accounts: accountService,
     media,
+    identity: identityService({
+      accounts: accountService,
+      tokens: tokenStore({ db: database.prisma, clock }),
+      sendMail: (m) => mail.enqueue(m),
+      later: (task) => mail.later(task),
+      guestTokenTtlSeconds: config.guestTokenTtlSeconds,
+    }),
   });
   app.decorate("readinessChecks", async () => {
     const checks: Record<string, "ok" | "failed"> = {};
@@ -155,6 +191,25 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   app.setNotFoundHandler(notFound ? { preHandler: app.rateLimit(notFound as never) } : {}, async () => {
     throw new AppError("not_found");
   });
+
+  // Paid calls: the billing engine's ticker and the signaling hub stop before the database closes.
+  const callingParts = calling({
+    db: database.prisma,
+    clock,
+    config,
+    turnSecret: config.turn.secret ?? randomBytes(32).toString("base64url"),
+    log: app.log,
+    overrides,
+  });
+  app.decorate("calling", callingParts);
+  await app.register(websocket, {
+    options: { maxPayload: MAX_FRAME_BYTES },
+    preClose: async function (this: FastifyInstance) {
+      await callingParts.stop();
+      this.websocketServer.close();
+    },
+  });
+  await app.register(signalingRoutes);
 
   await app.register(systemRoutes);
   await app.register(vappRoutes);

@@ -6,12 +6,12 @@ import { Value } from "@sinclair/typebox/value";
 
 const Env = Type.Object({
   NODE_ENV: Type.Optional(Type.String()),
-  PORT: Type.Optional(Type.String({ pattern: "^[0-9]{1,5}$" })),
+  PORT: Type.Optional(Type.String({ pattern: "^[0-9]{1,5}$", description: "a port number (0-65535)" })),
   HOST: Type.Optional(Type.String({ minLength: 1 })),
-  PUBLIC_URL: Type.Optional(Type.String({ pattern: "^https?://[^\\s/]+(/[^\\s]*)?$" })),
+  PUBLIC_URL: Type.Optional(Type.String({ pattern: "^https?://[^\\s/]+(/[^\\s]*)?$", description: "an http(s) URL" })),
   DATA_DIR: Type.Optional(Type.String({ minLength: 1 })),
-  DATABASE_URL: Type.Optional(Type.String({ pattern: "^postgres(ql)?://" })),
-  REDIS_URL: Type.Optional(Type.String({ pattern: "^rediss?://" })),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: "^postgres(ql)?://", description: "a postgresql:// URL" })),
+  REDIS_URL: Type.Optional(Type.String({ pattern: "^rediss?://", description: "a redis:// URL" })),
   JWT_PRIVATE_KEY: Type.Optional(Type.String({ minLength: 1 })),
   JWT_PRIVATE_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
   JWT_KEYS_DIR: Type.Optional(Type.String({ minLength: 1 })),
@@ -23,22 +23,24 @@ const Env = Type.Object({
   PAYMENTS_PROVIDER: Type.Optional(Type.Union([Type.Literal("simulated"), Type.Literal("stripe")])),
   STRIPE_SECRET_KEY: Type.Optional(Type.String({ minLength: 1 })),
   STRIPE_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 1 })),
-  STRIPE_API_BASE: Type.Optional(Type.String({ pattern: "^https?://" })),
-  MAIL_URL: Type.Optional(Type.String({ pattern: "^smtps?://" })),
+  STRIPE_API_BASE: Type.Optional(Type.String({ pattern: "^https?://", description: "an http(s) URL" })),
+  MAIL_URL: Type.Optional(Type.String({ pattern: "^smtps?://", description: "an smtp:// URL" })),
   MAIL_FROM: Type.Optional(Type.String({ minLength: 3 })),
   TURN_URLS: Type.Optional(Type.String()),
   TURN_SECRET: Type.Optional(Type.String({ minLength: 1 })),
-  TURN_TTL_SECONDS: Type.Optional(Type.String({ pattern: "^[0-9]+$" })),
-  TRUST_PROXY: Type.Optional(Type.String({ pattern: "^(true|false|[0-9]+|[0-9a-fA-F.:/, ]+)$" })),
+  TURN_TTL_SECONDS: Type.Optional(Type.String({ pattern: "^[0-9]+$", description: "a whole number of seconds" })),
+  TRUST_PROXY: Type.Optional(
+    Type.String({ pattern: "^(true|false|[0-9]+|[0-9a-fA-F.:/, ]+)$", description: "true, false, a hop count or a list of addresses" }),
+  ),
   LOG_LEVEL: Type.Optional(
     Type.Union(["fatal", "error", "warn", "info", "debug", "trace", "silent"].map((l) => Type.Literal(l))),
   ),
   RATE_LIMITS: Type.Optional(Type.Union([Type.Literal("on"), Type.Literal("off")])),
-  MAX_IMAGE_BYTES: Type.Optional(Type.String({ pattern: "^[0-9]+$" })),
-  GUEST_TOKEN_TTL_SECONDS: Type.Optional(Type.String({ pattern: "^[0-9]+$" })),
-  ARGON2_MEMORY_KIB: Type.Optional(Type.String({ pattern: "^[0-9]+$" })),
-  ARGON2_TIME_COST: Type.Optional(Type.String({ pattern: "^[0-9]+$" })),
-  ARGON2_PARALLELISM: Type.Optional(Type.String({ pattern: "^[0-9]+$" })),
+  MAX_IMAGE_BYTES: Type.Optional(Type.String({ pattern: "^[0-9]+$", description: "a whole number of bytes" })),
+  GUEST_TOKEN_TTL_SECONDS: Type.Optional(Type.String({ pattern: "^[0-9]+$", description: "a whole number of seconds" })),
+  ARGON2_MEMORY_KIB: Type.Optional(Type.String({ pattern: "^[0-9]+$", description: "a whole number of KiB" })),
+  ARGON2_TIME_COST: Type.Optional(Type.String({ pattern: "^[1-9][0-9]*$", description: "a positive whole number" })),
+  ARGON2_PARALLELISM: Type.Optional(Type.String({ pattern: "^[1-9][0-9]*$", description: "a positive whole number" })),
 });
 type Env = Static<typeof Env>;
 
@@ -113,14 +115,23 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     const v = source[key];
     if (v !== undefined && v !== "") raw[key] = v;
   }
-  const problems = [...Value.Errors(Env, raw)].map((e) => {
+  // One line per variable: the first problem TypeBox finds with it, in words an operator reads.
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const e of Value.Errors(Env, raw)) {
     const name = e.path.replace(/^\//, "");
-    return `${name}=${JSON.stringify(raw[name])}: ${e.message}`;
-  });
+    if (seen.has(name)) continue;
+    seen.add(name);
+    const schema = Env.properties[name as keyof Env] as { description?: string; anyOf?: { const: string }[] };
+    const expected = schema.anyOf
+      ? `one of ${schema.anyOf.map((l) => l.const).join(", ")}`
+      : (schema.description ?? "a non-empty value");
+    problems.push(`${name}=${JSON.stringify(raw[name])}: must be ${expected}`);
+  }
   const env = raw as Env;
   const nodeEnv = env.NODE_ENV === "production" ? "production" : env.NODE_ENV === "test" ? "test" : "development";
   const port = Number(env.PORT ?? 3000);
-  if (!(port >= 0 && port <= 65535)) problems.push(`PORT=${env.PORT}: must be between 0 and 65535`);
+  if (!seen.has("PORT") && !(port >= 0 && port <= 65535)) problems.push(`PORT=${env.PORT}: must be between 0 and 65535`);
   if (env.JWT_PRIVATE_KEY && env.JWT_PRIVATE_KEY_FILE) {
     problems.push("JWT_PRIVATE_KEY and JWT_PRIVATE_KEY_FILE: set one, not both");
   }

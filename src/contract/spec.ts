@@ -97,7 +97,8 @@ export async function loadContract(): Promise<Contract> {
         url: path.replace(/\{([^}]+)\}/g, ":$1"),
         spec: op,
         schema: {
-          ...(jsonBody ? { body: forAjv(jsonBody) } : {}),
+          // Fastify validates an absent body as null: an optional body may be absent.
+          ...(jsonBody ? { body: op.requestBody?.required ? forAjv(jsonBody) : { if: { type: "null" }, then: true, else: forAjv(jsonBody) } } : {}),
           ...(paramsSchema(params, "query") ? { querystring: paramsSchema(params, "query") } : {}),
           ...(paramsSchema(params, "path") ? { params: paramsSchema(params, "path") } : {}),
           ...(paramsSchema(params, "header") ? { headers: paramsSchema(params, "header") } : {}),

@@ -9,6 +9,13 @@ type Json<T> = T extends { content: { "application/json": infer B } } ? B : neve
 /** Union of the JSON bodies an operation may answer with. */
 export type ResponseBody<Id extends OperationId> = { [S in keyof Op<Id>["responses"]]: Json<Op<Id>["responses"][S]> }[keyof Op<Id>["responses"]];
 
-export type RequestBody<Id extends OperationId> = Op<Id> extends { requestBody: infer R } ? Json<NonNullable<R>> : undefined;
+/** The JSON request body; `| undefined` when the operation's body is optional. */
+export type RequestBody<Id extends OperationId> = Op<Id> extends { requestBody: infer R }
+  ? Json<NonNullable<R>>
+  : Op<Id> extends { requestBody?: infer R }
+    ? [NonNullable<R>] extends [never]
+      ? undefined
+      : Json<NonNullable<R>> | undefined
+    : undefined;
 export type QueryOf<Id extends OperationId> = Op<Id>["parameters"] extends { query?: infer Q } ? NonNullable<Q> : never;
 export type ParamsOf<Id extends OperationId> = Op<Id>["parameters"] extends { path?: infer P } ? NonNullable<P> : never;

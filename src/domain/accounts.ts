@@ -7,8 +7,13 @@ import { uuidv7 } from "./ids.ts";
 import type { Clock } from "./clock.ts";
 import type { Passwords } from "./passwords.ts";
 import type { MediaService } from "./media.ts";
+import { afterCursor, newestFirst, toPage, type Page } from "./pagination.ts";
 
 export type { User };
+export type Role = User["role"];
+
+/** The key that makes e-mails unique case-insensitively (the address itself is kept as given). */
+export const emailKeyOf = (email: string) => email.trim().toLowerCase();
 
 export interface AccountsDeps {
   db: Db;
@@ -75,11 +80,65 @@ export function accounts({ db, clock, passwords, media }: AccountsDeps) {
         orderBy: [{ createdAt: "asc" }, { id: "asc" }],
       }),
 
+    /** A v1 account: e-mail (trimmed, unique case-insensitively), password, role `user`. */
+    async createWithEmail(input: { email: string; password: string; displayName: string }): Promise<User> {
+      const passwordHash = await passwords.hash(input.password);
+      const now = new Date(clock.now());
+      const email = input.email.trim();
+      try {
+        return await db.user.create({
+          data: { id: uuidv7(clock), email, emailKey: emailKeyOf(email), displayName: input.displayName, passwordHash, createdAt: now, updatedAt: now },
+        });
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new AppError("conflict", { email: "is already registered" });
+        throw err;
+      }
+    },
+
+    byEmail: (email: string) => db.user.findUnique({ where: { emailKey: emailKeyOf(email) } }),
+
+    /** Changes the fields given; a taken username is a conflict. */
+    async updateProfile(id: string, patch: { displayName?: string; username?: string; bio?: string | null }): Promise<User> {
+      try {
+        return await db.user.update({ where: { id }, data: { ...patch, updatedAt: new Date(clock.now()) } });
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new AppError("conflict", { username: "must be unique" });
+        throw err;
+      }
+    },
+
+    async setPassword(id: string, password: string): Promise<void> {
+      const passwordHash = await passwords.hash(password);
+      await db.user.update({ where: { id }, data: { passwordHash, updatedAt: new Date(clock.now()) } });
+    },
+
+    /** Marks the e-mail verified; role `user` becomes `verified_user`, higher roles stay. */
+    async markEmailVerified(id: string): Promise<User> {
+      const now = new Date(clock.now());
+      await db.user.updateMany({ where: { id, emailVerifiedAt: null }, data: { emailVerifiedAt: now, updatedAt: now } });
+      await db.user.updateMany({ where: { id, role: "user" }, data: { role: "verified_user", updatedAt: now } });
+      const user = await db.user.findUnique({ where: { id } });
+      if (!user) throw new AppError("not_found");
+      return user;
+    },
+
+    async setRole(id: string, role: Role): Promise<User> {
+      const user = await db.user.findUnique({ where: { id } });
+      if (!user) throw new AppError("not_found");
+      return db.user.update({ where: { id }, data: { role, updatedAt: new Date(clock.now()) } });
+    },
+
+    /** Every account, newest first, one page at a time. */
+    async page(req: { limit: number; cursor?: string | undefined }): Promise<Page<User>> {
+      const rows = await db.user.findMany({ where: afterCursor("users", req.cursor), orderBy: newestFirst, take: req.limit + 1 });
+      return toPage("users", rows, req.limit, (u) => u);
+    },
+
     /** Stores a checked image as the account's picture and removes the one it replaces. */
-    async setProfileImage(id: string, image: Buffer, field: string): Promise<User> {
+    async setProfileImage(id: string, image: Buffer, field: string, kind: "original" | "avatar" = "original"): Promise<User> {
       const before = await db.user.findUnique({ where: { id }, select: { imageKey: true } });
       if (!before) throw new AppError("not_found");
-      const imageKey = await media.storeImage(image, field);
+      const imageKey = kind === "avatar" ? await media.storeAvatar(image, field) : await media.storeImage(image, field);
       let user: User;
       try {
         user = await db.user.update({ where: { id }, data: { imageKey, updatedAt: new Date(clock.now()) } });

@@ -3,12 +3,32 @@
 import { randomBytes } from "node:crypto";
 import type { Clock } from "./clock.ts";
 
-/** RFC 9562 UUIDv7: 48-bit unix milliseconds, version, 74 random bits. */
+let lastMs = -1;
+let sequence = 0;
+
+/**
+ * RFC 9562 UUIDv7: 48-bit unix milliseconds, then a 12-bit sequence (method 1 of section 6.2) so
+ * that ids made in one process within the same millisecond still sort in creation order, then 62
+ * random bits.
+ */
 export function uuidv7(clock: Clock): string {
   const b = randomBytes(16);
-  const ms = BigInt(clock.now());
+  let now = clock.now();
+  if (now <= lastMs) {
+    sequence += 1;
+    if (sequence > 0xfff) {
+      lastMs += 1; // sequence exhausted: borrow the next millisecond
+      sequence = 0;
+    }
+    now = lastMs;
+  } else {
+    lastMs = now;
+    sequence = 0;
+  }
+  const ms = BigInt(now);
   for (let i = 0; i < 6; i++) b[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);
-  b[6] = (b[6]! & 0x0f) | 0x70;
+  b[6] = 0x70 | (sequence >> 8);
+  b[7] = sequence & 0xff;
   b[8] = (b[8]! & 0x3f) | 0x80;
   const h = b.toString("hex");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;

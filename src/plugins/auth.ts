@@ -76,7 +76,8 @@ export default fp(
     app.decorateRequest("principal", null);
 
     const sign = (claims: Record<string, unknown>, aud: string, ttlSeconds: number) =>
-      app.jwt.sign(claims, { aud, expiresIn: ttlSeconds * 1000, clockTimestamp: clock.now(), jti: randomUUID() });
+      // @fastify/jwt reads a numeric expiresIn as seconds.
+      app.jwt.sign(claims, { aud, expiresIn: ttlSeconds, clockTimestamp: clock.now(), jti: randomUUID() });
 
     app.decorate("tokens", {
       vapp: (u) => sign({ sub: u.username, user_id: toVappUserId(u.id) }, AUDIENCE.vapp, VAPP_TOKEN_TTL),

@@ -14,6 +14,7 @@ interface AjvIssue {
 export function fieldErrorsFromAjv(issues: AjvIssue[], context?: string): FieldErrors {
   const out: FieldErrors = {};
   for (const i of issues) {
+    if (i.keyword === "if") continue; // the failed branch's own issues follow
     let field = i.instancePath.replace(/^\//, "").replace(/\//g, ".");
     let message = i.message ?? "is invalid";
     if (i.keyword === "required") {
@@ -23,9 +24,10 @@ export function fieldErrorsFromAjv(issues: AjvIssue[], context?: string): FieldE
       field = [field, String(i.params.additionalProperty)].filter(Boolean).join(".");
       message = "is not allowed";
     } else if (i.keyword === "format") {
-      message = `must be a valid ${String(i.params.format).replace("-", " ")}`;
+      message = i.params.format === "email" ? "must be a valid email address" : `must be a valid ${String(i.params.format).replace("-", " ")}`;
     } else if (i.keyword === "type") {
-      message = `must be ${i.params.type === "integer" ? "an integer" : `a ${String(i.params.type).replace(",", " or ")}`}`;
+      const type = String(i.params.type).replace(",", " or ");
+      message = `must be ${/^[aeiou]/.test(type) ? "an" : "a"} ${type}`;
     } else if (i.keyword === "minLength") {
       message = i.params.limit === 1 ? "must not be empty" : `must be at least ${i.params.limit} characters`;
     } else if (i.keyword === "maxLength") {

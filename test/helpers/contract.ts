@@ -78,9 +78,13 @@ export function contractObserver(contract: Contract, report: (problems: string[]
   return (req: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     const isPreflight = req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;
     if (isPreflight) return; // CORS preflight: answered on every path, described in info.description
-    const operationId = req.routeOptions.config?.operationId;
     const url = req.routeOptions.url;
-    if (!operationId && url?.startsWith("/docs/")) return; // Swagger UI's own assets
+    if (url?.startsWith("/docs/")) return; // Swagger UI's own assets
+    // Routes registered through implement() carry their operationId; a plugin's route (Swagger
+    // UI's /docs) is found by method and URL.
+    const operationId =
+      req.routeOptions.config?.operationId ??
+      [...contract.operations.values()].find((o) => o.method === req.method && o.url === url)?.operationId;
     const op = operationId
       ? contract.operations.get(operationId)?.spec
       : url === undefined

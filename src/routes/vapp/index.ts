@@ -1,12 +1,13 @@
 // The V-app surface (SPEC 3): /signup, /login, /token, /users, /users/image, /image at the root,
 // in the seed's shapes and error format. JSON bodies with another content type (or that do not
 // parse) count as empty, as the original server's clients expect.
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { implement } from "../../contract/routes.ts";
-import { AppError, isAppError } from "../../domain/errors.ts";
+import { AppError } from "../../domain/errors.ts";
 import { toVappUserId } from "../../domain/ids.ts";
 import type { User } from "../../domain/accounts.ts";
 import { toAppError } from "../../plugins/errors.ts";
+import { readImagePart } from "../../plugins/uploads.ts";
 import { renderVapp } from "./errors.ts";
 import { credentialsInput, signupInput } from "./validation.ts";
 
@@ -101,33 +102,4 @@ export default async function vappRoutes(app: FastifyInstance) {
     async (req) => ({ image_url: media.url(await media.storeImage(await readImagePart(req, app.config.maxImageBytes), "image")) }),
     imageRoute,
   );
-}
-
-/**
- * Reads the one file part named `image` of a multipart body. Other parts are drained and ignored;
- * a second `image` file, a missing one or a body that is not multipart is a validation error.
- */
-export async function readImagePart(req: FastifyRequest, maxBytes: number, field = "image"): Promise<Buffer> {
-  if (!req.isMultipart()) throw new AppError("validation_error", { [field]: "must exist" });
-  let image: Buffer | undefined;
-  let duplicate = false;
-  try {
-    for await (const part of req.parts({ limits: { fileSize: maxBytes, files: 4, fields: 16, parts: 20 } })) {
-      if (part.type !== "file") continue;
-      if (part.fieldname !== field || image) {
-        duplicate ||= part.fieldname === field;
-        part.file.resume();
-        continue;
-      }
-      image = await part.toBuffer();
-    }
-  } catch (err) {
-    const e = toAppError(err);
-    if (e.code === "payload_too_large") throw new AppError("payload_too_large", { [field]: `must be at most ${maxBytes} bytes` });
-    if (isAppError(err)) throw err;
-    throw new AppError("validation_error", { [field]: "must be a file in a well-formed multipart/form-data body" });
-  }
-  if (duplicate) throw new AppError("validation_error", { [field]: "must be a single file" });
-  if (!image || image.length === 0) throw new AppError("validation_error", { [field]: "must exist" });
-  return image;
 }

@@ -1,0 +1,333 @@
+// The billing engine (SPEC 4.9): time windows with a hold each, captured at the window's end, the
+// last one captured for the minutes used. The schedule is durable: windows, tasks and captures are
+// rows, and a ticker claims calls with due tasks (a per-call lease taken with FOR UPDATE SKIP
+// LOCKED), so a restart or a second instance never skips, repeats or double-charges a step.
+// Every provider request carries an idempotency key derived from (call, window, action).
+// Every instant comes from the injected clock; tick() does all work that is due at clock.now().
+import { randomBytes } from "node:crypto";
+import type { Db } from "../db/client.ts";
+import type { Call, CallTask } from "../db/generated/client.ts";
+import type { PaymentProvider } from "../adapters/payments/port.ts";
+import type { Clock } from "./clock.ts";
+import { uuidv7 } from "./ids.ts";
+import { split } from "./money.ts";
+
+export const MINUTE_MS = 60_000;
+/** The next window's hold is placed this long before the current window ends. */
+export const HOLD_AHEAD_MS = 60_000;
+/** A waiting call whose host has not come is cancelled after this long. */
+export const NO_SHOW_MS = 5 * MINUTE_MS;
+/** A participant who dropped may come back within this long. */
+export const RECONNECT_GRACE_MS = 60_000;
+const LEASE_MS = 60_000;
+const RETRY_MS = [5_000, 15_000, 60_000, 300_000];
+
+export type EndReason =
+  | "guest_ended"
+  | "host_ended"
+  | "guest_cancelled"
+  | "host_declined"
+  | "host_no_show"
+  | "connection_lost"
+  | "billing_failed"
+  | "link_unavailable"
+  | "payment_declined";
+
+/** Events for the call's participants (delivered over signaling). */
+export type CallEvent =
+  | { type: "call_state"; status: string }
+  | { type: "billing"; window: number; held_until: string }
+  | { type: "call_ended"; reason: string };
+
+export type Notify = (callId: string, event: CallEvent) => Promise<void>;
+
+type TaskKind = "capture" | "hold" | "end" | "no_show" | "reconnect_deadline" | "settle";
+/** Order of tasks due at the same instant. */
+const KIND_RANK: Record<string, number> = { capture: 0, hold: 1, reconnect_deadline: 2, end: 3, no_show: 4, settle: 5 };
+
+const windowMs = (call: Call) => call.windowMinutes * MINUTE_MS;
+export const windowEnd = (call: Call, k: number) => new Date(call.startedAt!.getTime() + k * windowMs(call));
+export const holdKey = (callId: string, k: number, action: "hold" | "capture" | "release") => `call:${callId}:w${k}:${action}`;
+
+/** What window k costs: ceil(minutes used in it) × rate, where use stops at the call's end. */
+export function windowCharge(call: Call, k: number): number {
+  if (!call.startedAt) return 0;
+  const W = windowMs(call);
+  const start = call.startedAt.getTime() + (k - 1) * W;
+  const stop = Math.min(call.endedAt ? call.endedAt.getTime() : Number.POSITIVE_INFINITY, start + W);
+  const used = Math.max(0, Math.min(W, stop - start));
+  return Math.ceil(used / MINUTE_MS) * call.rateCents;
+}
+
+export interface BillingDeps {
+  db: Db;
+  clock: Clock;
+  provider: PaymentProvider;
+  notify: Notify;
+  log?: { error(obj: unknown, msg: string): void };
+}
+
+export function billingEngine({ db, clock, provider, notify, log }: BillingDeps) {
+  const now = () => new Date(clock.now());
+
+  async function schedule(callId: string, kind: TaskKind, dueAt: Date, extra: { windowIndex?: number; refTime?: Date; reason?: string; dedupe?: string } = {}) {
+    const dedupeKey = extra.dedupe ?? (extra.windowIndex !== undefined ? `${kind}:${extra.windowIndex}` : kind);
+    await db.callTask.createMany({
+      data: [{
+        id: uuidv7(clock),
+        callId,
+        kind,
+        windowIndex: extra.windowIndex ?? null,
+        refTime: extra.refTime ?? null,
+        reason: extra.reason ?? null,
+        dedupeKey,
+        dueAt,
+        status: "pending",
+        createdAt: now(),
+      }],
+      skipDuplicates: true,
+    });
+  }
+
+  const finishTask = (task: CallTask, status: "done" | "cancelled") =>
+    db.callTask.updateMany({ where: { id: task.id, status: "pending" }, data: { status, doneAt: now() } });
+
+  async function retryLater(task: CallTask, error: string) {
+    const delay = RETRY_MS[Math.min(task.attempts, RETRY_MS.length - 1)]!;
+    await db.callTask.update({
+      where: { id: task.id },
+      data: { attempts: task.attempts + 1, lastError: error.slice(0, 500), dueAt: new Date(clock.now() + delay) },
+    });
+  }
+
+  /** Captures (or, for nothing used, releases) window k's hold. False when the provider failed. */
+  async function captureWindow(call: Call, k: number): Promise<boolean> {
+    const win = await db.billingWindow.findUnique({ where: { callId_index: { callId: call.id, index: k } } });
+    if (!win || win.holdStatus !== "held" || !win.holdRef) return true;
+    const amount = windowCharge(call, k);
+    if (amount === 0) {
+      await provider.release({ holdRef: win.holdRef, idempotencyKey: holdKey(call.id, k, "release") });
+      await db.billingWindow.update({ where: { id: win.id }, data: { holdStatus: "released", updatedAt: now() } });
+      return true;
+    }
+    const res = await provider.capture({ holdRef: win.holdRef, amountCents: Math.min(amount, win.amountCents), idempotencyKey: holdKey(call.id, k, "capture") });
+    if (!res.ok) return false;
+    const parts = split(Math.min(amount, win.amountCents));
+    const recorded = await db.capture.createMany({
+      data: [{ id: uuidv7(clock), callId: call.id, windowIndex: k, hostId: call.hostId, guestId: call.guestId, ...parts, createdAt: now() }],
+      skipDuplicates: true,
+    });
+    if (recorded.count === 1) {
+      await db.call.update({ where: { id: call.id }, data: { amountCharged: { increment: parts.grossCents }, updatedAt: now() } });
+    }
+    await db.billingWindow.update({ where: { id: win.id }, data: { holdStatus: "captured", updatedAt: now() } });
+    return true;
+  }
+
+  async function releaseWindow(callId: string, k: number) {
+    const win = await db.billingWindow.findUnique({ where: { callId_index: { callId, index: k } } });
+    if (!win || win.holdStatus !== "held" || !win.holdRef) return;
+    await provider.release({ holdRef: win.holdRef, idempotencyKey: holdKey(callId, k, "release") });
+    await db.billingWindow.update({ where: { id: win.id }, data: { holdStatus: "released", updatedAt: now() } });
+  }
+
+  /** Moves a call to its end state (waiting → cancelled, active → ending) and schedules settlement. */
+  async function markEnded(callId: string, reason: EndReason, endedAt: Date): Promise<boolean> {
+    const t = now();
+    const cancelled = await db.call.updateMany({
+      where: { id: callId, status: { in: ["pending", "waiting"] } },
+      data: { status: "cancelled", endReason: reason, endedAt, updatedAt: t },
+    });
+    const ending = cancelled.count
+      ? cancelled
+      : await db.call.updateMany({
+          where: { id: callId, status: "active" },
+          data: { status: "ending", endReason: reason, endedAt, updatedAt: t },
+        });
+    if (ending.count === 0) return false;
+    await schedule(callId, "settle", t);
+    return true;
+  }
+
+  async function runTask(task: CallTask): Promise<void> {
+    const call = await db.call.findUniqueOrThrow({ where: { id: task.callId } });
+    const k = task.windowIndex ?? 0;
+    switch (task.kind as TaskKind) {
+      case "hold": {
+        // Needed only for a window that starts before the call ended.
+        const start = call.startedAt ? call.startedAt.getTime() + (k - 1) * windowMs(call) : Infinity;
+        const live = call.status === "active" || (call.status === "ending" && call.endedAt && start < call.endedAt.getTime());
+        if (!live) return void (await finishTask(task, "cancelled"));
+        const amountCents = call.windowMinutes * call.rateCents;
+        const res = await provider.hold({ paymentMethodId: call.paymentMethodId, amountCents, reference: call.id, idempotencyKey: holdKey(call.id, k, "hold") });
+        await db.billingWindow.createMany({
+          data: [{
+            id: uuidv7(clock), callId: call.id, index: k, amountCents,
+            holdStatus: res.ok ? "held" : "declined", holdRef: res.ok ? res.holdRef : null,
+            createdAt: now(), updatedAt: now(),
+          }],
+          skipDuplicates: true,
+        });
+        if (res.ok) {
+          await scheduleWindow(call, k);
+          if (call.status === "active") await notify(call.id, { type: "billing", window: k, held_until: windowEnd(call, k).toISOString() });
+        } else {
+          // The call ends at the boundary of the window that is paid for.
+          await schedule(call.id, "end", windowEnd(call, k - 1), { refTime: windowEnd(call, k - 1), reason: "billing_failed" });
+        }
+        return void (await finishTask(task, "done"));
+      }
+      case "capture": {
+        if (!(await captureWindow(call, k))) return retryLater(task, "capture failed");
+        return void (await finishTask(task, "done"));
+      }
+      case "end":
+        await markEnded(call.id, (task.reason ?? "billing_failed") as EndReason, task.refTime ?? now());
+        return void (await finishTask(task, "done"));
+      case "no_show":
+        if (call.status === "pending" || call.status === "waiting") await markEnded(call.id, "host_no_show", now());
+        return void (await finishTask(task, "done"));
+      case "reconnect_deadline": {
+        const role = task.reason as "host" | "guest";
+        const leftAt = role === "host" ? call.hostLeftAt : call.guestLeftAt;
+        const conn = role === "host" ? call.hostConn : call.guestConn;
+        if (call.status === "active" && !conn && leftAt && task.refTime && leftAt.getTime() === task.refTime.getTime()) {
+          await markEnded(call.id, "connection_lost", leftAt);
+        }
+        return void (await finishTask(task, "done"));
+      }
+      case "settle":
+        return settle(call, task);
+    }
+  }
+
+  /** Final step of every call: capture what was used, release every other hold, close the schedule. */
+  async function settle(call: Call, task: CallTask) {
+    const windows = await db.billingWindow.findMany({ where: { callId: call.id, holdStatus: "held" }, orderBy: { index: "asc" } });
+    let failed = false;
+    for (const w of windows) {
+      if (call.startedAt && windowCharge(call, w.index) > 0) {
+        if (!(await captureWindow(call, w.index))) failed = true;
+      } else await releaseWindow(call.id, w.index);
+    }
+    if (failed) {
+      await db.call.updateMany({ where: { id: call.id, status: { in: ["ending", "failed"] } }, data: { status: "failed", updatedAt: now() } });
+      return retryLater(task, "capture failed");
+    }
+    await db.callTask.updateMany({
+      where: { callId: call.id, status: "pending", id: { not: task.id } },
+      data: { status: "cancelled", doneAt: now() },
+    });
+    if (call.status === "ending" || call.status === "failed") {
+      await db.call.update({
+        where: { id: call.id },
+        data: { status: call.endReason === "billing_failed" ? "failed" : "completed", updatedAt: now() },
+      });
+    }
+    await finishTask(task, "done");
+    await notify(call.id, { type: "call_ended", reason: call.endReason ?? "ended" });
+  }
+
+  async function scheduleWindow(call: Call, k: number) {
+    // After window k's hold: capture k at its end, and hold k+1 a minute before.
+    await schedule(call.id, "capture", windowEnd(call, k), { windowIndex: k });
+    await schedule(call.id, "hold", new Date(windowEnd(call, k).getTime() - HOLD_AHEAD_MS), { windowIndex: k + 1 });
+  }
+
+  async function releaseLease(callId: string, owner: string) {
+    await db.$executeRaw`UPDATE "calls" SET "lease_owner" = NULL, "lease_until" = NULL WHERE "id" = ${callId}::uuid AND "lease_owner" = ${owner}`;
+  }
+
+  /** Runs a leased call's due tasks in order, then gives the lease back. */
+  async function drain(callId: string, owner: string) {
+    try {
+      for (let guard = 0; guard < 1000; guard++) {
+        const due = await db.callTask.findMany({ where: { callId, status: "pending", dueAt: { lte: now() } } });
+        if (due.length === 0) break;
+        due.sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime() || KIND_RANK[a.kind]! - KIND_RANK[b.kind]! || a.id.localeCompare(b.id));
+        try {
+          await runTask(due[0]!);
+        } catch (err) {
+          log?.error({ err, callId, task: due[0]!.kind }, "billing task failed");
+          await retryLater(due[0]!, (err as Error).message ?? "error");
+        }
+      }
+    } finally {
+      await releaseLease(callId, owner);
+    }
+  }
+
+  async function leaseOne(callId: string): Promise<string | null> {
+    const owner = randomBytes(8).toString("hex");
+    const t = now();
+    const rows = await db.$queryRaw<{ id: string }[]>`
+      UPDATE "calls" SET "lease_owner" = ${owner}, "lease_until" = ${new Date(t.getTime() + LEASE_MS)}
+      WHERE "id" IN (
+        SELECT "id" FROM "calls" WHERE "id" = ${callId}::uuid AND ("lease_until" IS NULL OR "lease_until" < ${t})
+        FOR UPDATE SKIP LOCKED)
+      RETURNING "id"`;
+    return rows.length ? owner : null;
+  }
+
+  let ticking: Promise<number> = Promise.resolve(0);
+
+  return {
+    schedule,
+    markEnded,
+
+    /** Resolves when the tick in progress (if any) is done. */
+    idle: () => ticking.then(() => undefined, () => undefined),
+
+    /** Called when both peers are connected for the first time: window 1 is the hold placed at initiate. */
+    async onActivated(call: Call) {
+      await scheduleWindow(call, 1);
+      await notify(call.id, { type: "billing", window: 1, held_until: windowEnd(call, 1).toISOString() });
+    },
+
+    /** Runs a call's due work now (e.g. right after an end request), waiting briefly for another worker's lease. */
+    async runCall(callId: string, waitMs = 3000): Promise<boolean> {
+      const deadline = Date.now() + waitMs;
+      for (;;) {
+        const owner = await leaseOne(callId);
+        if (owner) {
+          await drain(callId, owner);
+          return true;
+        }
+        if (Date.now() >= deadline) return false;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+
+    /**
+     * Claims calls with due tasks (FOR UPDATE SKIP LOCKED: instances never wait on each other's
+     * calls) and runs them. Ticks of one instance run one after another; resolves when this one is done.
+     */
+    tick(): Promise<number> {
+      const run = async () => {
+        let total = 0;
+        for (let round = 0; round < 100; round++) {
+          const owner = randomBytes(8).toString("hex");
+          const t = now();
+          const claimed = await db.$queryRaw<{ id: string }[]>`
+            UPDATE "calls" SET "lease_owner" = ${owner}, "lease_until" = ${new Date(t.getTime() + LEASE_MS)}
+            WHERE "id" IN (
+              SELECT c."id" FROM "calls" c
+              WHERE (c."lease_until" IS NULL OR c."lease_until" < ${t})
+                AND EXISTS (SELECT 1 FROM "call_tasks" k WHERE k."call_id" = c."id" AND k."status" = 'pending' AND k."due_at" <= ${t})
+              ORDER BY c."id"
+              LIMIT 20
+              FOR UPDATE OF c SKIP LOCKED)
+            RETURNING "id"`;
+          if (claimed.length === 0) break;
+          for (const { id } of claimed) await drain(id, owner);
+          total += claimed.length;
+        }
+        return total;
+      };
+      ticking = ticking.then(run, run);
+      return ticking;
+    },
+  };
+}
+
+export type BillingEngine = ReturnType<typeof billingEngine>;

@@ -1,0 +1,233 @@
+// Calls (SPEC 4.7): initiate (hold window 1, count a use, issue a signaling token), join, reconnect
+// tokens, end, read and list. The state machine:
+//   pending → waiting → active → ending → completed;  cancelled (before active);  failed (billing)
+// Transitions are conditional updates, so concurrent requests, sockets and engine ticks agree.
+import { createHash, randomBytes } from "node:crypto";
+import type { Db } from "../db/client.ts";
+import type { Call, CallLink, CallStatus } from "../db/generated/client.ts";
+import type { PaymentProvider } from "../adapters/payments/port.ts";
+import { NO_SHOW_MS, holdKey, type BillingEngine, type EndReason } from "./billing.ts";
+import type { Clock } from "./clock.ts";
+import { AppError } from "./errors.ts";
+import { toUlid, uuidv7 } from "./ids.ts";
+import { unavailableReason, type Links } from "./links.ts";
+import { formatCents } from "./money.ts";
+import { afterCursor, newestFirst, toPage } from "./pagination.ts";
+import { turnCredentials, type TurnConfig } from "./turn.ts";
+
+export type Role = "host" | "guest";
+/** Who is asking (a user with an access token or a guest with a guest token). */
+export type Principal = { kind: "user" | "guest"; id: string };
+export const SIGNALING_TOKEN_TTL_MS = 5 * 60_000;
+const ENDED: CallStatus[] = ["completed", "cancelled", "failed"];
+
+export interface CallsDeps {
+  db: Db;
+  clock: Clock;
+  links: Links;
+  billing: BillingEngine;
+  provider: PaymentProvider;
+  turn: TurnConfig;
+}
+
+const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
+
+/** The caller's role in the call, or null when they are not part of it. */
+export function participantRole(call: Call, p: Principal | null): Role | null {
+  if (!p) return null;
+  if (p.kind === "user" && call.hostId === p.id) return "host";
+  if (call.guestId === p.id && call.guestKind === p.kind) return "guest";
+  return null;
+}
+
+export function calls({ db, clock, links, billing, provider, turn }: CallsDeps) {
+  const now = () => new Date(clock.now());
+
+  async function render(call: Call & { link?: CallLink }) {
+    const [host, link] = await Promise.all([
+      db.user.findUnique({ where: { id: call.hostId }, select: { displayName: true } }),
+      call.link ?? db.callLink.findUniqueOrThrow({ where: { id: call.linkId } }),
+    ]);
+    const duration = call.startedAt && call.endedAt ? Math.max(0, Math.floor((call.endedAt.getTime() - call.startedAt.getTime()) / 1000)) : null;
+    return {
+      id: toUlid(call.id),
+      status: call.status,
+      short_code: link.shortCode,
+      link_id: toUlid(call.linkId),
+      host: { id: toUlid(call.hostId), display_name: host?.displayName ?? "" },
+      guest: { id: toUlid(call.guestId), display_name: call.guestName },
+      rate_per_minute: formatCents(call.rateCents),
+      window_size_minutes: call.windowMinutes,
+      created_at: call.createdAt.toISOString(),
+      started_at: call.startedAt?.toISOString() ?? null,
+      ended_at: call.endedAt?.toISOString() ?? null,
+      duration_seconds: duration,
+      amount_charged: formatCents(call.amountCharged),
+      end_reason: call.endReason as EndReason | null,
+    };
+  }
+
+  async function issueSignalingToken(call: Call, role: Role, principalId: string) {
+    const token = `st_${randomBytes(32).toString("base64url")}`;
+    await db.signalingToken.create({
+      data: {
+        id: uuidv7(clock),
+        tokenHash: sha256(token),
+        callId: call.id,
+        role,
+        principalId,
+        expiresAt: new Date(clock.now() + SIGNALING_TOKEN_TTL_MS),
+        createdAt: now(),
+      },
+    });
+    return token;
+  }
+
+  /** The call when the caller takes part in it; not_found otherwise (existence is not revealed). */
+  async function forParticipant(p: Principal, id: string): Promise<{ call: Call; role: Role }> {
+    const call = await db.call.findUnique({ where: { id } });
+    const role = call ? participantRole(call, p) : null;
+    if (!call || !role) throw new AppError("not_found");
+    return { call, role };
+  }
+
+  async function guestName(p: Principal, given: string | undefined): Promise<string> {
+    if (given) return given;
+    if (p.kind === "user") return (await db.user.findUnique({ where: { id: p.id }, select: { displayName: true } }))?.displayName ?? "Guest";
+    const guest = await db.guest.findUnique({ where: { id: p.id }, select: { displayName: true } }).catch(() => null);
+    return guest?.displayName ?? "Guest";
+  }
+
+  return {
+    render,
+    forParticipant,
+    turnFor: (callId: string) => turnCredentials(turn, clock, toUlid(callId)),
+
+    async initiate(p: Principal, body: { short_code: string; payment_method_id: string; guest_name?: string }) {
+      const link = await links.byShortCode(body.short_code);
+      if (!link) throw new AppError("link_not_found");
+      const reason = unavailableReason(link, clock.now());
+      if (reason) throw new AppError("link_unavailable", { reason });
+      if (p.kind === "user" && p.id === link.hostId) throw new AppError("forbidden", { short_code: "is your own link" });
+
+      const t = now();
+      const id = uuidv7(clock);
+      const call = await db.call.create({
+        data: {
+          id,
+          linkId: link.id,
+          hostId: link.hostId,
+          guestKind: p.kind,
+          guestId: p.id,
+          guestName: await guestName(p, body.guest_name),
+          status: "pending",
+          rateCents: link.rateCents,
+          windowMinutes: link.windowMinutes,
+          paymentMethodId: body.payment_method_id,
+          createdAt: t,
+          updatedAt: t,
+        },
+      });
+      // Durable clean-up: a call that never gets its host (or stays pending after a crash) ends here.
+      await billing.schedule(id, "no_show", new Date(t.getTime() + NO_SHOW_MS));
+
+      const amountCents = link.rateCents * link.windowMinutes;
+      const hold = await provider.hold({ paymentMethodId: body.payment_method_id, amountCents, reference: id, idempotencyKey: holdKey(id, 1, "hold") });
+      if (!hold.ok) {
+        await db.call.update({ where: { id }, data: { status: "failed", endReason: "payment_declined", endedAt: now(), updatedAt: now() } });
+        await db.callTask.updateMany({ where: { callId: id, status: "pending" }, data: { status: "cancelled", doneAt: now() } });
+        throw new AppError("payment_declined", { decline_code: hold.declineCode });
+      }
+      await db.billingWindow.create({
+        data: { id: uuidv7(clock), callId: id, index: 1, amountCents, holdStatus: "held", holdRef: hold.holdRef, createdAt: now(), updatedAt: now() },
+      });
+      if (!(await links.countUse(link.id))) {
+        // The last use went to someone else meanwhile.
+        await billing.markEnded(id, "link_unavailable", now());
+        await billing.runCall(id);
+        throw new AppError("link_unavailable", { reason: "uses_exhausted" });
+      }
+      const waiting = await db.call.update({ where: { id }, data: { status: "waiting", updatedAt: now() } });
+      return {
+        call: await render({ ...waiting, link }),
+        signaling_token: await issueSignalingToken(call, "guest", p.id),
+        turn_credentials: turnCredentials(turn, clock, toUlid(id)),
+      };
+    },
+
+    async join(p: Principal, id: string) {
+      const { call, role } = await forParticipant(p, id);
+      if (role !== "host") throw new AppError("forbidden");
+      if (call.status !== "waiting" && call.status !== "active") throw new AppError("call_not_active", { status: call.status });
+      return {
+        call: await render(call),
+        signaling_token: await issueSignalingToken(call, "host", p.id),
+        turn_credentials: turnCredentials(turn, clock, toUlid(id)),
+      };
+    },
+
+    async signalingToken(p: Principal, id: string) {
+      const { call, role } = await forParticipant(p, id);
+      if (call.status !== "waiting" && call.status !== "active") throw new AppError("call_not_active", { status: call.status });
+      return { signaling_token: await issueSignalingToken(call, role, p.id) };
+    },
+
+    /** Ends the call (idempotent: ending an ended call answers its current state). */
+    async end(p: Principal, id: string) {
+      const { call, role } = await forParticipant(p, id);
+      if (!ENDED.includes(call.status) && call.status !== "ending") {
+        const reason: EndReason =
+          call.status === "active" ? (role === "host" ? "host_ended" : "guest_ended") : role === "host" ? "host_declined" : "guest_cancelled";
+        await billing.markEnded(id, reason, now());
+      }
+      await billing.runCall(id);
+      return { call: await render(await db.call.findUniqueOrThrow({ where: { id } })) };
+    },
+
+    /** A deactivated link: calls still waiting for the host are cancelled and their holds released. */
+    async cancelWaitingOnLink(linkId: string) {
+      const waiting = await db.call.findMany({ where: { linkId, status: { in: ["pending", "waiting"] } }, select: { id: true } });
+      for (const { id } of waiting) {
+        if (await billing.markEnded(id, "link_unavailable", now())) await billing.runCall(id);
+      }
+    },
+
+    async get(p: Principal, id: string) {
+      const { call } = await forParticipant(p, id);
+      return { call: await render(call) };
+    },
+
+    async list(p: Principal, q: { status?: CallStatus; role?: Role; limit: number; cursor?: string }) {
+      const asHost = p.kind === "user" ? { hostId: p.id } : undefined;
+      const asGuest = { guestId: p.id, guestKind: p.kind };
+      const who = q.role === "host" ? (asHost ?? { id: "00000000-0000-0000-0000-000000000000" }) : q.role === "guest" ? asGuest : { OR: [...(asHost ? [asHost] : []), asGuest] };
+      const rows = await db.call.findMany({
+        where: { AND: [who, q.status ? { status: q.status } : {}, afterCursor("calls", q.cursor)] },
+        orderBy: newestFirst,
+        take: q.limit + 1,
+        include: { link: true },
+      });
+      const page = toPage("calls", rows, q.limit, (r) => r);
+      return { data: await Promise.all(page.data.map(render)), pagination: page.pagination };
+    },
+
+    /** Consumes a signaling token: valid, unexpired, unused, for a call that is still going. */
+    async consumeSignalingToken(token: string): Promise<{ call: Call; role: Role; principalId: string } | null> {
+      if (!/^st_[A-Za-z0-9_-]{43}$/.test(token)) return null;
+      const t = now();
+      const used = await db.signalingToken.updateMany({
+        where: { tokenHash: sha256(token), usedAt: null, expiresAt: { gt: t } },
+        data: { usedAt: t },
+      });
+      if (used.count !== 1) return null;
+      const row = await db.signalingToken.findUniqueOrThrow({ where: { tokenHash: sha256(token) }, include: { call: true } });
+      const { call } = row;
+      const role = row.role as Role;
+      const stillThere = role === "host" ? call.hostId === row.principalId : call.guestId === row.principalId;
+      if (!stillThere || (call.status !== "waiting" && call.status !== "active")) return null;
+      return { call, role, principalId: row.principalId };
+    },
+  };
+}
+
+export type Calls = ReturnType<typeof calls>;

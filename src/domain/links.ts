@@ -1,0 +1,170 @@
+// Call links (SPEC 4.6): a host's terms (rate per minute, window size) behind an unguessable short
+// code, with optional expiry, use limit and schedule. Links are deactivated, never deleted.
+import { randomBytes } from "node:crypto";
+import type { Db } from "../db/client.ts";
+import type { CallLink } from "../db/generated/client.ts";
+import { isUniqueViolation } from "./accounts.ts";
+import type { Clock } from "./clock.ts";
+import { AppError, type FieldErrors } from "./errors.ts";
+import { toUlid, uuidv7 } from "./ids.ts";
+import { formatCents, parseCents } from "./money.ts";
+import { afterCursor, newestFirst, toPage } from "./pagination.ts";
+
+export type { CallLink };
+export type UnavailableReason = "inactive" | "expired" | "uses_exhausted" | "outside_schedule";
+
+export const MIN_RATE_CENTS = 50;
+export const MAX_RATE_CENTS = 99_999;
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+export const SHORT_CODE_LENGTH = 10; // 62^10 ≈ 8·10^17
+
+export function newShortCode(): string {
+  let out = "";
+  while (out.length < SHORT_CODE_LENGTH) {
+    for (const b of randomBytes(16)) {
+      if (b < 248 && out.length < SHORT_CODE_LENGTH) out += BASE62[b % 62]; // 248 = 4·62: no bias
+    }
+  }
+  return out;
+}
+
+/** The fields of a create or update request, as the API spells them (already schema-checked). */
+export interface LinkFields {
+  rate_per_minute?: string;
+  window_size_minutes?: number;
+  expires_at?: string | null;
+  max_uses?: number | null;
+  label?: string | null;
+  scheduled_start?: string | null;
+  scheduled_end?: string | null;
+  is_active?: boolean;
+}
+
+type LinkData = Partial<Pick<CallLink, "rateCents" | "windowMinutes" | "expiresAt" | "maxUses" | "label" | "scheduledStart" | "scheduledEnd" | "isActive">>;
+
+const date = (v: string | null | undefined) => (v === undefined ? undefined : v === null ? null : new Date(v));
+
+/** Business rules beyond the schema: the rate's range and the schedule's order. */
+function toLinkData(f: LinkFields, current?: CallLink): LinkData {
+  const errors: FieldErrors = {};
+  const data: LinkData = {};
+  if (f.rate_per_minute !== undefined) {
+    const cents = parseCents(f.rate_per_minute);
+    if (cents === null || cents < MIN_RATE_CENTS || cents > MAX_RATE_CENTS) {
+      errors.rate_per_minute = "must be an amount between 0.50 and 999.99 with two decimals";
+    } else data.rateCents = cents;
+  }
+  if (f.window_size_minutes !== undefined) data.windowMinutes = f.window_size_minutes;
+  if (f.max_uses !== undefined) data.maxUses = f.max_uses;
+  if (f.label !== undefined) data.label = f.label;
+  if (f.is_active !== undefined) data.isActive = f.is_active;
+  for (const [field, key] of [["expires_at", "expiresAt"], ["scheduled_start", "scheduledStart"], ["scheduled_end", "scheduledEnd"]] as const) {
+    const d = date(f[field]);
+    if (d && Number.isNaN(d.getTime())) errors[field] = "must be a valid date-time";
+    else if (d !== undefined) data[key] = d;
+  }
+  const start = data.scheduledStart !== undefined ? data.scheduledStart : (current?.scheduledStart ?? null);
+  const end = data.scheduledEnd !== undefined ? data.scheduledEnd : (current?.scheduledEnd ?? null);
+  if (start && end && end.getTime() <= start.getTime()) errors.scheduled_end = "must be after scheduled_start";
+  if (Object.keys(errors).length) throw new AppError("validation_error", errors);
+  return data;
+}
+
+/** Why the link cannot be called at `now`, or null when it can. */
+export function unavailableReason(link: CallLink, now: number): UnavailableReason | null {
+  if (!link.isActive) return "inactive";
+  if (link.expiresAt && link.expiresAt.getTime() <= now) return "expired";
+  if (link.maxUses !== null && link.useCount >= link.maxUses) return "uses_exhausted";
+  if (link.scheduledStart && now < link.scheduledStart.getTime()) return "outside_schedule";
+  if (link.scheduledEnd && now >= link.scheduledEnd.getTime()) return "outside_schedule";
+  return null;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export function links({ db, clock, publicUrl }: { db: Db; clock: Clock; publicUrl: string }) {
+  const render = (l: CallLink) => ({
+    id: toUlid(l.id),
+    short_code: l.shortCode,
+    url: `${publicUrl}/c/${l.shortCode}`,
+    host_id: toUlid(l.hostId),
+    rate_per_minute: formatCents(l.rateCents),
+    window_size_minutes: l.windowMinutes,
+    expires_at: iso(l.expiresAt),
+    max_uses: l.maxUses,
+    use_count: l.useCount,
+    label: l.label,
+    scheduled_start: iso(l.scheduledStart),
+    scheduled_end: iso(l.scheduledEnd),
+    is_active: l.isActive,
+    created_at: l.createdAt.toISOString(),
+  });
+
+  async function owned(hostId: string, id: string): Promise<CallLink> {
+    const link = await db.callLink.findUnique({ where: { id } });
+    // Another host's link is indistinguishable from a missing one.
+    if (!link || link.hostId !== hostId) throw new AppError("link_not_found");
+    return link;
+  }
+
+  return {
+    render,
+    owned,
+
+    async create(hostId: string, fields: LinkFields & { rate_per_minute: string; window_size_minutes: number }) {
+      const data = toLinkData(fields);
+      const now = new Date(clock.now());
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await db.callLink.create({
+            data: {
+              ...data,
+              rateCents: data.rateCents!,
+              windowMinutes: data.windowMinutes!,
+              id: uuidv7(clock),
+              hostId,
+              shortCode: newShortCode(),
+              isActive: true,
+              createdAt: now,
+              updatedAt: now,
+            },
+          });
+        } catch (err) {
+          if (!isUniqueViolation(err) || attempt >= 3) throw err;
+        }
+      }
+    },
+
+    async list(hostId: string, q: { active?: boolean; limit: number; cursor?: string }) {
+      const rows = await db.callLink.findMany({
+        where: { hostId, ...(q.active === undefined ? {} : { isActive: q.active }), ...afterCursor("links", q.cursor) },
+        orderBy: newestFirst,
+        take: q.limit + 1,
+      });
+      return toPage("links", rows, q.limit, render);
+    },
+
+    async update(hostId: string, id: string, fields: LinkFields) {
+      const link = await owned(hostId, id);
+      const data = toLinkData(fields, link);
+      return db.callLink.update({ where: { id: link.id }, data: { ...data, updatedAt: new Date(clock.now()) } });
+    },
+
+    async deactivate(hostId: string, id: string) {
+      const link = await owned(hostId, id);
+      if (!link.isActive) return link;
+      return db.callLink.update({ where: { id: link.id }, data: { isActive: false, updatedAt: new Date(clock.now()) } });
+    },
+
+    byShortCode: (shortCode: string) => db.callLink.findUnique({ where: { shortCode } }),
+
+    /** Counts one use unless the link ran out meanwhile; false when it did. */
+    async countUse(linkId: string): Promise<boolean> {
+      const n = await db.$executeRaw`UPDATE "call_links" SET "use_count" = "use_count" + 1
+        WHERE "id" = ${linkId}::uuid AND ("max_uses" IS NULL OR "use_count" < "max_uses")`;
+      return n === 1;
+    },
+  };
+}
+
+export type Links = ReturnType<typeof links>;

@@ -1,0 +1,86 @@
+// /v1/auth: register, login, refresh, logout, guest, e-mail verification, password reset.
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { implement } from "../../contract/routes.ts";
+import type { User } from "../../domain/accounts.ts";
+import { toUlid } from "../../domain/ids.ts";
+import { userView } from "./views.ts";
+
+/** "Email is trimmed": surrounding whitespace goes before the schema checks the address. */
+async function trimEmail(req: FastifyRequest) {
+  const body = req.body as Record<string, unknown> | undefined;
+  if (body && typeof body === "object" && !Array.isArray(body) && typeof body.email === "string") body.email = body.email.trim();
+}
+
+export default async function authRoutes(app: FastifyInstance) {
+  const { identity } = app.services;
+  const withTrimmedEmail = { route: { preValidation: trimEmail } };
+
+  const session = (user: User, refreshToken: string) => {
+    const access = app.tokens.access({ id: user.id, role: user.role });
+    return { user: userView(user), access_token: access.token, refresh_token: refreshToken, expires_in: access.expiresIn };
+  };
+
+  implement(
+    app,
+    "registerUser",
+    async (req, reply) => {
+      const { email, password, display_name } = req.body;
+      const { user, refreshToken } = await identity.register({ email, password, displayName: display_name });
+      return reply.status(201).send(session(user, refreshToken));
+    },
+    withTrimmedEmail,
+  );
+
+  implement(
+    app,
+    "loginUser",
+    async (req) => {
+      const { user, refreshToken } = await identity.login(req.body);
+      return session(user, refreshToken);
+    },
+    withTrimmedEmail,
+  );
+
+  implement(app, "refreshSession", async (req) => {
+    const { user, refreshToken } = await identity.refresh(req.body.refresh_token);
+    const access = app.tokens.access({ id: user.id, role: user.role });
+    return { access_token: access.token, refresh_token: refreshToken, expires_in: access.expiresIn };
+  });
+
+  implement(app, "logoutSession", async (req, reply) => {
+    await identity.logout(req.body.refresh_token);
+    return reply.status(204).send();
+  });
+
+  implement(app, "createGuest", async (req, reply) => {
+    const guest = await identity.createGuest(req.body?.display_name ?? null);
+    const token = app.tokens.guest({ id: guest.id });
+    return reply.status(201).send({
+      guest_token: token.token,
+      expires_in: token.expiresIn,
+      guest: { id: toUlid(guest.id), display_name: guest.displayName },
+    });
+  });
+
+  implement(app, "verifyEmail", async (req) => ({ user: userView(await identity.verifyEmail(req.body.token)) }));
+
+  implement(app, "resendVerificationEmail", async (req, reply) => {
+    await identity.resendVerification(req.principal!.id);
+    return reply.status(202).send();
+  });
+
+  implement(
+    app,
+    "requestPasswordReset",
+    async (req, reply) => {
+      identity.requestPasswordReset(req.body.email);
+      return reply.status(202).send();
+    },
+    withTrimmedEmail,
+  );
+
+  implement(app, "confirmPasswordReset", async (req, reply) => {
+    await identity.confirmPasswordReset(req.body.token, req.body.password);
+    return reply.status(204).send();
+  });
+}

@@ -1,0 +1,289 @@
+// The signaling hub of one instance: the sockets connected here, presence in the database (so any
+// instance knows who is connected), and fan-out through the pub/sub port (channel per call), so two
+// participants on different instances still reach each other. Liveness (ping/pong) reads the
+// injected clock and is driven by the engine's tick.
+import { randomBytes } from "node:crypto";
+import type { WebSocket } from "ws";
+import type { Db } from "../../db/client.ts";
+import type { Call } from "../../db/generated/client.ts";
+import type { PubSub } from "../../adapters/pubsub/port.ts";
+import { RECONNECT_GRACE_MS, type BillingEngine, type CallEvent } from "../../domain/billing.ts";
+import type { Role } from "../../domain/calls.ts";
+import type { Clock } from "../../domain/clock.ts";
+import { toUlid } from "../../domain/ids.ts";
+import {
+  CloseCode,
+  MAX_BUFFERED_BYTES,
+  MAX_MESSAGES_PER_SECOND,
+  PING_INTERVAL_MS,
+  PONG_TIMEOUT_MS,
+  parseClientFrame,
+  type ServerMessage,
+} from "../../domain/signaling.ts";
+
+type Envelope =
+  | { t: "send"; to: Role | "both"; frame: string }
+  | { t: "replaced"; role: Role; conn: string }
+  | { t: "end"; reason: string };
+
+interface Conn {
+  id: string;
+  callId: string;
+  role: Role;
+  socket: WebSocket;
+  ready: boolean;
+  queue: { data: Buffer; binary: boolean }[];
+  /** Closed on purpose (replaced, call ended): presence is not touched. */
+  detached: boolean;
+  lastPingAt: number;
+  awaitingPongSince: number | null;
+  rateSecond: number;
+  rateCount: number;
+}
+
+const other = (r: Role): Role => (r === "host" ? "guest" : "host");
+const channel = (callId: string) => `call:${callId}`;
+
+export interface HubDeps {
+  db: Db;
+  clock: Clock;
+  pubsub: PubSub;
+  billing: BillingEngine;
+  log: { warn(obj: unknown, msg: string): void; error(obj: unknown, msg: string): void };
+}
+
+export class SignalingHub {
+  private calls = new Map<string, Set<Conn>>();
+  private subscriptions = new Map<string, Promise<() => Promise<void>>>();
+  private pending = new Set<Promise<unknown>>();
+  private shuttingDown = false;
+
+  constructor(private deps: HubDeps) {}
+
+  /** Number of sockets connected to this instance. */
+  get size() {
+    let n = 0;
+    for (const s of this.calls.values()) n += s.size;
+    return n;
+  }
+
+  /** Delivers a domain event to the call's participants, wherever they are connected. */
+  async notify(callId: string, event: CallEvent): Promise<void> {
+    const env: Envelope = event.type === "call_ended" ? { t: "end", reason: event.reason } : { t: "send", to: "both", frame: JSON.stringify(event) };
+    await this.deps.pubsub.publish(channel(callId), JSON.stringify(env));
+  }
+
+  /** Takes over an upgraded socket whose token was already checked and consumed. */
+  attach(socket: WebSocket, call: Call, role: Role) {
+    const conn: Conn = {
+      id: randomBytes(9).toString("base64url"),
+      callId: call.id,
+      role,
+      socket,
+      ready: false,
+      queue: [],
+      detached: false,
+      lastPingAt: this.deps.clock.now(),
+      awaitingPongSince: null,
+      rateSecond: 0,
+      rateCount: 0,
+    };
+    // Oversized frames: ws closes with 1009; this protocol's code for a policy violation is 4008.
+    const close = socket.close.bind(socket);
+    socket.close = ((code?: number, reason?: string | Buffer) => close(code === 1009 ? CloseCode.policyViolation : code, code === 1009 ? "frame too large" : reason)) as typeof socket.close;
+    // Handlers are attached synchronously; frames that arrive during set-up are queued.
+    socket.on("message", (data: Buffer, binary: boolean) => {
+      if (conn.ready) this.onFrame(conn, data, binary);
+      else conn.queue.push({ data, binary });
+    });
+    socket.on("pong", () => {
+      conn.awaitingPongSince = null;
+    });
+    socket.on("close", () => this.track(this.onClose(conn)));
+    socket.on("error", () => {});
+    this.track(this.open(conn, call).catch((err) => {
+      this.deps.log.error({ err }, "signaling: connection set-up failed");
+      socket.close(1011, "internal error");
+    }));
+  }
+
+  private track<T>(p: Promise<T>) {
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+    return p;
+  }
+
+  private async open(conn: Conn, call: Call) {
+    const { db, clock } = this.deps;
+    let set = this.calls.get(conn.callId);
+    if (!set) this.calls.set(conn.callId, (set = new Set()));
+    set.add(conn);
+    await this.subscribe(conn.callId);
+
+    const mine = conn.role === "host" ? { hostConn: conn.id, hostLeftAt: null } : { guestConn: conn.id, guestLeftAt: null };
+    const updated = await db.call.updateMany({ where: { id: call.id, status: { in: ["waiting", "active"] } }, data: mine });
+    const now = await db.call.findUniqueOrThrow({ where: { id: call.id } });
+    if (updated.count === 0) {
+      this.send(conn, { type: "call_ended", reason: now.endReason ?? "ended" });
+      conn.detached = true;
+      conn.socket.close(CloseCode.callEnded, "call ended");
+      return;
+    }
+    // An older connection of the same participant (on any instance) is replaced.
+    await this.publish(conn.callId, { t: "replaced", role: conn.role, conn: conn.id });
+    const peerPresent = (conn.role === "host" ? now.guestConn : now.hostConn) !== null;
+    this.send(conn, { type: "welcome", call_id: toUlid(call.id), role: conn.role, peer_present: peerPresent });
+    this.send(conn, { type: "call_state", status: now.status });
+    await this.publish(conn.callId, { t: "send", to: other(conn.role), frame: JSON.stringify({ type: "peer_joined", role: conn.role }) });
+    if (peerPresent) this.send(conn, { type: "peer_joined", role: other(conn.role) });
+    conn.ready = true;
+    for (const f of conn.queue.splice(0)) this.onFrame(conn, f.data, f.binary);
+
+    if (peerPresent && now.status === "waiting") {
+      const t = new Date(clock.now());
+      const became = await db.call.updateMany({ where: { id: call.id, status: "waiting" }, data: { status: "active", startedAt: t, updatedAt: t } });
+      if (became.count === 1) {
+        await this.notify(call.id, { type: "call_state", status: "active" });
+        await this.deps.billing.onActivated({ ...now, status: "active", startedAt: t });
+      }
+    }
+  }
+
+  private onFrame(conn: Conn, data: Buffer, binary: boolean) {
+    const second = Math.floor(this.deps.clock.now() / 1000);
+    if (second !== conn.rateSecond) {
+      conn.rateSecond = second;
+      conn.rateCount = 0;
+    }
+    if (++conn.rateCount > MAX_MESSAGES_PER_SECOND) {
+      this.send(conn, { type: "error", code: "rate_limited", message: `at most ${MAX_MESSAGES_PER_SECOND} messages per second` });
+      conn.socket.close(CloseCode.policyViolation, "too many messages");
+      return;
+    }
+    if (binary) {
+      this.send(conn, { type: "error", code: "invalid_message", message: "frames must be JSON text" });
+      return;
+    }
+    const parsed = parseClientFrame(data.toString("utf8"));
+    if (!parsed.ok) {
+      this.send(conn, { type: "error", code: parsed.code, message: parsed.message });
+      return;
+    }
+    const frame = JSON.stringify({ ...parsed.message, from: conn.role });
+    void this.publish(conn.callId, { t: "send", to: other(conn.role), frame });
+  }
+
+  private async onClose(conn: Conn) {
+    const set = this.calls.get(conn.callId);
+    set?.delete(conn);
+    if (set && set.size === 0) {
+      this.calls.delete(conn.callId);
+      await this.unsubscribe(conn.callId);
+    }
+    if (conn.detached) return;
+    const { db, clock, billing } = this.deps;
+    const leftAt = new Date(clock.now());
+    const where = conn.role === "host" ? { id: conn.callId, hostConn: conn.id } : { id: conn.callId, guestConn: conn.id };
+    const data = conn.role === "host" ? { hostConn: null, hostLeftAt: leftAt } : { guestConn: null, guestLeftAt: leftAt };
+    const left = await db.call.updateMany({ where, data });
+    if (left.count === 0) return;
+    await this.publish(conn.callId, { t: "send", to: other(conn.role), frame: JSON.stringify({ type: "peer_left", role: conn.role }) });
+    const call = await db.call.findUnique({ where: { id: conn.callId }, select: { status: true } });
+    if (call?.status === "active") {
+      await billing.schedule(conn.callId, "reconnect_deadline", new Date(leftAt.getTime() + RECONNECT_GRACE_MS), {
+        refTime: leftAt,
+        reason: conn.role,
+        dedupe: `reconnect_deadline:${conn.role}:${leftAt.getTime()}`,
+      });
+    }
+  }
+
+  private async subscribe(callId: string) {
+    if (!this.subscriptions.has(callId)) {
+      this.subscriptions.set(callId, this.deps.pubsub.subscribe(channel(callId), (m) => this.deliver(callId, m)));
+    }
+    await this.subscriptions.get(callId);
+  }
+
+  private async unsubscribe(callId: string) {
+    const sub = this.subscriptions.get(callId);
+    if (!sub || this.calls.has(callId)) return;
+    this.subscriptions.delete(callId);
+    await (await sub)();
+  }
+
+  private publish(callId: string, env: Envelope) {
+    return this.deps.pubsub.publish(channel(callId), JSON.stringify(env));
+  }
+
+  /** A message from the call's channel: hand it to the sockets connected here. */
+  private deliver(callId: string, raw: string) {
+    const conns = this.calls.get(callId);
+    if (!conns) return;
+    const env = JSON.parse(raw) as Envelope;
+    for (const conn of [...conns]) {
+      if (env.t === "send") {
+        if (env.to === "both" || env.to === conn.role) this.sendRaw(conn, env.frame);
+      } else if (env.t === "replaced") {
+        if (conn.role === env.role && conn.id !== env.conn) {
+          conn.detached = true;
+          conn.socket.close(CloseCode.replaced, "replaced by a newer connection");
+        }
+      } else if (env.t === "end") {
+        conn.detached = true;
+        this.send(conn, { type: "call_ended", reason: env.reason });
+        conn.socket.close(CloseCode.callEnded, "call ended");
+      }
+    }
+  }
+
+  private send(conn: Conn, msg: ServerMessage) {
+    this.sendRaw(conn, JSON.stringify(msg));
+  }
+
+  private sendRaw(conn: Conn, frame: string) {
+    const s = conn.socket;
+    if (s.readyState !== s.OPEN) return;
+    if (s.bufferedAmount > MAX_BUFFERED_BYTES) {
+      // A slow consumer: it cannot keep up, so it is dropped (it may reconnect).
+      s.close(CloseCode.policyViolation, "slow consumer");
+      setTimeout(() => s.terminate(), 2000).unref();
+      return;
+    }
+    s.send(frame);
+  }
+
+  /** Liveness: a ping every 30 s; a connection that has not answered within 10 s is dropped. */
+  sweep() {
+    const now = this.deps.clock.now();
+    for (const conns of this.calls.values()) {
+      for (const conn of conns) {
+        if (conn.awaitingPongSince !== null) {
+          if (now - conn.awaitingPongSince >= PONG_TIMEOUT_MS) conn.socket.terminate();
+        } else if (now - conn.lastPingAt >= PING_INTERVAL_MS) {
+          conn.lastPingAt = now;
+          conn.awaitingPongSince = now;
+          conn.socket.ping();
+        }
+      }
+    }
+  }
+
+  /** Server shutdown: every socket is closed with 1001 and its presence recorded before the database closes. */
+  async shutdown() {
+    this.shuttingDown = true;
+    for (const conns of this.calls.values()) for (const conn of conns) conn.socket.close(CloseCode.shutdown, "server shutdown");
+    // Clients answer the close handshake at once; one that does not is cut off after a second.
+    const started = Date.now();
+    while ((this.size > 0 || this.pending.size > 0) && Date.now() - started < 5000) {
+      await new Promise((r) => setTimeout(r, 10));
+      if (this.size > 0 && Date.now() - started > 1000) {
+        for (const conns of this.calls.values()) for (const conn of conns) conn.socket.terminate();
+      }
+    }
+  }
+
+  get closing() {
+    return this.shuttingDown;
+  }
+}

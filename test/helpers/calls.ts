@@ -1,0 +1,160 @@
+// Helpers for the paid-call suites: hosts and guests made directly (tokens signed by the app),
+// links, calls, and a real WebSocket client that records every frame.
+import type { FastifyInstance } from "fastify";
+import WebSocket from "ws";
+import { uuidv7, toUlid } from "../../src/domain/ids.ts";
+
+export const json = { "content-type": "application/json" };
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+export interface Party {
+  id: string;
+  ulid: string;
+  token: string;
+}
+
+let seq = 0;
+
+/** A user with the given role (host by default) and an access token. */
+export async function makeUser(app: FastifyInstance, role: "user" | "verified_user" | "host" | "admin" = "host", displayName = `Host ${++seq}`): Promise<Party> {
+  const id = uuidv7(app.clock);
+  const now = new Date(app.clock.now());
+  await app.db.user.create({
+    data: { id, email: `u${seq}-${id.slice(-6)}@example.test`, emailKey: `u${seq}-${id.slice(-6)}@example.test`, displayName, passwordHash: "x", role, createdAt: now, updatedAt: now },
+  });
+  // A fresh token at every use (tests move the clock past the 15-minute lifetime).
+  return { id, ulid: toUlid(id), get token() { return app.tokens.access({ id, role }).token; } };
+}
+
+/** A guest (row in guests) with a guest token. */
+export async function makeGuest(app: FastifyInstance, displayName: string | null = "Gina Guest"): Promise<Party> {
+  const id = uuidv7(app.clock);
+  const now = new Date(app.clock.now());
+  await app.db.guest.create({ data: { id, displayName, createdAt: now, expiresAt: new Date(now.getTime() + 86_400_000) } });
+  return { id, ulid: toUlid(id), get token() { return app.tokens.guest({ id }).token; } };
+}
+
+export async function createLink(app: FastifyInstance, host: Party, body: Record<string, unknown> = {}) {
+  const res = await app.inject({
+    method: "POST",
+    url: "/v1/links",
+    headers: { ...json, ...bearer(host.token) },
+    payload: { rate_per_minute: "3.00", window_size_minutes: 10, ...body },
+  });
+  if (res.statusCode !== 201) throw new Error(`create link: ${res.statusCode} ${res.body}`);
+  return res.json().link as { id: string; short_code: string; [k: string]: unknown };
+}
+
+export async function initiate(app: FastifyInstance, guest: Party, shortCode: string, pm = "pm_card_visa", headers: Record<string, string> = {}) {
+  return app.inject({
+    method: "POST",
+    url: "/v1/calls/initiate",
+    headers: { ...json, ...bearer(guest.token), ...headers },
+    payload: { short_code: shortCode, payment_method_id: pm },
+  });
+}
+
+export async function startCall(app: FastifyInstance, guest: Party, shortCode: string, pm = "pm_card_visa") {
+  const res = await initiate(app, guest, shortCode, pm);
+  if (res.statusCode !== 201) throw new Error(`initiate: ${res.statusCode} ${res.body}`);
+  return res.json() as { call: { id: string; status: string }; signaling_token: string; turn_credentials: { urls: string[]; username: string; credential: string } };
+}
+
+export async function join(app: FastifyInstance, host: Party, callId: string) {
+  const res = await app.inject({ method: "POST", url: `/v1/calls/${callId}/join`, headers: bearer(host.token) });
+  if (res.statusCode !== 200) throw new Error(`join: ${res.statusCode} ${res.body}`);
+  return res.json() as { call: { id: string; status: string }; signaling_token: string };
+}
+
+export async function getCall(app: FastifyInstance, who: Party, callId: string) {
+  const res = await app.inject({ method: "GET", url: `/v1/calls/${callId}`, headers: bearer(who.token) });
+  if (res.statusCode !== 200) throw new Error(`get call: ${res.statusCode} ${res.body}`);
+  return res.json().call as Record<string, any>;
+}
+
+export type Frame = Record<string, any> & { type: string };
+
+/** A real WebSocket client that keeps every frame and lets a test wait for the next of a type. */
+export class Client {
+  frames: Frame[] = [];
+  private waiters: { type: string; resolve: (f: Frame) => void; from: number }[] = [];
+  private cursor = new Map<string, number>();
+  closed: Promise<{ code: number; reason: string }>;
+
+  constructor(readonly ws: WebSocket) {
+    ws.on("message", (data) => {
+      const f = JSON.parse(String(data)) as Frame;
+      this.frames.push(f);
+      this.flush();
+    });
+    this.closed = new Promise((resolve) => ws.on("close", (code, reason) => resolve({ code, reason: String(reason) })));
+  }
+
+  private flush() {
+    for (const w of [...this.waiters]) {
+      const idx = this.frames.findIndex((f, i) => i >= w.from && f.type === w.type);
+      if (idx >= 0) {
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        this.cursor.set(w.type, idx + 1);
+        w.resolve(this.frames[idx]!);
+      }
+    }
+  }
+
+  /** The next frame of `type` not returned before (waits up to 5 s). */
+  next(type: string, timeoutMs = 5000): Promise<Frame> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${type} frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames.map((f) => f.type))}`)), timeoutMs);
+      this.waiters.push({ type, from: this.cursor.get(type) ?? 0, resolve: (f) => (clearTimeout(timer), resolve(f)) });
+      this.flush();
+    });
+  }
+
+  send(msg: unknown) {
+    this.ws.send(typeof msg === "string" ? msg : JSON.stringify(msg));
+  }
+
+  close() {
+    this.ws.close();
+    return this.closed;
+  }
+}
+
+export function wsUrl(app: FastifyInstance, token: string, extra = "") {
+  const addr = app.server.address() as { port: number };
+  return `ws://127.0.0.1:${addr.port}/ws?token=${encodeURIComponent(token)}${extra}`;
+}
+
+/** Opens a signaling connection; resolves once upgraded. */
+export function connect(app: FastifyInstance, token: string, extra = ""): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl(app, token, extra));
+    const client = new Client(ws);
+    ws.once("open", () => resolve(client));
+    ws.once("unexpected-response", (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { statusCode: res.statusCode })));
+    ws.once("error", reject);
+  });
+}
+
+/** The HTTP status a refused upgrade gets (the socket is never opened). */
+export function refusedStatus(app: FastifyInstance, token: string, extra = ""): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl(app, token, extra));
+    ws.once("open", () => {
+      ws.close();
+      reject(new Error("the upgrade was accepted"));
+    });
+    ws.once("unexpected-response", (_req, res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.once("error", () => {});
+  });
+}
+
+/** Moves the clock and runs the engine's due work. */
+export async function advance(app: FastifyInstance, clock: { advance(ms: number): void }, ms: number) {
+  clock.advance(ms);
+  await app.calling.tick();
+}

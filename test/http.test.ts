@@ -1,0 +1,133 @@
+// Cross-cutting HTTP behaviour: rate limits with the seed's headers, CORS, request ids, unknown
+// routes, and secrets kept out of the logs.
+import { Writable } from "node:stream";
+import t from "tap";
+import { testApp } from "./helpers/app.ts";
+import { bearer, json, signup } from "./helpers/vapp.ts";
+
+const from = (ip: string) => ({ remoteAddress: ip });
+
+t.test("login limit: the 6th attempt from one IP in 15 minutes is 429; another IP is unaffected", async (t) => {
+  const { app, clock } = await testApp(t, {
+    overrides: { rateLimits: { login: { max: 5, windowMs: 15 * 60_000 }, register: { max: 3, windowMs: 3600_000 } } },
+  });
+  await app.inject({ method: "POST", url: "/signup", headers: json, ...from("10.0.0.9"), payload: { name: "paul", password: "correct horse", display_name: "Paul" } });
+  const login = (ip: string, url = "/login") =>
+    app.inject({ method: "POST", url, headers: json, ...from(ip), payload: { name: "paul", password: "correct horse" } });
+
+  const start = Math.floor(clock.now() / 1000);
+  for (let i = 1; i <= 5; i++) {
+    const res = await login("10.0.0.1", i === 3 ? "/token" : "/login");
+    t.equal(res.statusCode, 200, `attempt ${i}`);
+    t.equal(res.headers["x-ratelimit-limit"], "5");
+    t.equal(res.headers["x-ratelimit-remaining"], String(5 - i));
+    t.equal(Number(res.headers["x-ratelimit-reset"]), start + 900, "reset is a unix timestamp in seconds");
+  }
+  const limited = await login("10.0.0.1");
+  t.equal(limited.statusCode, 429);
+  t.same(limited.json(), {
+    type: "rate:limited",
+    title: "Too Many Requests",
+    detail: "The request failed because too many requests were made; try again later",
+  });
+  t.equal(limited.headers["x-ratelimit-limit"], "5");
+  t.equal(limited.headers["x-ratelimit-remaining"], "0");
+  t.equal(Number(limited.headers["x-ratelimit-reset"]), start + 900);
+  t.equal(limited.headers["retry-after"], "900");
+  t.equal((await login("10.0.0.1", "/token")).statusCode, 429, "/token shares the login budget");
+  t.equal((await login("10.0.0.2")).statusCode, 200, "another IP still logs in");
+
+  clock.advance(15 * 60_000);
+  t.equal((await login("10.0.0.1")).statusCode, 200, "a new window opens after 15 minutes");
+});
+
+t.test("signup limit: 3 per hour per IP", async (t) => {
+  const { app } = await testApp(t, { overrides: { rateLimits: { register: { max: 3, windowMs: 3600_000 } } } });
+  const signupFrom = (ip: string, name: string) =>
+    app.inject({ method: "POST", url: "/signup", headers: json, ...from(ip), payload: { name, password: "password1", display_name: name } });
+  for (const name of ["one", "two", "three"]) t.equal((await signupFrom("10.1.1.1", name)).statusCode, 201);
+  const fourth = await signupFrom("10.1.1.1", "four");
+  t.equal(fourth.statusCode, 429);
+  t.equal(fourth.headers["retry-after"], "3600");
+  t.equal(await app.db.user.count(), 3, "the limited signup created nothing");
+  t.equal((await signupFrom("10.1.1.2", "four")).statusCode, 201);
+});
+
+t.test("per-user limit on authenticated V-app requests", async (t) => {
+  const { app } = await testApp(t, { overrides: { rateLimits: { authenticated: { max: 3, windowMs: 60_000 } } } });
+  const paul = await signup(app, "paul");
+  const arden = await signup(app, "arden");
+  for (let i = 0; i < 3; i++) t.equal((await app.inject({ method: "GET", url: "/users", headers: bearer(paul.token) })).statusCode, 200);
+  const res = await app.inject({ method: "GET", url: "/users", headers: bearer(paul.token) });
+  t.equal(res.statusCode, 429);
+  t.equal(res.json().type, "rate:limited");
+  t.equal((await app.inject({ method: "GET", url: "/users", headers: bearer(arden.token) })).statusCode, 200, "another user is unaffected");
+});
+
+t.test("CORS: preflight from another origin succeeds on every V-app path", async (t) => {
+  const { app } = await testApp(t);
+  for (const [method, url] of [["POST", "/signup"], ["POST", "/login"], ["POST", "/token"], ["GET", "/users"], ["POST", "/users/image"], ["POST", "/image"], ["GET", "/v1/anything"]]) {
+    const res = await app.inject({
+      method: "OPTIONS",
+      url: url!,
+      headers: {
+        origin: "https://web.example.org",
+        "access-control-request-method": method!,
+        "access-control-request-headers": "authorization,content-type,x-custom",
+      },
+    });
+    t.equal(res.statusCode, 204, `${method} ${url}`);
+    t.equal(res.headers["access-control-allow-origin"], "*");
+    t.match(String(res.headers["access-control-allow-methods"]), method!);
+    t.match(String(res.headers["access-control-allow-headers"]).toLowerCase(), /authorization.*content-type/);
+  }
+  const actual = await app.inject({ method: "POST", url: "/login", headers: { ...json, origin: "https://web.example.org" }, payload: {} });
+  t.equal(actual.headers["access-control-allow-origin"], "*");
+  t.match(String(actual.headers["access-control-expose-headers"]), /X-Request-ID.*X-RateLimit-Limit.*X-RateLimit-Remaining.*X-RateLimit-Reset.*Retry-After/);
+});
+
+t.test("X-Request-ID: the client's when valid, otherwise a new UUID", async (t) => {
+  const { app } = await testApp(t);
+  const mine = await app.inject({ method: "GET", url: "/health", headers: { "x-request-id": "trace-123:abc.DEF_x" } });
+  t.equal(mine.headers["x-request-id"], "trace-123:abc.DEF_x");
+  for (const bad of ["has space", "x".repeat(129), "semi;colon", ""]) {
+    const res = await app.inject({ method: "GET", url: "/health", headers: { "x-request-id": bad } });
+    t.match(res.headers["x-request-id"], /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, JSON.stringify(bad).slice(0, 20));
+  }
+  const err = await app.inject({ method: "POST", url: "/login", headers: json, payload: "{" });
+  t.type(err.headers["x-request-id"], "string", "errors carry it too");
+});
+
+t.test("unknown routes and methods get the v1 envelope", async (t) => {
+  const { app } = await testApp(t);
+  for (const [method, url] of [["GET", "/nope"], ["DELETE", "/signup"], ["GET", "/v1/does-not-exist"], ["PUT", "/users"]] as const) {
+    const res = await app.inject({ method, url });
+    t.equal(res.statusCode, 404, `${method} ${url}`);
+    t.same(res.json(), { error: { code: "not_found", message: "The resource does not exist.", details: null } });
+  }
+  const es = await app.inject({ method: "GET", url: "/nope", headers: { "accept-language": "es-MX,es;q=0.9,en;q=0.5" } });
+  t.equal(es.headers["content-language"], "es");
+  t.equal(es.json().error.message, "El recurso no existe.");
+});
+
+t.test("logs carry the request id and never a secret", async (t) => {
+  const lines: string[] = [];
+  const logStream = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  const { app } = await testApp(t, { env: { LOG_LEVEL: "info" }, overrides: { logStream } });
+  const paul = await signup(app, "paul");
+  await app.inject({ method: "GET", url: "/users", headers: { ...bearer(paul.token), "x-request-id": "req-logs-1", cookie: "session=s3cr3t" } });
+  await app.inject({ method: "GET", url: "/media/x.png?token=st_supersecret&other=1" });
+  await app.inject({ method: "POST", url: "/login", headers: json, payload: { name: "paul", password: "correct horse" } });
+  const all = lines.join("");
+  t.ok(lines.some((l) => JSON.parse(l).request_id === "req-logs-1"), "the request id is on the request's lines");
+  t.notOk(all.includes(paul.token), "no bearer token");
+  t.notOk(all.includes("s3cr3t"), "no cookie");
+  t.notOk(all.includes("st_supersecret"), "no ?token= value");
+  t.notOk(all.includes("correct horse"), "no password");
+  t.ok(all.includes("token=[Redacted]"), "the query value is replaced, the rest of the URL kept");
+});

@@ -1,0 +1,76 @@
+// The process entry as an operator runs it: starts on the embedded defaults, serves, and stops
+// cleanly on SIGTERM; bad configuration stops it with one line per problem.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import t from "tap";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+
+function start(env: Record<string, string>) {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, exited, output: () => out };
+}
+
+t.test("starts with no configuration but a data directory, serves, and exits 0 on SIGTERM", async (t) => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "vidivo-server-"));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const port = await freePort();
+  const server = start({ DATA_DIR: dataDir, PORT: String(port), ARGON2_MEMORY_KIB: "1024", ARGON2_TIME_COST: "1" });
+  t.teardown(() => server.child.kill("SIGKILL"));
+
+  let health: Response | undefined;
+  for (let i = 0; i < 300 && !health; i++) {
+    health = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
+    if (!health) await new Promise((r) => setTimeout(r, 100));
+  }
+  t.equal(health?.status, 200, "listening");
+  const signup = await fetch(`http://127.0.0.1:${port}/signup`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name: "paul", password: "password1", display_name: "Paul" }),
+  });
+  t.equal(signup.status, 201, "the embedded database works");
+  t.same(readdirSync(dataDir).sort(), ["keys", "pg"], "database and dev key live under DATA_DIR");
+  t.match(server.output(), /development signing key/, "the dev key is warned about");
+
+  server.child.kill("SIGTERM");
+  t.equal(await server.exited, 0, "graceful exit");
+  t.notOk(server.output().includes("password1"), "no password in the logs");
+});
+
+t.test("invalid configuration: exit 1, one line per problem", async (t) => {
+  const server = start({ PORT: "abc", LOG_LEVEL: "chatty", DATA_DIR: tmpdir() });
+  t.equal(await server.exited, 1);
+  t.same(server.output().trim().split("\n"), [
+    'config: PORT="abc": must be a port number (0-65535)',
+    'config: LOG_LEVEL="chatty": must be one of fatal, error, warn, info, debug, trace, silent',
+  ]);
+});
+
+t.test("production without a signing key refuses to start", async (t) => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "vidivo-server-"));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const server = start({ NODE_ENV: "production", DATA_DIR: dataDir, PORT: String(await freePort()) });
+  t.equal(await server.exited, 1);
+  t.match(server.output(), /JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE is required when NODE_ENV=production/);
+});

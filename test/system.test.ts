@@ -1,0 +1,146 @@
+// Operations: health endpoints, configuration checks, key management and migrations.
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { generateKeyPairSync } from "node:crypto";
+import t from "tap";
+import { testApp, freshDatabaseUrl } from "./helpers/app.ts";
+import { ConfigError, loadConfig } from "../src/config.ts";
+import { KeyConfigError, loadKeyring } from "../src/domain/keys.ts";
+import { openSqlSession } from "../src/db/client.ts";
+import { listMigrations, migrate } from "../src/db/migrate.ts";
+import { fromUlid, toUlid, uuidv7 } from "../src/domain/ids.ts";
+import { ManualClock } from "../src/domain/clock.ts";
+
+const tmp = () => mkdtempSync(path.join(tmpdir(), "vidivo-sys-"));
+
+t.test("health, readiness and the V-app health check", async (t) => {
+  const { app } = await testApp(t);
+  const health = await app.inject({ method: "GET", url: "/health" });
+  t.same([health.statusCode, health.json()], [200, { status: "ok" }]);
+  const ready = await app.inject({ method: "GET", url: "/ready" });
+  t.same([ready.statusCode, ready.json()], [200, { status: "ok", checks: { database: "ok" } }]);
+  const vapp = await app.inject({ method: "GET", url: "/_/health" });
+  t.same([vapp.statusCode, vapp.body, vapp.headers["content-type"]], [200, "OK", "text/plain; charset=utf-8"]);
+  for (const url of ["/health", "/ready", "/_/health", "/.well-known/jwks.json"]) {
+    const res = await app.inject({ method: "GET", url });
+    t.notOk("x-ratelimit-limit" in res.headers, `${url} is not rate limited`);
+  }
+});
+
+t.test("configuration: defaults, and one clear line per problem", async (t) => {
+  const c = loadConfig({});
+  t.equal(c.port, 3000);
+  t.equal(c.host, "127.0.0.1");
+  t.equal(c.publicUrl, "http://localhost:3000");
+  t.equal(c.dataDir, path.resolve("./data"));
+  t.equal(c.databaseUrl, undefined);
+  t.equal(c.trustProxy, false);
+  t.equal(c.rateLimits.enabled, true);
+  t.equal(loadConfig({ PORT: "8080" }).publicUrl, "http://localhost:8080");
+  t.equal(loadConfig({ PUBLIC_URL: "https://api.example.org/" }).publicUrl, "https://api.example.org");
+  t.equal(loadConfig({ RATE_LIMITS: "off" }).rateLimits.enabled, false);
+  t.equal(loadConfig({ TRUST_PROXY: "true" }).trustProxy, true);
+  t.ok(Object.isFrozen(c) && Object.isFrozen(c.rateLimits), "the config is frozen");
+
+  const problemsOf = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (err) {
+      t.ok(err instanceof ConfigError);
+      return (err as ConfigError).problems;
+    }
+  };
+  t.same(
+    problemsOf({ PORT: "eighty", DATABASE_URL: "mysql://x", LOG_LEVEL: "loud", STORAGE: "s3", RATE_LIMITS: "maybe" }),
+    [
+      'PORT="eighty": must be a port number (0-65535)',
+      'DATABASE_URL="mysql://x": must be a postgresql:// URL',
+      'LOG_LEVEL="loud": must be one of fatal, error, warn, info, debug, trace, silent',
+      'RATE_LIMITS="maybe": must be one of on, off',
+      "S3_BUCKET: required when STORAGE=s3",
+    ],
+    "every problem, one line each",
+  );
+  t.same(problemsOf({ PORT: "70000" }), ["PORT=70000: must be between 0 and 65535"]);
+  t.throws(() => loadConfig({ JWT_PRIVATE_KEY: "a", JWT_PRIVATE_KEY_FILE: "b" }), ConfigError.prototype);
+});
+
+t.test("signing keys: a dev key generated once, refused in production, env keys and rotation", async (t) => {
+  const dataDir = tmp();
+  const warnings: string[] = [];
+  const first = loadKeyring({ env: "development", dataDir }, (w) => warnings.push(w));
+  const second = loadKeyring({ env: "development", dataDir });
+  t.equal(first.current.kid, second.current.kid, "the same key on the next start");
+  t.match(warnings[0], /development signing key/);
+  const file = path.join(dataDir, "keys", "dev-signing-key.pem");
+  t.equal(statSync(file).mode & 0o777, 0o600, "the key file is private");
+
+  t.throws(() => loadKeyring({ env: "production", dataDir: tmp() }), /required when NODE_ENV=production/, "no generated key in production");
+  t.throws(() => loadKeyring({ env: "production", dataDir: tmp() }), KeyConfigError.prototype);
+
+  const pem = (bits = 2048) => generateKeyPairSync("rsa", { modulusLength: bits }).privateKey.export({ format: "pem", type: "pkcs8" }).toString();
+  const fromEnv = loadKeyring({ env: "production", dataDir, privateKeyPem: pem() });
+  t.not(fromEnv.current.kid, first.current.kid);
+  const keyFile = path.join(tmp(), "key.pem");
+  writeFileSync(keyFile, pem());
+  t.ok(loadKeyring({ env: "production", dataDir, privateKeyFile: keyFile }).current.kid);
+  t.throws(() => loadKeyring({ env: "production", dataDir, privateKeyPem: "not a key" }), /not a PEM private key/);
+  t.throws(() => loadKeyring({ env: "production", dataDir, privateKeyPem: pem(1024) }), /shorter than 2048/);
+  const ec = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "pem", type: "pkcs8" }).toString();
+  t.throws(() => loadKeyring({ env: "production", dataDir, privateKeyPem: ec }), /RSA/);
+
+  const keysDir = tmp();
+  writeFileSync(path.join(keysDir, "old.pem"), pem());
+  const rotated = loadKeyring({ env: "production", dataDir, privateKeyFile: keyFile, keysDir });
+  t.equal(rotated.jwks().keys.length, 2, "the retired key is still published");
+  t.ok(rotated.jwks().keys.every((k) => k.alg === "RS256" && k.use === "sig" && k.kty === "RSA"));
+  t.notOk(JSON.stringify(rotated.jwks()).includes('"d"'), "no private parts in the JWKS");
+  t.ok(readFileSync(file, "utf8").includes("PRIVATE KEY"));
+});
+
+t.test("the JWKS endpoint publishes the current key", async (t) => {
+  const { app } = await testApp(t);
+  const res = await app.inject({ method: "GET", url: "/.well-known/jwks.json" });
+  t.equal(res.statusCode, 200);
+  t.same(res.json().keys.map((k: { kid: string }) => k.kid), [app.keyring.current.kid]);
+});
+
+t.test("migrations: recorded, applied once, safe when two instances start at once", async (t) => {
+  const databaseUrl = await freshDatabaseUrl(t);
+  const dataDir = tmp();
+  const names = listMigrations().map((m) => m.name);
+  t.ok(names.length >= 1);
+  if (databaseUrl) {
+    // Two instances racing on one PostgreSQL: the advisory lock serialises them.
+    const [a, b] = await Promise.all([openSqlSession({ databaseUrl, dataDir }), openSqlSession({ databaseUrl, dataDir })]);
+    const [ra, rb] = await Promise.all([migrate(a), migrate(b)]);
+    t.same([...ra, ...rb].sort(), [...names].sort(), "each migration applied exactly once between the two");
+    const rows = await a.query(`SELECT name FROM "_migrations" ORDER BY name`);
+    t.same(rows.map((r) => r.name), names);
+    await Promise.all([a.close(), b.close()]);
+  } else {
+    const s = await openSqlSession({ databaseUrl: undefined, dataDir });
+    t.same(await migrate(s), names, "a fresh database gets every migration");
+    t.same(await migrate(s), [], "a second run applies nothing");
+    await s.close();
+  }
+});
+
+t.test("ids: time-ordered UUIDv7, rendered as ULID and back", async (t) => {
+  const clock = new ManualClock(Date.UTC(2026, 10, 22));
+  const ids = Array.from({ length: 50 }, () => uuidv7(clock));
+  t.same([...ids].sort(), ids, "ids made in the same millisecond keep their order");
+  clock.advance(1);
+  const later = uuidv7(clock);
+  t.ok(later > ids[49]!);
+  for (const id of [...ids.slice(0, 3), later]) {
+    const ulid = toUlid(id);
+    t.match(ulid, /^[0-9A-HJKMNP-TV-Z]{26}$/);
+    t.equal(fromUlid(ulid), id);
+    t.equal(fromUlid(ulid.toLowerCase()), id);
+  }
+  t.equal(fromUlid("not-a-ulid"), null);
+  t.equal(fromUlid("8ZZZZZZZZZZZZZZZZZZZZZZZZZ"), null, "overflowing the 128 bits is not an id");
+});
