@@ -24,8 +24,9 @@ import type { Storage } from "./adapters/storage/port.ts";
 import { loggerOptions } from "./plugins/logging.ts";
 import rateLimitPlugin, { MemoryRateCounter, type RateCounter } from "./plugins/rate-limit.ts";
 import authPlugin from "./plugins/auth.ts";
-import { AppError } from "./domain/errors.ts";
 import { v1ErrorHandler } from "./routes/v1/errors.ts";
+import { vappErrorHandler } from "./routes/vapp/errors.ts";
+import notFoundPlugin from "./plugins/not-found.ts";
 import systemRoutes from "./routes/system.ts";
 import vappRoutes from "./routes/vapp/index.ts";
 import v1Routes from "./routes/v1/index.ts";
@@ -73,6 +74,11 @@ export interface AppOverrides extends CallingOverrides {
   onResponse?: (req: FastifyRequest, reply: FastifyReply, payload: unknown) => void;
   /** Log destination (tests capture logs to check redaction). */
   logStream?: NodeJS.WritableStream;
+  /**
+   * An already open database shared by several app instances in one process (tests of two
+   * instances over one database, which PGlite allows only within one process). The caller closes it.
+   */
+  database?: Database;
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -123,8 +129,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
   app.decorate("openApiJson", JSON.stringify(contract.document));
   // The database opens (and migrates) before any route is registered.
-  const database: Database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  app.addHook("onClose", () => database.close());
+  const database: Database = overrides.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  if (!overrides.database) app.addHook("onClose", () => database.close());
   const passwords = overrides.passwords ?? argon2Passwords(config.argon2);
   app.decorate("db", database.prisma);
   const mail = mailQueue(overrides.mailer ?? mailerFromConfig(config, clock), (err, what) => app.log.error({ err }, what));
@@ -187,10 +193,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await app.register(swaggerUi, { routePrefix: "/docs", staticCSP: true });
 
   app.setErrorHandler(v1ErrorHandler);
-  const notFound = app.rateLimitPolicy("anonymous");
-  app.setNotFoundHandler(notFound ? { preHandler: app.rateLimit(notFound as never) } : {}, async () => {
-    throw new AppError("not_found");
-  });
+  await app.register(notFoundPlugin, { routes: routeTable, render: { v1: v1ErrorHandler, vapp: vappErrorHandler } });
 
   // Paid calls: the billing engine's ticker and the signaling hub stop before the database closes.
   const callingParts = calling({

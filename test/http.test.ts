@@ -42,12 +42,21 @@ t.test("login limit: the 6th attempt from one IP in 15 minutes is 429; another I
 });
 
 t.test("signup limit: 3 per hour per IP", async (t) => {
-  const { app } = await testApp(t, { overrides: { rateLimits: { register: { max: 3, windowMs: 3600_000 } } } });
+  const { app, clock } = await testApp(t, { overrides: { rateLimits: { register: { max: 3, windowMs: 3600_000 } } } });
   const signupFrom = (ip: string, name: string) =>
     app.inject({ method: "POST", url: "/signup", headers: json, ...from(ip), payload: { name, password: "password1", display_name: name } });
+  const start = Math.floor(clock.now() / 1000);
   for (const name of ["one", "two", "three"]) t.equal((await signupFrom("10.1.1.1", name)).statusCode, 201);
   const fourth = await signupFrom("10.1.1.1", "four");
   t.equal(fourth.statusCode, 429);
+  t.same(fourth.json(), {
+    type: "rate:limited",
+    title: "Too Many Requests",
+    detail: "The request failed because too many requests were made; try again later",
+  });
+  t.equal(fourth.headers["x-ratelimit-limit"], "3");
+  t.equal(fourth.headers["x-ratelimit-remaining"], "0");
+  t.equal(Number(fourth.headers["x-ratelimit-reset"]), start + 3600, "reset is a unix timestamp in seconds");
   t.equal(fourth.headers["retry-after"], "3600");
   t.equal(await app.db.user.count(), 3, "the limited signup created nothing");
   t.equal((await signupFrom("10.1.1.2", "four")).statusCode, 201);
@@ -98,12 +107,38 @@ t.test("X-Request-ID: the client's when valid, otherwise a new UUID", async (t) 
   t.type(err.headers["x-request-id"], "string", "errors carry it too");
 });
 
-t.test("unknown routes and methods get the v1 envelope", async (t) => {
+t.test("unknown paths are 404; a known path with another method is 405 with Allow, in its surface's format", async (t) => {
   const { app } = await testApp(t);
-  for (const [method, url] of [["GET", "/nope"], ["DELETE", "/signup"], ["GET", "/v1/does-not-exist"], ["PUT", "/users"]] as const) {
+  const NOT_FOUND = { error: { code: "not_found", message: "The resource does not exist.", details: null } };
+  for (const url of ["/nope", "/v1/does-not-exist", "/signup/extra", "/v1/links/a/b/c"]) {
+    const res = await app.inject({ method: "GET", url });
+    t.equal(res.statusCode, 404, url);
+    t.same(res.json(), NOT_FOUND);
+    t.equal(res.headers.allow, undefined);
+  }
+  const V1_405 = { error: { code: "method_not_allowed", message: "This method is not allowed on this resource.", details: null } };
+  for (const [method, url, allow] of [
+    ["DELETE", "/v1/users/me", "GET, HEAD, PATCH"],
+    ["GET", "/v1/auth/login", "POST"],
+    ["PUT", "/v1/links/01J0000000000000000000000A", "DELETE, GET, HEAD, PATCH"],
+    ["POST", "/media/abc.png", "GET, HEAD"],
+    ["POST", "/health?x=1", "GET, HEAD"],
+  ] as const) {
     const res = await app.inject({ method, url });
-    t.equal(res.statusCode, 404, `${method} ${url}`);
-    t.same(res.json(), { error: { code: "not_found", message: "The resource does not exist.", details: null } });
+    t.equal(res.statusCode, 405, `${method} ${url}`);
+    t.same(res.json(), V1_405);
+    t.equal(res.headers.allow, allow);
+  }
+  const VAPP_405 = { type: "request:methodnotallowed", title: "Method Not Allowed", detail: "The request failed because the method is not allowed on this resource" };
+  for (const [method, url, allow] of [
+    ["DELETE", "/signup", "POST"],
+    ["GET", "/image", "POST"],
+    ["PUT", "/users", "GET, HEAD"],
+  ] as const) {
+    const res = await app.inject({ method, url });
+    t.equal(res.statusCode, 405, `${method} ${url}`);
+    t.same(res.json(), VAPP_405, "the V-app's own paths answer in its shape");
+    t.equal(res.headers.allow, allow);
   }
   const es = await app.inject({ method: "GET", url: "/nope", headers: { "accept-language": "es-MX,es;q=0.9,en;q=0.5" } });
   t.equal(es.headers["content-language"], "es");

@@ -34,7 +34,9 @@ export interface ImplementOptions {
   validateBody?: boolean;
 }
 
-function securityHook(app: FastifyInstance, op: Operation) {
+type Hook = (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
+function securityHook(app: FastifyInstance, op: Operation): Hook | undefined {
   const alternatives = (op.spec.security ?? []) as Record<string, unknown>[];
   const schemes = alternatives.flatMap((a) => Object.keys(a));
   if (schemes.length === 0) return undefined;
@@ -57,6 +59,30 @@ function securityHook(app: FastifyInstance, op: Operation) {
   };
 }
 
+/**
+ * Rate limit and authentication, both before the body is read, so that every request of a limited
+ * operation is counted and answered with the limit headers, whatever else is wrong with it.
+ * Per-IP policies count first. The per-user policy needs the caller's identity, so it counts after
+ * the security hook; a caller whose token is refused is not identified and spends the per-IP
+ * `anonymous` budget instead.
+ */
+function guardHooks(app: FastifyInstance, policy: PolicyName | "none", auth: Hook | undefined): Hook[] {
+  const limit = policy === "none" ? undefined : app.rateLimiter(policy);
+  if (policy !== "authenticated" || !auth) return [limit, auth].filter((h) => h !== undefined);
+  const anonymous = app.rateLimiter("anonymous");
+  return [
+    async (req, reply) => {
+      try {
+        await auth(req, reply);
+      } catch (err) {
+        await anonymous?.(req, reply);
+        throw err;
+      }
+      await limit?.(req, reply);
+    },
+  ];
+}
+
 function withoutBody(schema: Operation["schema"]) {
   const { body: _documentedOnly, ...rest } = schema;
   return rest;
@@ -76,7 +102,7 @@ export function implement<Id extends OperationId>(
   const auth = securityHook(app, op);
   const ownBodyRules = opts.validateBody === false;
   // A body in a content type the operation does not declare is refused (415) before it is read.
-  const contentTypeCheck =
+  const contentTypeCheck: Hook | undefined =
     !ownBodyRules && op.requestContentTypes.length > 0
       ? async (req: FastifyRequest) => {
           const type = String(req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
@@ -86,16 +112,14 @@ export function implement<Id extends OperationId>(
           }
         }
       : undefined;
-  const onRequest = [auth, contentTypeCheck].filter((h) => h !== undefined);
   const policy: PolicyName | "none" = op.spec["x-rate-limit"] ?? (auth ? "authenticated" : "anonymous");
-  const rateLimit = policy === "none" ? false : app.rateLimitPolicy(policy);
+  const onRequest = [...guardHooks(app, policy, auth), ...(contentTypeCheck ? [contentTypeCheck] : [])];
 
   app.route({
     method: op.method as RouteOptions["method"],
     url: op.url,
     schema: ownBodyRules ? withoutBody(op.schema) : op.schema,
-    config: { operationId, ...(rateLimit ? { rateLimit } : {}) },
-    // Authenticate before the body is read: an anonymous caller learns nothing about validation.
+    config: { operationId },
     ...(onRequest.length ? { onRequest } : {}),
     ...opts.route,
     handler: handler as RouteOptions["handler"],

@@ -40,6 +40,8 @@ export interface Contract {
   /** The dereferenced document (for response assertions in tests). */
   dereferenced: Json;
   operations: Map<string, Operation>;
+  /** The surface a request path belongs to: the V-app's own paths (tag `V-app`), or v1 for the rest. */
+  surfaceOf(path: string): "vapp" | "v1";
 }
 
 /** Keywords Fastify's Ajv rejects or that mean nothing to validation. */
@@ -109,6 +111,7 @@ export async function loadContract(): Promise<Contract> {
       });
     }
   }
-  cached = { document, dereferenced, operations };
+  const vappPaths = new Set([...operations.values()].filter((o) => (o.spec.tags ?? []).includes("V-app")).map((o) => o.path));
+  cached = { document, dereferenced, operations, surfaceOf: (p) => (vappPaths.has(p.split("?")[0]!) ? "vapp" : "v1") };
   return cached;
 }

@@ -5,7 +5,7 @@
 // and /v1/auth/login draw on the same five attempts.
 import fp from "fastify-plugin";
 import rateLimit from "@fastify/rate-limit";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "../domain/errors.ts";
 import { nowSeconds, type Clock } from "../domain/clock.ts";
 import type { RateLimits } from "../config.ts";
@@ -56,10 +56,13 @@ function storeFor(counter: RateCounter) {
   };
 }
 
+/** A limiter for one policy: counts the request and sets the headers, or throws rate_limited. */
+export type Limiter = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
 declare module "fastify" {
   interface FastifyInstance {
-    /** The @fastify/rate-limit route config for a policy, or false when limits are off. */
-    rateLimitPolicy(name: PolicyName): Record<string, unknown> | false;
+    /** The limiter of a policy, or undefined when limits are off (RATE_LIMITS=off). */
+    rateLimiter(name: PolicyName): Limiter | undefined;
   }
 }
 
@@ -79,27 +82,30 @@ export default fp(
         new AppError("rate_limited", null, { retryAfterSeconds: Math.ceil(ctx.ttl / 1000) }),
     });
 
-    // The plugin writes seconds-until-reset; the seed's X-RateLimit-Reset is a unix timestamp.
-    app.addHook("onSend", async (_req, reply) => {
-      const left = reply.getHeader("x-ratelimit-reset");
-      if (left !== undefined) reply.header("x-ratelimit-reset", nowSeconds(clock) + Number(left));
-    });
 
-    const ipKey = (policy: string) => (req: FastifyRequest) => `${policy}:ip:${req.ip}`;
-    const principalKey = (req: FastifyRequest) =>
-      req.principal ? `authenticated:${req.principal.kind}:${req.principal.id}` : `anonymous:ip:${req.ip}`;
-
-    app.decorate("rateLimitPolicy", (name: PolicyName) => {
-      if (!limits.enabled) return false;
-      const rule = limits[name];
-      return {
-        max: rule.max,
-        timeWindow: rule.windowMs,
-        // Per-user limits run after authentication has identified the caller.
-        hook: name === "authenticated" ? "preHandler" : "onRequest",
-        keyGenerator: name === "authenticated" ? principalKey : ipKey(name),
-      };
-    });
+    // Per-IP policies are keyed by address; `authenticated` by the principal the route's security
+    // hook has identified (user or guest id), so it must run after that hook.
+    const keyFor = (name: PolicyName) =>
+      name === "authenticated"
+        ? (req: FastifyRequest) => (req.principal ? `authenticated:${req.principal.kind}:${req.principal.id}` : `anonymous:ip:${req.ip}`)
+        : (req: FastifyRequest) => `${name}:ip:${req.ip}`;
+    const limiters = new Map<PolicyName, Limiter>();
+    if (limits.enabled) {
+      for (const name of POLICY_NAMES) {
+        const rule = limits[name];
+        const count = app.rateLimit({ max: rule.max, timeWindow: rule.windowMs, keyGenerator: keyFor(name) }) as Limiter;
+        limiters.set(name, async (req, reply) => {
+          try {
+            await count(req, reply);
+          } finally {
+            // The plugin writes seconds-until-reset; the seed's X-RateLimit-Reset is a unix timestamp.
+            const left = reply.getHeader("x-ratelimit-reset");
+            if (left !== undefined) reply.header("x-ratelimit-reset", nowSeconds(clock) + Number(left));
+          }
+        });
+      }
+    }
+    app.decorate("rateLimiter", (name: PolicyName) => limiters.get(name));
   },
   { name: "rate-limit" },
 );

@@ -74,7 +74,11 @@ export async function testApp(
   const app = await buildApp(config, {
     clock,
     rateLimits: relaxedLimits,
-    onResponse: contractObserver(contract, (problems) => t.fail(`response breaks openapi.yaml:\n${problems.join("\n")}`)),
+    onResponse: contractObserver(
+      contract,
+      (problems) => t.fail(`response breaks openapi.yaml:\n${problems.join("\n")}`),
+      config.rateLimits.enabled && opts.overrides?.rateLimits?.enabled !== false,
+    ),
     ...opts.overrides,
   });
   await app.ready();

@@ -72,9 +72,20 @@ export function checkResponse(contract: Contract, operationSpec: Json | undefine
   return problems;
 }
 
-/** Builds the onSend observer used by the test app; violations go to `report`. */
-export function contractObserver(contract: Contract, report: (problems: string[]) => void) {
-  const notFound = contract.dereferenced.components.responses.NotFound as Json;
+const RATE_HEADERS = ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"];
+
+/**
+ * Builds the onSend observer used by the test app; violations go to `report`. `limited`: rate
+ * limits are on, so every response of an operation with a rate-limit policy (all but
+ * `x-rate-limit: none`) must carry the X-RateLimit headers, errors included.
+ */
+export function contractObserver(contract: Contract, report: (problems: string[]) => void, limited = true) {
+  const r = contract.dereferenced.components.responses as Json;
+  // Requests no route matches (info.description): 404 for unknown paths, 405 for another method.
+  const unmatched = {
+    v1: { responses: { "404": r.NotFound, "405": r.MethodNotAllowed, "429": r.RateLimited } },
+    vapp: { responses: { "405": r.VappMethodNotAllowed, "429": r.VappRateLimited } },
+  };
   return (req: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     const isPreflight = req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;
     if (isPreflight) return; // CORS preflight: answered on every path, described in info.description
@@ -88,16 +99,15 @@ export function contractObserver(contract: Contract, report: (problems: string[]
     const op = operationId
       ? contract.operations.get(operationId)?.spec
       : url === undefined
-        ? { responses: { "404": notFound, "405": notFound } } // unknown route: the not-found handler
+        ? unmatched[contract.surfaceOf(req.url)]
         : undefined;
     const body = payload === null || payload === undefined || typeof payload === "string" || Buffer.isBuffer(payload) ? payload : undefined;
-    const problems = checkResponse(contract, op, {
-      method: req.method,
-      url: req.url,
-      status: reply.statusCode,
-      headers: reply.getHeaders() as Record<string, unknown>,
-      body,
-    });
+    const headers = reply.getHeaders() as Record<string, unknown>;
+    const problems = checkResponse(contract, op, { method: req.method, url: req.url, status: reply.statusCode, headers, body });
+    if (limited && op && op["x-rate-limit"] !== "none") {
+      const missing = RATE_HEADERS.filter((h) => headers[h] === undefined);
+      if (missing.length) problems.push(`${req.method} ${req.url} → ${reply.statusCode}: a rate-limited operation answered without ${missing.join(", ")}`);
+    }
     if (problems.length) report(problems);
   };
 }

@@ -12,6 +12,7 @@ const { app, clock } = await testApp(t, {
       login: defaultRateLimits.login,
       register: defaultRateLimits.register,
       authenticated: defaultRateLimits.authenticated,
+      anonymous: defaultRateLimits.anonymous,
     },
   },
 });
@@ -81,4 +82,41 @@ t.test("the 101st authenticated request in a minute by one user gets 429; anothe
   clock.advance(60 * 1000);
   t.equal((await get(tokenA)).statusCode, 200, "the next minute is a new budget");
   t.ok(register);
+});
+
+t.test("a refused token spends the per-IP budget of unauthenticated requests, with the headers", async (t) => {
+  const forged = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+  const call = (i: number) =>
+    app.inject({ method: i % 2 ? "GET" : "POST", url: i % 2 ? "/v1/users/me" : "/v1/calls/initiate", remoteAddress: "10.0.3.1", headers: { ...json, ...bearer(forged) }, payload: i % 2 ? undefined : {} });
+  for (let i = 1; i <= 30; i++) {
+    const res = await call(i);
+    if (res.statusCode !== 401) t.fail(`request ${i}: ${res.statusCode}`);
+    if (res.headers["x-ratelimit-remaining"] !== String(30 - i)) t.fail(`request ${i}: remaining ${res.headers["x-ratelimit-remaining"]}`);
+  }
+  const over = await call(31);
+  t.equal(over.statusCode, 429, "the 31st is limited although no token was ever valid");
+  t.same(over.json(), RATE_LIMITED);
+  t.equal(over.headers["x-ratelimit-limit"], "30");
+  t.ok(Number(over.headers["retry-after"]) > 0);
+  const unknown = await app.inject({ method: "GET", url: "/v1/nothing-here", remoteAddress: "10.0.3.1" });
+  t.equal(unknown.statusCode, 429, "unknown paths share that budget");
+  const elsewhere = await app.inject({ method: "GET", url: "/v1/users/me", remoteAddress: "10.0.3.2", headers: bearer(forged) });
+  t.equal(elsewhere.statusCode, 401, "another IP is unaffected");
+  t.equal(elsewhere.headers["x-ratelimit-remaining"], "29");
+});
+
+t.test("requests a user sends with a bad body count against that user's budget", async (t) => {
+  const res = await app.inject({ method: "POST", url: "/v1/auth/register", remoteAddress: "10.0.4.1", headers: json, payload: { email: "c@example.com", password: PASSWORD } });
+  const token = res.json().access_token;
+  const patch = (payload: string, type = "application/json") =>
+    app.inject({ method: "PATCH", url: "/v1/users/me", remoteAddress: "10.0.4.1", headers: { ...bearer(token), "content-type": type }, payload });
+  const broken = await patch("{");
+  t.equal(broken.statusCode, 400);
+  t.equal(broken.headers["x-ratelimit-remaining"], "99");
+  const wrongType = await patch("display_name=x", "application/x-www-form-urlencoded");
+  t.equal(wrongType.statusCode, 415);
+  t.equal(wrongType.headers["x-ratelimit-remaining"], "98");
+  const unknownField = await patch(JSON.stringify({ nickname: "x" }));
+  t.equal(unknownField.statusCode, 400);
+  t.equal(unknownField.headers["x-ratelimit-remaining"], "97");
 });

@@ -1,5 +1,7 @@
 // The V-app error shape: {type, title, detail[, invalid_parameters]} — exactly the seed's bodies.
+import type { FastifyReply, FastifyRequest } from "fastify";
 import type { AppError } from "../../domain/errors.ts";
+import { toAppError } from "../../plugins/errors.ts";
 
 export interface VappError {
   status: number;
@@ -43,6 +45,11 @@ export function renderVapp(err: AppError): VappError {
       }
     case "rate_limited":
       return { status: 429, body: { type: "rate:limited", title: "Too Many Requests", detail: "The request failed because too many requests were made; try again later" } };
+    case "method_not_allowed":
+      return {
+        status: 405,
+        body: { type: "request:methodnotallowed", title: "Method Not Allowed", detail: "The request failed because the method is not allowed on this resource" },
+      };
     case "not_found":
       return { status: 404, body: { type: "data:notfound", title: "Not Found", detail: "The requested resource does not exist" } };
     case "service_unavailable":
@@ -50,4 +57,13 @@ export function renderVapp(err: AppError): VappError {
     default:
       return { status: 500, body: { type: "server:error", title: "Internal Server Error", detail: "The request failed due to an unexpected error" } };
   }
+}
+
+/** The error handler of the V-app surface (its routes, and unmatched requests on its paths). */
+export function vappErrorHandler(error: unknown, req: FastifyRequest, reply: FastifyReply) {
+  const err = toAppError(error);
+  if (err.code === "internal_error") req.log.error({ err: err.extra.cause ?? error }, "request failed");
+  const { status, body } = renderVapp(err);
+  if (err.extra.retryAfterSeconds !== undefined) reply.header("retry-after", err.extra.retryAfterSeconds);
+  return reply.status(status).type("application/json").send(body);
 }

@@ -6,9 +6,8 @@ import { implement } from "../../contract/routes.ts";
 import { AppError } from "../../domain/errors.ts";
 import { toVappUserId } from "../../domain/ids.ts";
 import type { User } from "../../domain/accounts.ts";
-import { toAppError } from "../../plugins/errors.ts";
 import { readImagePart } from "../../plugins/uploads.ts";
-import { renderVapp } from "./errors.ts";
+import { vappErrorHandler } from "./errors.ts";
 import { credentialsInput, signupInput } from "./validation.ts";
 
 const MEDIA_TYPE = /^\s*[\w!#$%&'*+.^`|~-]+\/[\w!#$%&'*+.^`|~-]+\s*(;.*)?$/;
@@ -16,13 +15,7 @@ const MEDIA_TYPE = /^\s*[\w!#$%&'*+.^`|~-]+\/[\w!#$%&'*+.^`|~-]+\s*(;.*)?$/;
 export default async function vappRoutes(app: FastifyInstance) {
   const { accounts, media } = app.services;
 
-  app.setErrorHandler((error, req, reply) => {
-    const err = toAppError(error);
-    if (err.code === "internal_error") req.log.error({ err: err.extra.cause ?? error }, "request failed");
-    const { status, body } = renderVapp(err);
-    if (err.extra.retryAfterSeconds !== undefined) reply.header("retry-after", err.extra.retryAfterSeconds);
-    return reply.status(status).type("application/json").send(body);
-  });
+  app.setErrorHandler(vappErrorHandler);
 
   app.removeContentTypeParser(["application/json", "text/plain"]);
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
@@ -84,7 +77,10 @@ export default async function vappRoutes(app: FastifyInstance) {
 
   implement(app, "vappListUsers", async (req) => (await accounts.othersWithUsername(req.principal!.id)).map(vappUser));
 
-  const imageRoute = { ...ownRules, route: { bodyLimit: app.config.maxImageBytes + 64 * 1024 } };
+  // No route bodyLimit here: a multipart body is not read by the content-type parser (the image's
+  // own limit applies, in readImagePart), and any other body keeps the 1 MiB limit of every route,
+  // answered with the same 413 as oversized JSON elsewhere on this surface.
+  const imageRoute = ownRules;
 
   implement(
     app,
