@@ -21,6 +21,8 @@ export interface Page<T> {
 export const DEFAULT_LIMIT = 20;
 export const MAX_LIMIT = 100;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** The instants encodeCursor writes: four-digit years from 1970 (no expanded or negative years, which PostgreSQL refuses). */
+const INSTANT_RE = /^(19[7-9]\d|[2-9]\d{3})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 export function encodeCursor(list: string, key: SortKey): string {
   return Buffer.from(JSON.stringify({ l: list, t: key.createdAt.toISOString(), i: key.id })).toString("base64url");
@@ -37,7 +39,7 @@ export function decodeCursor(list: string, cursor: string): SortKey {
   }
   const o = v as { l?: unknown; t?: unknown; i?: unknown };
   if (!o || typeof o !== "object" || Object.keys(o).length !== 3 || o.l !== list) throw invalid;
-  if (typeof o.i !== "string" || !UUID_RE.test(o.i) || typeof o.t !== "string") throw invalid;
+  if (typeof o.i !== "string" || !UUID_RE.test(o.i) || typeof o.t !== "string" || !INSTANT_RE.test(o.t)) throw invalid;
   const createdAt = new Date(o.t);
   if (Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== o.t) throw invalid;
   return { createdAt, id: o.i };

@@ -127,7 +127,17 @@ t.test("at least 50 malformed requests: 4xx envelopes, nothing written", async (
     ["admin role: not an admin", "POST", `/v1/admin/users/${admin.user.id}/role`, { role: "user" }, "forbidden", null, auth],
     // routes and methods that do not exist
     ["unknown route", "GET", "/v1/auth/whoami", undefined, "not_found", null],
-    ["wrong method", "GET", "/v1/auth/login", undefined, "not_found", null],
+    ["wrong method", "GET", "/v1/auth/login", undefined, "method_not_allowed", null],
+    // text PostgreSQL cannot store
+    ["register: NUL in display_name", "POST", "/v1/auth/register", { email: "n@example.com", password: "password1", display_name: "Nu\u0000ll" }, V, { display_name: "must not contain NUL characters or unpaired surrogates" }],
+    ["register: lone surrogate in password", "POST", "/v1/auth/register", { email: "n@example.com", password: "password\ud800" }, V, { password: "must not contain NUL characters or unpaired surrogates" }],
+    ["login: NUL in email", "POST", "/v1/auth/login", { email: "ann@example.com\u0000", password: "password1" }, V, { email: "must not contain NUL characters or unpaired surrogates" }],
+    ["profile: lone low surrogate in bio", "PATCH", "/v1/users/me", { bio: "\udc00 hi" }, V, { bio: "must not contain NUL characters or unpaired surrogates" }, auth],
+    ["profile: NUL in an unknown key", "PATCH", "/v1/users/me", { "x\u0000": 1 }, V, { "x\u0000": "must not contain NUL characters or unpaired surrogates" }, auth],
+    ["admin list: NUL in the query", "GET", "/v1/admin/users?cursor=%00", undefined, V, { cursor: "must not contain NUL characters or unpaired surrogates" }, adminAuth],
+    ...["-271821-04-20T00:00:00.000Z", "+275760-09-13T00:00:00.000Z", "0000-01-01T00:00:00.000Z", "1969-12-31T23:59:59.999Z"].map(
+      (instant): Case => [`admin list: cursor at ${instant}`, "GET", `/v1/admin/users?cursor=${Buffer.from(JSON.stringify({ l: "users", t: instant, i: "0193c8a2-0000-7000-8000-000000000000" })).toString("base64url")}`, undefined, V, { cursor: "is not a valid cursor for this list" }, adminAuth],
+    ),
     ["path traversal", "GET", "/v1/users/../../etc/passwd", undefined, "not_found", null],
   ];
   t.ok(cases.length >= 50, `${cases.length} cases`);
