@@ -68,24 +68,43 @@ export const messages: Record<Language, Record<ErrorCode, string>> = {
   },
 };
 
-/** RFC 9110 Accept-Language negotiation over the supported languages (basic filtering). */
+/** A weight as RFC 9110 writes it: 0 to 1 with at most three decimals. */
+const WEIGHT = /^\s*q\s*=\s*(0(?:\.\d{0,3})?|1(?:\.0{0,3})?)\s*$/i;
+
+/**
+ * RFC 9110 Accept-Language negotiation over the supported languages. A range names a language by
+ * its primary subtag (`es-MX` asks for `es`); `*` stands for every language the header does not
+ * name otherwise; `q=0` refuses. An element with a malformed weight is ignored. The highest weight
+ * wins, then the earlier element; nothing acceptable falls back to English.
+ */
 export function negotiateLanguage(header: string | undefined): Language {
   if (!header) return "en";
-  let best: { lang: Language; q: number; order: number } | undefined;
+  const named = new Map<Language, { q: number; order: number }>();
+  let star: { q: number; order: number } | undefined;
   header.split(",").forEach((part, order) => {
-    const [tag, ...params] = part.trim().split(";");
-    const range = tag?.trim().toLowerCase();
+    const [tag, ...params] = part.split(";");
+    const range = tag!.trim().toLowerCase();
     if (!range) return;
     let q = 1;
     for (const p of params) {
-      const m = /^\s*q\s*=\s*([01](?:\.\d{0,3})?)\s*$/i.exec(p);
-      if (m) q = Number(m[1]);
+      const m = WEIGHT.exec(p);
+      if (!m) return; // a malformed weight (or another parameter): the element means nothing
+      q = Number(m[1]);
     }
-    if (q <= 0) return;
-    const primary = range.split("-")[0] as string;
-    const lang = range === "*" ? "en" : (LANGUAGES as readonly string[]).includes(primary) ? (primary as Language) : undefined;
-    if (!lang) return;
-    if (!best || q > best.q) best = { lang, q, order };
+    if (range === "*") {
+      star ??= { q, order };
+      return;
+    }
+    const lang = range.split("-")[0] as Language;
+    if (!(LANGUAGES as readonly string[]).includes(lang)) return;
+    const seen = named.get(lang);
+    if (!seen || q > seen.q) named.set(lang, { q, order: seen?.order ?? order });
   });
+  let best: { lang: Language; q: number; order: number } | undefined;
+  for (const lang of LANGUAGES) {
+    const w = named.get(lang) ?? star;
+    if (!w || w.q <= 0) continue;
+    if (!best || w.q > best.q || (w.q === best.q && w.order < best.order)) best = { lang, ...w };
+  }
   return best?.lang ?? "en";
 }

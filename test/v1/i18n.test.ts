@@ -51,3 +51,24 @@ t.test("every code of SPEC 4.1 has its own translation in each language", async 
     t.not(fr.body.error.message, es.body.error.message);
   }
 });
+
+t.test("negotiation follows the weights: malformed ones are ignored, * means the languages not named, q=0 refuses", async (t) => {
+  const cases: [string, string][] = [
+    ["es;q=abc, fr;q=0.9", "fr"],
+    ["es;q=2, fr;q=0.5", "fr"],
+    ["es;q=0.5;level=1, fr;q=0.4", "fr"],
+    ["en;q=0, *", "es"],
+    ["en;q=0, es;q=0, *;q=0.3", "fr"],
+    ["*;q=0.5, fr", "fr"],
+    ["fr;q=0, es;q=0, en;q=0", "en"],
+    ["es-MX;q=0.2, es-ES;q=0.8, fr;q=0.5", "es"],
+    ["FR-ca", "fr"],
+    ["fr;q=0.500, es;q=0.5", "fr"],
+    [" , ;q=1, es", "es"],
+  ];
+  for (const [header, lang] of cases) {
+    const res = await app.inject({ method: "GET", url: "/v1/users/me", headers: { "accept-language": header } });
+    t.equal(res.headers["content-language"], lang, header);
+    t.equal(res.json().error.message, messages[lang as "en" | "es" | "fr"].unauthorized);
+  }
+});
