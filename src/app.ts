@@ -24,6 +24,7 @@ import type { Storage } from "./adapters/storage/port.ts";
 import { loggerOptions } from "./plugins/logging.ts";
 import rateLimitPlugin, { MemoryRateCounter, type RateCounter } from "./plugins/rate-limit.ts";
 import authPlugin from "./plugins/auth.ts";
+import { AppError } from "./domain/errors.ts";
 import { v1ErrorHandler } from "./routes/v1/errors.ts";
 import { vappErrorHandler } from "./routes/vapp/errors.ts";
 import notFoundPlugin from "./plugins/not-found.ts";
@@ -102,7 +103,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     logController: new LogController({ requestIdLogLabel: "request_id" }),
     trustProxy: config.trustProxy as boolean | string,
     bodyLimit: config.maxBodyBytes,
-    return503OnClosing: true,
+    // Shutdown is handled below: Fastify's own 503 has neither surface's shape nor a request id.
+    return503OnClosing: false,
     forceCloseConnections: "idle",
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
   });
@@ -157,8 +159,19 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
 
   // Every response: the request id, CORS, and (in tests) the contract check.
+  // Shutdown: a request that still arrives is refused (503, in its surface's format), and every
+  // response from then on closes its connection, so that keep-alive connections busy when the
+  // close began do not keep the server open once their responses are out.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
   app.addHook("onRequest", async (req, reply) => {
     reply.header("x-request-id", req.id);
+    if (closing) throw new AppError("service_unavailable");
+  });
+  app.addHook("onSend", async (_req, reply) => {
+    if (closing) reply.header("connection", "close");
   });
   if (overrides.onResponse) {
     const observe = overrides.onResponse;

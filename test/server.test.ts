@@ -1,6 +1,7 @@
 // The process entry as an operator runs it: starts on the embedded defaults, serves, and stops
 // cleanly on SIGTERM; bad configuration stops it with one line per problem.
 import { spawn } from "node:child_process";
+import http from "node:http";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -56,6 +57,40 @@ t.test("starts with no configuration but a data directory, serves, and exits 0 o
   server.child.kill("SIGTERM");
   t.equal(await server.exited, 0, "graceful exit");
   t.notOk(server.output().includes("password1"), "no password in the logs");
+});
+
+t.test("SIGTERM while a request is in flight on a keep-alive connection: it completes, the connection closes, exit 0", async (t) => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "vidivo-server-"));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const port = await freePort();
+  const server = start({ DATA_DIR: dataDir, PORT: String(port), ARGON2_MEMORY_KIB: "1024", ARGON2_TIME_COST: "1" });
+  t.teardown(() => server.child.kill("SIGKILL"));
+  for (let i = 0; i < 300; i++) {
+    if (await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const agent = new http.Agent({ keepAlive: true });
+  t.teardown(() => agent.destroy());
+  const body = JSON.stringify({ name: "kate", password: "password1", display_name: "Kate" });
+  const req = http.request({ host: "127.0.0.1", port, method: "POST", path: "/signup", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } });
+  const response = new Promise<{ status: number; connection: string | undefined; body: string }>((resolve, reject) => {
+    req.on("response", (res) => {
+      let text = "";
+      res.on("data", (d) => (text += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body: text }));
+    });
+    req.on("error", reject);
+  });
+  req.write(body.slice(0, 10)); // the request has begun; the rest of its body comes after the signal
+  await new Promise((r) => setTimeout(r, 300));
+  server.child.kill("SIGTERM");
+  await new Promise((r) => setTimeout(r, 300));
+  req.end(body.slice(10));
+  const res = await response;
+  t.equal(res.status, 201, "the request in flight is served");
+  t.equal(JSON.parse(res.body).user.name, "kate");
+  t.equal(res.connection, "close", "and its connection is not kept alive");
+  t.equal(await server.exited, 0, "exit 0: the server closed before the 10-second deadline (which exits 1)");
 });
 
 t.test("invalid configuration: exit 1, one line per problem", async (t) => {

@@ -96,7 +96,7 @@ export function contractObserver(contract: Contract, report: (problems: string[]
     const operationId =
       req.routeOptions.config?.operationId ??
       [...contract.operations.values()].find((o) => o.method === req.method && o.url === url)?.operationId;
-    const op = operationId
+    const op: Json | undefined = operationId
       ? contract.operations.get(operationId)?.spec
       : url === undefined
         ? unmatched[contract.surfaceOf(req.url)]
