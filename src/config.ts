@@ -139,6 +139,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (env.PAYMENTS_PROVIDER === "stripe" && !env.STRIPE_SECRET_KEY) {
     problems.push("STRIPE_SECRET_KEY: required when PAYMENTS_PROVIDER=stripe");
   }
+  // Named by SPEC 1 but not built yet: refused rather than silently replaced by the default.
+  if (env.REDIS_URL) problems.push("REDIS_URL: not supported by this build yet (rate-limit counters and signaling fan-out are in-process); unset it");
+  if (env.STORAGE === "s3") problems.push('STORAGE="s3": not supported by this build yet; use local');
+  if (env.PAYMENTS_PROVIDER === "stripe") problems.push('PAYMENTS_PROVIDER="stripe": not supported by this build yet; use simulated');
   if (problems.length > 0) throw new ConfigError(problems);
 
   const dataDir = path.resolve(env.DATA_DIR ?? "./data");
