@@ -107,6 +107,16 @@ t.test("signing keys: a dev key generated once, refused in production, env keys 
   t.ok(rotated.jwks().keys.every((k) => k.alg === "RS256" && k.use === "sig" && k.kty === "RSA"));
   t.notOk(JSON.stringify(rotated.jwks()).includes('"d"'), "no private parts in the JWKS");
   t.ok(readFileSync(file, "utf8").includes("PRIVATE KEY"));
+
+  // A retired key may be kept as its public half only; it publishes the same kid.
+  const retired = loadKeyring({ env: "production", dataDir, privateKeyFile: path.join(keysDir, "old.pem") }).current;
+  const publicOnly = tmp();
+  writeFileSync(path.join(publicOnly, "old.pub.pem"), retired.publicKeyPem);
+  const withPublic = loadKeyring({ env: "production", dataDir, privateKeyFile: keyFile, keysDir: publicOnly });
+  t.same(withPublic.jwks().keys.map((k) => k.kid).sort(), rotated.jwks().keys.map((k) => k.kid).sort(), "a public PEM serves as well");
+  t.equal(withPublic.publicKeys.get(retired.kid), retired.publicKeyPem);
+  writeFileSync(path.join(publicOnly, "junk.pem"), "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n");
+  t.throws(() => loadKeyring({ env: "production", dataDir, privateKeyFile: keyFile, keysDir: publicOnly }), /JWT_KEYS_DIR\/junk.pem: not a PEM key/);
 });
 
 t.test("the JWKS endpoint publishes the current key", async (t) => {

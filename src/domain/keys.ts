@@ -1,23 +1,27 @@
 // RS256 key management. The signing key comes from JWT_PRIVATE_KEY / JWT_PRIVATE_KEY_FILE, or in
 // development from a key generated once into $DATA_DIR/keys (refused in production). Every PEM in
-// JWT_KEYS_DIR is a further verification key, so tokens signed by a retired key keep verifying
-// until they expire. Key ids are RFC 7638 thumbprints, so every instance derives the same kid.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from "node:crypto";
+// JWT_KEYS_DIR (a public key, or a private key whose public half is used) is a further
+// verification key, so tokens signed by a retired key keep verifying until they expire. Key ids
+// are RFC 7638 thumbprints, so every instance derives the same kid.
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
-export interface SigningKey {
+export interface VerificationKey {
   kid: string;
-  privateKeyPem: string;
   publicKeyPem: string;
   jwk: { kty: "RSA"; n: string; e: string; kid: string; alg: "RS256"; use: "sig" };
+}
+
+export interface SigningKey extends VerificationKey {
+  privateKeyPem: string;
 }
 
 export interface Keyring {
   current: SigningKey;
   /** kid → public PEM, current key included. */
   publicKeys: Map<string, string>;
-  jwks(): { keys: SigningKey["jwk"][] };
+  jwks(): { keys: VerificationKey["jwk"][] };
 }
 
 export interface KeySource {
@@ -30,24 +34,34 @@ export interface KeySource {
 
 export class KeyConfigError extends Error {}
 
-function describe(pem: string, origin: string): SigningKey {
+function verificationKey(key: KeyObject, origin: string): VerificationKey {
+  if (key.asymmetricKeyType !== "rsa") throw new KeyConfigError(`${origin}: RS256 needs an RSA key`);
+  if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw new KeyConfigError(`${origin}: RSA key shorter than 2048 bits`);
+  const pub = key.type === "public" ? key : createPublicKey(key);
+  const { n, e } = pub.export({ format: "jwk" }) as { n: string; e: string };
+  const kid = createHash("sha256").update(JSON.stringify({ e, kty: "RSA", n })).digest("base64url");
+  return { kid, publicKeyPem: pub.export({ format: "pem", type: "spki" }).toString(), jwk: { kty: "RSA", n, e, kid, alg: "RS256", use: "sig" } };
+}
+
+function signingKey(pem: string, origin: string): SigningKey {
   let priv;
   try {
     priv = createPrivateKey(pem);
   } catch {
     throw new KeyConfigError(`${origin}: not a PEM private key`);
   }
-  if (priv.asymmetricKeyType !== "rsa") throw new KeyConfigError(`${origin}: RS256 needs an RSA key`);
-  if ((priv.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw new KeyConfigError(`${origin}: RSA key shorter than 2048 bits`);
-  const pub = createPublicKey(priv);
-  const { n, e } = pub.export({ format: "jwk" }) as { n: string; e: string };
-  const kid = createHash("sha256").update(JSON.stringify({ e, kty: "RSA", n })).digest("base64url");
-  return {
-    kid,
-    privateKeyPem: priv.export({ format: "pem", type: "pkcs8" }).toString(),
-    publicKeyPem: pub.export({ format: "pem", type: "spki" }).toString(),
-    jwk: { kty: "RSA", n, e, kid, alg: "RS256", use: "sig" },
-  };
+  return { ...verificationKey(priv, origin), privateKeyPem: priv.export({ format: "pem", type: "pkcs8" }).toString() };
+}
+
+/** A retired key: its public half, from a public or a private PEM. */
+function retiredKey(pem: string, origin: string): VerificationKey {
+  let key;
+  try {
+    key = createPublicKey(pem);
+  } catch {
+    throw new KeyConfigError(`${origin}: not a PEM key`);
+  }
+  return verificationKey(key, origin);
 }
 
 /** Generates the development key once; a concurrent start that loses the race reads the winner's. */
@@ -70,7 +84,7 @@ function devKey(dataDir: string): string {
 
 export function loadKeyring(src: KeySource, warn: (msg: string) => void = () => {}): Keyring {
   let current: SigningKey;
-  if (src.privateKeyPem) current = describe(src.privateKeyPem.replace(/\\n/g, "\n"), "JWT_PRIVATE_KEY");
+  if (src.privateKeyPem) current = signingKey(src.privateKeyPem.replace(/\\n/g, "\n"), "JWT_PRIVATE_KEY");
   else if (src.privateKeyFile) {
     let pem: string;
     try {
@@ -78,15 +92,15 @@ export function loadKeyring(src: KeySource, warn: (msg: string) => void = () => 
     } catch {
       throw new KeyConfigError(`JWT_PRIVATE_KEY_FILE=${src.privateKeyFile}: cannot be read`);
     }
-    current = describe(pem, "JWT_PRIVATE_KEY_FILE");
+    current = signingKey(pem, "JWT_PRIVATE_KEY_FILE");
   } else {
     if (src.env === "production") {
       throw new KeyConfigError("JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE is required when NODE_ENV=production");
     }
-    current = describe(devKey(src.dataDir), "development key");
+    current = signingKey(devKey(src.dataDir), "development key");
     warn(`using the development signing key in ${path.join(src.dataDir, "keys")}; set JWT_PRIVATE_KEY_FILE in production`);
   }
-  const all = new Map<string, SigningKey>([[current.kid, current]]);
+  const all = new Map<string, VerificationKey>([[current.kid, current]]);
   if (src.keysDir) {
     let names: string[];
     try {
@@ -95,7 +109,7 @@ export function loadKeyring(src: KeySource, warn: (msg: string) => void = () => 
       throw new KeyConfigError(`JWT_KEYS_DIR=${src.keysDir}: cannot be read`);
     }
     for (const name of names) {
-      const k = describe(readFileSync(path.join(src.keysDir, name), "utf8"), `JWT_KEYS_DIR/${name}`);
+      const k = retiredKey(readFileSync(path.join(src.keysDir, name), "utf8"), `JWT_KEYS_DIR/${name}`);
       if (!all.has(k.kid)) all.set(k.kid, k);
     }
   }

@@ -18,11 +18,13 @@ export interface Passwords {
 
 export function argon2Passwords(params: PasswordParams): Passwords {
   const options = { type: argon2.argon2id as 2, ...params };
-  let dummy: Promise<string> | undefined;
+  // Made at start-up, so that the first unknown-account login costs no extra hash either.
+  const dummy = argon2.hash("dummy password for timing", options);
+  dummy.catch(() => {}); // a failure surfaces at the first use
   return {
     hash: (password) => argon2.hash(password, options),
     async verify(hash, password) {
-      const target = hash ?? (await (dummy ??= argon2.hash("dummy password for timing", options)));
+      const target = hash ?? (await dummy);
       try {
         const ok = await argon2.verify(target, password);
         return ok && hash !== null;

@@ -30,14 +30,23 @@ const passwords: Passwords = argon2Passwords({
 });
 const { app } = await testApp(t, { overrides: { passwords } });
 
-/** The argon2 calls one request makes (the dummy hash, made once, is not per-request work). */
+const startup = calls.filter((c) => c.fn === "hash").length;
+
+/** The argon2 calls one request makes (the dummy hash, made once at start-up, is not per-request work). */
 async function workOf(request: () => Promise<{ statusCode: number }>, status: number) {
-  await passwords.verify(null, "warm up the dummy hash");
+  await passwords.verify(null, "wait for the start-up dummy hash");
   calls.length = 0;
   const res = await request();
   t.equal(res.statusCode, status);
   return calls.splice(0).map((c) => `${c.fn} ${c.params}`);
 }
+
+t.test("the dummy hash is made once, at start-up", async (t) => {
+  await passwords.verify(null, "x");
+  await passwords.verify(null, "y");
+  t.equal(calls.filter((c) => c.fn === "hash").length, 1, "one hash in all");
+  t.ok(startup <= 1);
+});
 
 t.test("v1 login: unknown e-mail and wrong password do the same argon2 work", async (t) => {
   await register(app, "ann@example.com");
