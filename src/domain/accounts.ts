@@ -134,17 +134,28 @@ export function accounts({ db, clock, passwords, media }: AccountsDeps) {
       return toPage("users", rows, req.limit, (u) => u);
     },
 
-    /** Stores a checked image as the account's picture and removes the one it replaces. */
+    /**
+     * Stores a checked image as the account's picture and removes the one it replaces. An account
+     * deleted while its upload was arriving is the caller's token naming a user that no longer
+     * exists (unauthorized, unknown_user), and nothing is left in storage.
+     */
     async setProfileImage(id: string, image: Buffer, field: string, kind: "original" | "avatar" = "original"): Promise<User> {
+      const gone = () => new AppError("unauthorized", null, { tokenProblem: "unknown_user" });
       const before = await db.user.findUnique({ where: { id }, select: { imageKey: true } });
-      if (!before) throw new AppError("not_found");
+      if (!before) throw gone();
       const imageKey = kind === "avatar" ? await media.storeAvatar(image, field) : await media.storeImage(image, field);
-      let user: User;
+      let user: User | null;
       try {
-        user = await db.user.update({ where: { id }, data: { imageKey, updatedAt: new Date(clock.now()) } });
+        // Conditional on the row still being there; no row is a deletion since the check above.
+        const updated = await db.user.updateMany({ where: { id }, data: { imageKey, updatedAt: new Date(clock.now()) } });
+        user = updated.count === 1 ? await db.user.findUnique({ where: { id } }) : null;
       } catch (err) {
         await media.remove(imageKey);
         throw err;
+      }
+      if (!user) {
+        await media.remove(imageKey);
+        throw gone();
       }
       if (before.imageKey) await media.remove(before.imageKey).catch(() => {});
       return user;

@@ -13,10 +13,15 @@ const KEY_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]
 export const isMediaKey = (key: string) => KEY_RE.test(key);
 export const contentTypeForKey = (key: string) => IMAGE_TYPES[key.slice(key.lastIndexOf(".") + 1) as ImageExt];
 
-/** The image's extension when the bytes are a PNG, JPEG, GIF or WebP; otherwise null. */
+/**
+ * The image's extension when the bytes are a PNG, JPEG, GIF or WebP; otherwise null. An animated
+ * PNG (file-type's "apng") is a PNG: it is stored and served as image/png.
+ */
 export async function detectImage(data: Buffer): Promise<ImageExt | null> {
   const t = await fileTypeFromBuffer(data);
-  return t && t.ext in IMAGE_TYPES ? (t.ext as ImageExt) : null;
+  if (!t) return null;
+  if (t.ext === "apng") return "png";
+  return t.ext in IMAGE_TYPES ? (t.ext as ImageExt) : null;
 }
 
 export const AVATAR_SIZE = 512;

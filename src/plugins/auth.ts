@@ -34,6 +34,8 @@ export function requireRole(principal: Principal | null, role: UserRole): assert
 }
 
 export const VAPP_TOKEN_TTL = 3600;
+/** How far in the future a token's `iat` may be (clock skew between instances) before it is refused. */
+export const IAT_SKEW_MS = 60_000;
 export const ACCESS_TOKEN_TTL = 900;
 
 declare module "fastify" {
@@ -95,11 +97,16 @@ export default fp(
       const header = req.headers.authorization;
       if (!header) throw refuse("missing");
       if (!/^Bearer [A-Za-z0-9._~+/=-]+$/.test(header)) throw refuse("invalid");
+      let claims: Record<string, unknown>;
       try {
-        return (await req.jwtVerify({ allowedAud: aud, clockTimestamp: clock.now() } as never)) as Record<string, unknown>;
+        claims = (await req.jwtVerify({ allowedAud: aud, clockTimestamp: clock.now() } as never)) as Record<string, unknown>;
       } catch {
         throw refuse("invalid");
       }
+      // fast-jwt checks exp but not iat: a token issued in the future (beyond a small allowance for
+      // clock skew between instances) was not issued by this service's clock, so it is refused.
+      if (typeof claims.iat !== "number" || claims.iat * 1000 > clock.now() + IAT_SKEW_MS) throw refuse("invalid");
+      return claims;
     }
 
     app.decorate("securitySchemes", {

@@ -25,6 +25,46 @@ export function png(width = 2, height = 2, padTo = 0): Buffer {
   return Buffer.concat(parts);
 }
 
+/**
+ * A valid animated PNG (APNG) of two solid-colour frames: IHDR, acTL, fcTL + IDAT (frame 0, also
+ * the default image), fcTL + fdAT (frame 1), IEND, every chunk with its CRC.
+ */
+export function apng(width = 2, height = 2): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  const frame = (shade: number) => {
+    const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(width * 3, shade)]);
+    return deflateSync(Buffer.concat(Array.from({ length: height }, () => row)));
+  };
+  const u32 = (...values: number[]) => {
+    const b = Buffer.alloc(values.length * 4);
+    values.forEach((v, i) => b.writeUInt32BE(v, i * 4));
+    return b;
+  };
+  const fctl = (sequence: number) => {
+    const b = Buffer.alloc(26);
+    b.writeUInt32BE(sequence, 0);
+    b.writeUInt32BE(width, 4);
+    b.writeUInt32BE(height, 8);
+    // x and y offsets 0; delay 1/10 s; dispose_op none; blend_op source
+    b.writeUInt16BE(1, 20);
+    b.writeUInt16BE(10, 22);
+    return b;
+  };
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr),
+    chunk("acTL", u32(2, 0)), // 2 frames, loop forever
+    chunk("fcTL", fctl(0)),
+    chunk("IDAT", frame(0x80)),
+    chunk("fcTL", fctl(1)),
+    chunk("fdAT", Buffer.concat([u32(2), frame(0x20)])),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+
 /** The classic 1×1 transparent GIF. */
 export const gif = Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7", "base64");
 

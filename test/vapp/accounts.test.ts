@@ -58,6 +58,46 @@ t.test("signup validation: order, first failure per field, exact bodies, nothing
   t.equal(await app.db.user.count(), 0, "no failed signup created a user");
 });
 
+t.test("NUL and unpaired surrogates are refused as invalid strings, in field order, with no side effects", async (t) => {
+  const { app } = await testApp(t);
+  const invalid = (...fields: [string, string][]) => ({ ...VALIDATION, invalid_parameters: fields.map(([name, reason]) => ({ name, reason })) });
+  // JSON.stringify writes NUL as \u0000 and a lone surrogate as \udXXX, so the server parses them back.
+  const cases: [Record<string, unknown>, ReturnType<typeof invalid>][] = [
+    [{ name: "ab\u0000c", password: "password1", display_name: "Paul" }, invalid(["name", "must be a valid string"])],
+    [{ name: "paul", password: "pass\ud800word", display_name: "Paul" }, invalid(["password", "must be a valid string"])],
+    [{ name: "paul", password: "password1", display_name: "\udc00Paul" }, invalid(["display_name", "must be a valid string"])],
+    [{ name: "abc\ud83d", password: "password1", display_name: "Paul" }, invalid(["name", "must be a valid string"])],
+    // Each field reports its first failure only: a short invalid string is invalid, not short.
+    [
+      { name: "\u0000", password: "\ud800", display_name: "ab" },
+      invalid(["name", "must be a valid string"], ["password", "must be a valid string"], ["display_name", "must be longer than 2 characters"]),
+    ],
+    [{ name: 12, password: "\udfff\ud800", display_name: "x\u0000y" }, invalid(["name", "must be a string"], ["password", "must be a valid string"], ["display_name", "must be a valid string"])],
+  ];
+  for (const [payload, body] of cases) {
+    const res = await app.inject({ method: "POST", url: "/signup", headers: json, payload: JSON.stringify(payload) });
+    t.same([res.statusCode, res.json()], [403, body], `/signup ${JSON.stringify(payload)}`);
+  }
+  t.equal(await app.db.user.count(), 0, "nothing was created");
+
+  // A well-formed surrogate pair (an emoji) is ordinary text.
+  const emoji = await signup(app, "paul\u{1F600}");
+  t.equal(emoji.user.name, "paul\u{1F600}");
+
+  for (const url of ["/login", "/token"]) {
+    const cases: [Record<string, unknown>, ReturnType<typeof invalid>][] = [
+      [{ name: "pa\u0000ul", password: "correct horse" }, invalid(["name", "must be a valid string"])],
+      [{ name: "paul\ud83d", password: "correct horse" }, invalid(["name", "must be a valid string"])],
+      [{ name: "paul\u{1F600}", password: "correct\u0000horse" }, invalid(["password", "must be a valid string"])],
+      [{ name: "\udc00", password: "\ud800" }, invalid(["name", "must be a valid string"], ["password", "must be a valid string"])],
+    ];
+    for (const [payload, body] of cases) {
+      const res = await app.inject({ method: "POST", url, headers: json, payload: JSON.stringify(payload) });
+      t.same([res.statusCode, res.json()], [403, body], `${url} ${JSON.stringify(payload)}`);
+    }
+  }
+});
+
 t.test("the limits accept exactly their bounds", async (t) => {
   const { app } = await testApp(t);
   const res = await app.inject({ method: "POST", url: "/signup", headers: json, payload: { name: "abc", password: "p".repeat(8), display_name: "d".repeat(80) } });
@@ -118,7 +158,7 @@ t.test("content type, broken JSON and huge bodies", async (t) => {
 
   const huge = await app.inject({ method: "POST", url: "/signup", headers: json, payload: JSON.stringify({ name: "x".repeat(1024 * 1024 + 10) }) });
   t.equal(huge.statusCode, 413);
-  t.match(huge.json(), { type: "data:validation", title: "Payload Too Large" });
+  t.same(huge.json(), { type: "data:validation", title: "Payload Too Large", detail: "The request failed because it is too large", invalid_parameters: [] });
   t.equal(await app.db.user.count(), 0, "nothing was written");
 });
 

@@ -1,10 +1,14 @@
 // V-app images: checked by content, stored whole or not at all, public at the returned URL.
-import { readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
+import { Readable } from "node:stream";
 import t from "tap";
+import type { FastifyInstance } from "fastify";
+import { localStorage } from "../../src/adapters/storage/local.ts";
 import { testApp } from "../helpers/app.ts";
-import { gif, multipart, png } from "../helpers/images.ts";
-import { VALIDATION, bearer, json, signup } from "../helpers/vapp.ts";
+import { apng, gif, multipart, png } from "../helpers/images.ts";
+import { BAD_CREDENTIALS, VALIDATION, bearer, json, signup } from "../helpers/vapp.ts";
 
 const stored = (dataDir: string) => {
   try {
@@ -70,6 +74,8 @@ t.test("bad uploads are refused and leave nothing behind", async (t) => {
   const paul = await signup(app, "paul");
   const auth = bearer(paul.token);
   const invalid = (reason: string) => ({ ...VALIDATION, invalid_parameters: [{ name: "image", reason }] });
+  // The answer to an oversized JSON body on /signup (test/vapp/accounts.test.ts).
+  const TOO_LARGE = { type: "data:validation", title: "Payload Too Large", detail: "The request failed because it is too large", invalid_parameters: [] };
 
   for (const url of ["/users/image", "/image"]) {
     const notImage = await multipart([{ name: "image", data: "just text, not a picture", filename: "a.png", type: "image/png" }]);
@@ -78,7 +84,7 @@ t.test("bad uploads are refused and leave nothing behind", async (t) => {
 
     const svg = await multipart([{ name: "image", data: '<svg xmlns="http://www.w3.org/2000/svg"/>', filename: "a.svg", type: "image/svg+xml" }]);
     res = await app.inject({ method: "POST", url, ...svg, headers: { ...svg.headers, ...auth } });
-    t.equal(res.statusCode, 403, `${url}: SVG is not accepted`);
+    t.same([res.statusCode, res.json()], [403, invalid("must be a PNG, JPEG, GIF or WebP image")], `${url}: SVG is not accepted`);
 
     const wrongName = await multipart([{ name: "picture", data: png(), filename: "a.png" }]);
     res = await app.inject({ method: "POST", url, ...wrongName, headers: { ...wrongName.headers, ...auth } });
@@ -104,7 +110,11 @@ t.test("bad uploads are refused and leave nothing behind", async (t) => {
       headers: { "content-type": "multipart/form-data; boundary=xyz", ...auth },
       payload: "--xyz\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n\r\nunterminated",
     });
-    t.equal(broken.statusCode, 403, `${url}: a truncated multipart body`);
+    t.same(
+      [broken.statusCode, broken.json()],
+      [403, invalid("must be a file in a well-formed multipart/form-data body")],
+      `${url}: a truncated multipart body`,
+    );
 
     const big = await multipart([{ name: "image", data: png(2, 2, 6 * 1024 * 1024), filename: "big.png", type: "image/png" }]);
     res = await app.inject({ method: "POST", url, ...big, headers: { ...big.headers, ...auth } });
@@ -115,6 +125,33 @@ t.test("bad uploads are refused and leave nothing behind", async (t) => {
       detail: "The request failed because it is too large",
       invalid_parameters: [{ name: "image", reason: `must be at most ${5 * 1024 * 1024} bytes` }],
     });
+
+    // Exactly one file part, named image: a second file part is refused as such whatever its name
+    // and size (it is never measured against the image limit), before or after the image.
+    const sixMiB = Buffer.alloc(6 * 1024 * 1024, 0x61);
+    for (const [label, parts] of [
+      ["an extra 6 MiB file part after the image", [{ name: "image", data: png(), filename: "a.png" }, { name: "attachment", data: sixMiB, filename: "b.bin" }]],
+      ["an extra 6 MiB file part before the image", [{ name: "attachment", data: sixMiB, filename: "b.bin" }, { name: "image", data: png(), filename: "a.png" }]],
+      ["an extra small file part", [{ name: "image", data: png(), filename: "a.png" }, { name: "thumb", data: gif, filename: "t.gif" }]],
+    ] as const) {
+      const extra = await multipart([...parts]);
+      res = await app.inject({ method: "POST", url, ...extra, headers: { ...extra.headers, ...auth } });
+      t.same([res.statusCode, res.json()], [403, invalid("must be a single file")], `${url}: ${label}`);
+    }
+    const manyFields = await multipart([{ name: "image", data: png(), filename: "a.png" }, ...Array.from({ length: 17 }, (_, i) => ({ name: `f${i}`, data: "x" }))]);
+    res = await app.inject({ method: "POST", url, ...manyFields, headers: { ...manyFields.headers, ...auth } });
+    t.same([res.statusCode, res.json()], [413, TOO_LARGE], `${url}: 17 text fields are too many, and not the image's fault`);
+
+    const onlyOther = await multipart([{ name: "attachment", data: sixMiB, filename: "b.bin" }]);
+    res = await app.inject({ method: "POST", url, ...onlyOther, headers: { ...onlyOther.headers, ...auth } });
+    t.same([res.statusCode, res.json()], [403, invalid("must exist")], `${url}: only a 6 MiB file part with another name`);
+
+    // A body that is not multipart keeps the 1 MiB limit of every V-app route, with the same 413.
+    const bigJson = JSON.stringify({ image: "x".repeat(2 * 1024 * 1024) });
+    for (const [type, payload] of [["application/json", bigJson], ["application/octet-stream", Buffer.alloc(2 * 1024 * 1024)]] as const) {
+      res = await app.inject({ method: "POST", url, headers: { "content-type": type, ...auth }, payload });
+      t.same([res.statusCode, res.json()], [413, TOO_LARGE], `${url}: a 2 MiB ${type} body`);
+    }
   }
   const justUnder = await multipart([{ name: "image", data: png(2, 2, 5 * 1024 * 1024 - 100), filename: "ok.png" }]);
   const ok = await app.inject({ method: "POST", url: "/image", ...justUnder, headers: { ...justUnder.headers, ...auth } });
@@ -123,6 +160,89 @@ t.test("bad uploads are refused and leave nothing behind", async (t) => {
   t.equal(stored(dataDir).length, 1, "only the one good upload is stored; no temporary files remain");
   const user = await app.db.user.findFirstOrThrow();
   t.equal(user.imageKey, null, "the account was not changed by any failed upload");
+});
+
+t.test("an animated PNG is accepted as a PNG", async (t) => {
+  const { app } = await testApp(t);
+  const paul = await signup(app, "paul");
+  const image = apng(3, 2);
+  for (const url of ["/users/image", "/image"]) {
+    const body = await multipart([{ name: "image", data: image, filename: "anim.apng", type: "image/apng" }]);
+    const res = await app.inject({ method: "POST", url, ...body, headers: { ...body.headers, ...bearer(paul.token) } });
+    t.equal(res.statusCode, 200, url);
+    t.same(Object.keys(res.json()), ["image_url"]);
+    t.match(res.json().image_url, /^http:\/\/media\.test\/media\/[0-9a-f-]{36}\.png$/, `${url}: stored as .png`);
+    const media = await app.inject({ method: "GET", url: new URL(res.json().image_url).pathname });
+    t.equal(media.statusCode, 200);
+    t.equal(media.headers["content-type"], "image/png", `${url}: served as image/png`);
+    t.same(media.rawPayload, image, `${url}: the same bytes, every frame kept`);
+  }
+});
+
+/** A request body that waits for `gate` before giving out anything past `at` bytes. */
+function gatedBody(body: Buffer, at: number, gate: () => Promise<unknown>): Readable {
+  let offset = 0;
+  let opened = false;
+  return new Readable({
+    async read() {
+      if (offset >= at && !opened) {
+        opened = true;
+        await gate();
+      }
+      const next = body.subarray(offset, offset + 16 * 1024);
+      offset += next.length;
+      this.push(next.length > 0 ? next : null);
+    },
+  });
+}
+
+t.test("an upload by a user who no longer exists is auth:unauthorized and stores nothing", async (t) => {
+  // The storage can run a step just before it stores (the last moment the account can go away).
+  let beforePut: (() => Promise<unknown>) | null = null;
+  const dataDir = mkdtempSync(path.join(tmpdir(), "vidivo-test-"));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const disk = localStorage(dataDir, "http://media.test");
+  const storage = {
+    ...disk,
+    async put(key: string, data: Buffer, contentType: string) {
+      if (beforePut) await beforePut();
+      return disk.put(key, data, contentType);
+    },
+  };
+  const { app } = await testApp(t, { dataDir, overrides: { storage } });
+  const remove = (app: FastifyInstance, id: string) => app.db.user.deleteMany({ where: { id: id.replace(/^USR-/, "") } });
+  const image = png(2, 2, 512 * 1024);
+
+  // Deleted before the request: refused by the token check on both routes.
+  for (const url of ["/users/image", "/image"]) {
+    const gone = await signup(app, `gone${url.length}`);
+    await remove(app, gone.user.id);
+    const body = await multipart([{ name: "image", data: image, filename: "a.png" }]);
+    const res = await app.inject({ method: "POST", url, ...body, headers: { ...body.headers, ...bearer(gone.token) } });
+    t.same([res.statusCode, res.json()], [403, BAD_CREDENTIALS], `${url}: a valid token of a deleted user`);
+  }
+
+  // Deleted while the image was arriving (after the token was checked, before the account is read).
+  const mid = await signup(app, "midway");
+  const body = await multipart([{ name: "image", data: image, filename: "a.png" }]);
+  const res = await app.inject({
+    method: "POST",
+    url: "/users/image",
+    headers: { ...body.headers, ...bearer(mid.token) },
+    payload: gatedBody(body.payload, 256 * 1024, () => remove(app, mid.user.id)),
+  });
+  t.same([res.statusCode, res.json()], [403, BAD_CREDENTIALS], "/users/image: the user deleted mid-upload");
+  t.equal(await app.db.user.count({ where: { username: "midway" } }), 0, "the user really was deleted during the upload");
+
+  // Deleted between the account check and the update (while the image was being stored).
+  const late = await signup(app, "lately");
+  beforePut = () => remove(app, late.user.id);
+  const again = await multipart([{ name: "image", data: image, filename: "a.png" }]);
+  const raced = await app.inject({ method: "POST", url: "/users/image", ...again, headers: { ...again.headers, ...bearer(late.token) } });
+  t.same([raced.statusCode, raced.json()], [403, BAD_CREDENTIALS], "/users/image: the user deleted while the image was stored");
+  beforePut = null;
+
+  t.same(stored(dataDir), [], "nothing is left in $DATA_DIR/media");
 });
 
 t.test("media keys are checked", async (t) => {

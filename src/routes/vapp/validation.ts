@@ -1,6 +1,7 @@
 // The V-app's own validation rules and messages (SPEC 3): fields checked in order, each reporting
 // its first failure only, everything reported at once.
 import { AppError, type FieldErrors } from "../../domain/errors.ts";
+import { hasInvalidText } from "../../domain/text.ts";
 
 interface Rule {
   field: string;
@@ -20,6 +21,8 @@ function check(body: unknown, rules: Rule[]): Record<string, string> {
     const v = input[rule.field];
     if (v === undefined || v === null || v === "") errors[rule.field] = "must exist";
     else if (typeof v !== "string") errors[rule.field] = "must be a string";
+    // NUL or a lone surrogate: text the database cannot store (and a password would hash ambiguously).
+    else if (hasInvalidText(v)) errors[rule.field] = "must be a valid string";
     else if (rule.min && [...v].length < rule.min.length) errors[rule.field] = rule.min.message;
     else if (rule.max && [...v].length > rule.max) errors[rule.field] = `must be at most ${rule.max} characters`;
     else values[rule.field] = v;
