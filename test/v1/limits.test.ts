@@ -13,6 +13,7 @@ const { app, clock } = await testApp(t, {
       register: defaultRateLimits.register,
       authenticated: defaultRateLimits.authenticated,
       anonymous: defaultRateLimits.anonymous,
+      passwordReset: defaultRateLimits.passwordReset,
     },
   },
 });
@@ -119,4 +120,39 @@ t.test("requests a user sends with a bad body count against that user's budget",
   const unknownField = await patch(JSON.stringify({ nickname: "x" }));
   t.equal(unknownField.statusCode, 400);
   t.equal(unknownField.headers["x-ratelimit-remaining"], "97");
+});
+
+t.test("the 11th password-reset request from one IP in an hour gets 429, known e-mail or not", async (t) => {
+  const reset = (i: number, ip = "10.0.5.1") =>
+    app.inject({ method: "POST", url: "/v1/auth/password/reset", remoteAddress: ip, headers: json, payload: { email: i % 2 ? "a@example.com" : `nobody${i}@example.com` } });
+  for (let i = 1; i <= 10; i++) {
+    const res = await reset(i);
+    if (res.statusCode !== 202 || res.headers["x-ratelimit-remaining"] !== String(10 - i)) t.fail(`request ${i}: ${res.statusCode}`);
+  }
+  const over = await reset(11);
+  t.equal(over.statusCode, 429);
+  t.same(over.json(), RATE_LIMITED);
+  t.equal(over.headers["x-ratelimit-limit"], "10");
+  t.equal(over.headers["x-ratelimit-reset"], String(nowSeconds() + 3600));
+  t.equal(over.headers["retry-after"], "3600");
+  t.equal((await reset(12, "10.0.5.2")).statusCode, 202, "another IP has its own budget");
+});
+
+t.test("guests are limited per guest: the 101st request of one guest gets 429, another guest from the same IP is unaffected", async (t) => {
+  const guest = async (ip: string) =>
+    (await app.inject({ method: "POST", url: "/v1/auth/guest", remoteAddress: ip, headers: json, payload: {} })).json().guest_token as string;
+  const a = await guest("10.0.6.1");
+  const b = await guest("10.0.6.2");
+  const list = (token: string) => app.inject({ method: "GET", url: "/v1/calls", remoteAddress: "10.0.6.9", headers: bearer(token) });
+  for (let i = 1; i <= 100; i++) {
+    const res = await list(a);
+    if (res.statusCode !== 200) t.fail(`request ${i}: ${res.statusCode}`);
+  }
+  const over = await list(a);
+  t.equal(over.statusCode, 429);
+  t.same(over.json(), RATE_LIMITED);
+  t.equal(over.headers["x-ratelimit-limit"], "100");
+  const other = await list(b);
+  t.equal(other.statusCode, 200, "another guest behind the same address has its own budget");
+  t.equal(other.headers["x-ratelimit-remaining"], "99");
 });
