@@ -1,0 +1,72 @@
+// MAIL_URL=smtp://…: mail goes out through nodemailer to a real SMTP server (smtp-server on
+// loopback), with the configured sender and credentials; nothing is written to the outbox.
+import { existsSync } from "node:fs";
+import path from "node:path";
+import t from "tap";
+import { SMTPServer } from "smtp-server";
+import { testApp } from "../helpers/app.ts";
+import { post, register } from "./helpers.ts";
+
+interface Received {
+  from: string | undefined;
+  to: string[];
+  user: string | undefined;
+  data: string;
+}
+
+const received: Received[] = [];
+const server = new SMTPServer({
+  disabledCommands: ["STARTTLS"],
+  allowInsecureAuth: true,
+  logger: false,
+  onAuth(auth, _session, cb) {
+    if (auth.username === "mailer" && auth.password === "s3cret") return cb(null, { user: auth.username });
+    cb(new Error("invalid credentials"));
+  },
+  onData(stream, session, cb) {
+    let data = "";
+    stream.on("data", (d: Buffer) => (data += d.toString("utf8")));
+    stream.on("end", () => {
+      received.push({
+        from: session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined,
+        to: session.envelope.rcptTo.map((r) => r.address),
+        user: session.user as string | undefined,
+        data,
+      });
+      cb();
+    });
+  },
+});
+await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+const port = (server.server.address() as { port: number }).port;
+
+t.test("verification mail is delivered over SMTP with the configured sender, and its token works", async (t) => {
+  const { app, dataDir } = await testApp(t, {
+    env: { MAIL_URL: `smtp://mailer:s3cret@127.0.0.1:${port}`, MAIL_FROM: "Vidivo <hello@vidivo.test>" },
+  });
+  await register(app, "zoe@example.com", { display_name: "Zoe" });
+  await app.mail.idle();
+  t.equal(received.length, 1, "one message reached the SMTP server");
+  const mail = received[0]!;
+  t.equal(mail.user, "mailer", "authenticated with the credentials of MAIL_URL");
+  t.equal(mail.from, "hello@vidivo.test");
+  t.same(mail.to, ["zoe@example.com"]);
+  t.match(mail.data, /^From: Vidivo <hello@vidivo\.test>$/m);
+  t.match(mail.data, /^Subject: Confirm your e-mail address$/m);
+  const token = /ev_[A-Za-z0-9_-]{43}/.exec(mail.data.replace(/=\r?\n/g, ""))?.[0];
+  t.ok(token, "the message carries the verification token");
+  const verified = await post(app, "/v1/auth/verify-email", { token });
+  t.equal(verified.statusCode, 200);
+  t.equal(verified.json().user.email_verified, true);
+  t.notOk(existsSync(path.join(dataDir, "outbox")), "nothing was written to the outbox");
+});
+
+t.test("a failing SMTP server never fails or delays the request", async (t) => {
+  const { app } = await testApp(t, { env: { MAIL_URL: `smtp://mailer:wrong@127.0.0.1:${port}` } });
+  const before = received.length;
+  const res = await post(app, "/v1/auth/register", { email: "yan@example.com", password: "correct horse battery" });
+  t.equal(res.statusCode, 201, "registration succeeds although the mail cannot be sent");
+  await app.mail.idle();
+  t.equal(received.length, before, "the server refused the credentials, so nothing was delivered");
+});
