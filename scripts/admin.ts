@@ -5,7 +5,7 @@
 import { pathToFileURL } from "node:url";
 import { loadConfig } from "../src/config.ts";
 import { openDatabase } from "../src/db/client.ts";
-import { emailKeyOf } from "../src/domain/accounts.ts";
+import { emailKeyOf, roleProblem } from "../src/domain/accounts.ts";
 
 const ROLES = ["user", "verified_user", "host", "admin"] as const;
 type Role = (typeof ROLES)[number];
@@ -40,6 +40,11 @@ export async function runAdmin(argv: string[], env: Record<string, string | unde
     if (user.role === role) {
       io.out(`${user.email} already has the role ${role}`);
       return 0;
+    }
+    const problem = roleProblem(user, role as Role);
+    if (problem) {
+      io.err(`${user.email}: ${problem} (the account's owner confirms it from the mail sent at registration)`);
+      return 1;
     }
     await db.prisma.user.update({ where: { id: user.id }, data: { role: role as Role, updatedAt: new Date() } });
     io.out(`${user.email}: ${user.role} → ${role} (effective from the account's next access token)`);

@@ -15,6 +15,11 @@ export type Role = User["role"];
 /** The key that makes e-mails unique case-insensitively (the address itself is kept as given). */
 export const emailKeyOf = (email: string) => email.trim().toLowerCase();
 
+/** Why `user` may not be given `role`, or null: host and admin need a verified e-mail address (SPEC 4.5). */
+export function roleProblem(user: Pick<User, "emailVerifiedAt">, role: Role): string | null {
+  return (role === "host" || role === "admin") && !user.emailVerifiedAt ? `${role} needs a verified e-mail address` : null;
+}
+
 export interface AccountsDeps {
   db: Db;
   clock: Clock;
@@ -125,6 +130,8 @@ export function accounts({ db, clock, passwords, media }: AccountsDeps) {
     async setRole(id: string, role: Role): Promise<User> {
       const user = await db.user.findUnique({ where: { id } });
       if (!user) throw new AppError("not_found");
+      const problem = roleProblem(user, role);
+      if (problem) throw new AppError("conflict", { role: problem });
       return db.user.update({ where: { id }, data: { role, updatedAt: new Date(clock.now()) } });
     },
 

@@ -9,7 +9,7 @@ import t from "tap";
 import { testApp } from "../helpers/app.ts";
 import { gif, multipart } from "../helpers/images.ts";
 import { runAdmin } from "../../scripts/admin.ts";
-import { bearer, errorBody, json, login, PASSWORD, post, register } from "./helpers.ts";
+import { bearer, errorBody, json, login, mailToken, PASSWORD, post, register } from "./helpers.ts";
 
 const { app, clock, dataDir } = await testApp(t);
 const FORBIDDEN = errorBody("forbidden", "You do not have permission to do this.");
@@ -181,6 +181,9 @@ t.test("admin: the account list and role changes", async (t) => {
 t.test("npm run admin -- promote <email> <role>", async (t) => {
   const cli = await testApp(t);
   await register(cli.app, "Hana@Example.com");
+  await register(cli.app, "ivan@example.com");
+  const verify = await post(cli.app, "/v1/auth/verify-email", { token: await mailToken(cli.app, cli.dataDir, "Hana@example.com", /confirm/i) });
+  t.equal(verify.statusCode, 200);
   await cli.app.close(); // the embedded database is opened by one process at a time
   const env = { DATA_DIR: cli.dataDir, LOG_LEVEL: "silent", ...(cli.config.databaseUrl ? { DATABASE_URL: cli.config.databaseUrl } : {}) };
   const lines: string[] = [];
@@ -192,13 +195,16 @@ t.test("npm run admin -- promote <email> <role>", async (t) => {
   t.match(lines.pop(), /^! usage: npm run admin -- promote <email> <role>/);
   t.equal(await runAdmin(["promote", "nobody@example.com", "host"], env, io), 1);
   t.same(lines.pop(), "! no account has the e-mail nobody@example.com");
+  t.equal(await runAdmin(["promote", "ivan@example.com", "host"], env, io), 1, "the same rule as the admin API");
+  t.same(lines.pop(), "! ivan@example.com: host needs a verified e-mail address (the account's owner confirms it from the mail sent at registration)");
+  t.equal(await runAdmin(["promote", "ivan@example.com", "verified_user"], env, io), 0, "lower roles need nothing");
 
   // The real command, as an operator runs it.
   const run = promisify(execFile);
   const { stdout } = await run(process.execPath, ["--import", "tsx", "scripts/admin.ts", "promote", "HANA@example.com", "host"], {
     env: { ...process.env, ...env },
   });
-  t.equal(stdout.trim(), "Hana@Example.com: user → host (effective from the account's next access token)");
+  t.equal(stdout.trim(), "Hana@Example.com: verified_user → host (effective from the account's next access token)");
 
   const reopened = await testApp(t, { dataDir: cli.config.databaseUrl ? undefined : cli.dataDir, databaseUrl: cli.config.databaseUrl });
   const s = (await login(reopened.app, "hana@example.com")).json();
