@@ -792,7 +792,7 @@ export interface components {
         /** @description The V-app error shape. */
         VappError: {
             /** @enum {string} */
-            type: "data:validation" | "data:notfound" | "auth:unauthorized" | "auth:missingtoken" | "auth:badtoken" | "auth:missinguserid" | "rate:limited" | "server:error" | "server:unavailable";
+            type: "data:validation" | "data:notfound" | "auth:unauthorized" | "auth:missingtoken" | "auth:badtoken" | "auth:missinguserid" | "rate:limited" | "request:methodnotallowed" | "server:error" | "server:unavailable";
             title: string;
             detail: string;
             invalid_parameters?: {
@@ -1204,6 +1204,20 @@ export interface components {
                 "application/json": components["schemas"]["VappError"];
             };
         };
+        /** @description A V-app path requested with a method it does not support (`type` `request:methodnotallowed`, status 405); `Allow` lists the methods the path supports. */
+        VappMethodNotAllowed: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                Allow: components["headers"]["Allow"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["VappError"];
+            };
+        };
         /** @description Too many requests (`type` `rate:limited`). */
         VappRateLimited: {
             headers: {
@@ -1266,6 +1280,21 @@ export interface components {
                 "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                 "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                 "Content-Language": components["headers"]["Content-Language"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `method_not_allowed`: the path exists but not with this method (the answer for any path of this document, or `/docs`, requested with a method it does not list). `Allow` lists the methods the path supports. */
+        MethodNotAllowed: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "Content-Language": components["headers"]["Content-Language"];
+                Allow: components["headers"]["Allow"];
                 [name: string]: unknown;
             };
             content: {
@@ -1465,6 +1494,8 @@ export interface components {
         "Retry-After": number;
         /** @description The language of the error message, negotiated from Accept-Language (en by default). */
         "Content-Language": "en" | "es" | "fr";
+        /** @description The methods the path supports. */
+        Allow: string;
     };
     pathItems: never;
 }
