@@ -24,7 +24,6 @@ import type { Storage } from "./adapters/storage/port.ts";
 import { loggerOptions } from "./plugins/logging.ts";
 import rateLimitPlugin, { MemoryRateCounter, type RateCounter } from "./plugins/rate-limit.ts";
 import authPlugin from "./plugins/auth.ts";
-import { AppError } from "./domain/errors.ts";
 import { v1ErrorHandler } from "./routes/v1/errors.ts";
 import { vappErrorHandler } from "./routes/vapp/errors.ts";
 import notFoundPlugin from "./plugins/not-found.ts";
@@ -103,10 +102,16 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     logController: new LogController({ requestIdLogLabel: "request_id" }),
     trustProxy: config.trustProxy as boolean | string,
     bodyLimit: config.maxBodyBytes,
-    // Shutdown is handled below: Fastify's own 503 has neither surface's shape nor a request id.
+    // Requests on connections open when the close begins are served (see the shutdown hooks below).
     return503OnClosing: false,
     forceCloseConnections: "idle",
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+    // URLs the router refuses before any hook runs (undecodable, a path parameter longer than any
+    // id): answered by the surface's renderer like every other error, with the request id.
+    frameworkErrors: (error, req, reply) => {
+      reply.header("x-request-id", req.id);
+      return (contract.surfaceOf(req.url) === "vapp" ? vappErrorHandler : v1ErrorHandler)(error, req, reply);
+    },
   });
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === "body" ? bodyAjv : paramAjv).compile(schema));
 
@@ -159,16 +164,16 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
 
   // Every response: the request id, CORS, and (in tests) the contract check.
-  // Shutdown: a request that still arrives is refused (503, in its surface's format), and every
-  // response from then on closes its connection, so that keep-alive connections busy when the
-  // close began do not keep the server open once their responses are out.
+  // Shutdown: once the close begins, no new connection is accepted and every response closes its
+  // connection, so that keep-alive connections busy at that moment do not keep the server open
+  // once their responses are out. A request already on such a connection is still served: the
+  // database closes only after the last connection has.
   let closing = false;
   app.addHook("preClose", async () => {
     closing = true;
   });
   app.addHook("onRequest", async (req, reply) => {
     reply.header("x-request-id", req.id);
-    if (closing) throw new AppError("service_unavailable");
   });
   app.addHook("onSend", async (_req, reply) => {
     if (closing) reply.header("connection", "close");

@@ -110,11 +110,12 @@ t.test("X-Request-ID: the client's when valid, otherwise a new UUID", async (t) 
 t.test("unknown paths are 404; a known path with another method is 405 with Allow, in its surface's format", async (t) => {
   const { app } = await testApp(t);
   const NOT_FOUND = { error: { code: "not_found", message: "The resource does not exist.", details: null } };
-  for (const url of ["/nope", "/v1/does-not-exist", "/signup/extra", "/v1/links/a/b/c"]) {
-    const res = await app.inject({ method: "GET", url });
-    t.equal(res.statusCode, 404, url);
+  for (const url of ["/nope", "/v1/does-not-exist", "/signup/extra", "/v1/links/a/b/c", `/v1/links/${"a".repeat(250)}`, `/media/${"c".repeat(300)}.png`, "/v1/%E0%A4%A"]) {
+    const res = await app.inject({ method: "GET", url, headers: { "x-request-id": "probe-1" } });
+    t.equal(res.statusCode, 404, url.slice(0, 40));
     t.same(res.json(), NOT_FOUND);
     t.equal(res.headers.allow, undefined);
+    t.equal(res.headers["x-request-id"], "probe-1");
   }
   const V1_405 = { error: { code: "method_not_allowed", message: "This method is not allowed on this resource.", details: null } };
   for (const [method, url, allow] of [
@@ -140,6 +141,9 @@ t.test("unknown paths are 404; a known path with another method is 405 with Allo
     t.same(res.json(), VAPP_405, "the V-app's own paths answer in its shape");
     t.equal(res.headers.allow, allow);
   }
+  const asset = await app.inject({ method: "GET", url: "/docs/static/no-such-asset.js" });
+  t.equal(asset.statusCode, 404, "a route of this method that finds nothing is a 404, not a 405");
+  t.same(asset.json(), NOT_FOUND);
   const es = await app.inject({ method: "GET", url: "/nope", headers: { "accept-language": "es-MX,es;q=0.9,en;q=0.5" } });
   t.equal(es.headers["content-language"], "es");
   t.equal(es.json().error.message, "El recurso no existe.");

@@ -53,6 +53,7 @@ const frameworkCodes: Record<string, (e: FastifyError) => AppError> = {
   FST_FILES_LIMIT: () => new AppError("payload_too_large"),
   FST_FIELDS_LIMIT: () => new AppError("payload_too_large"),
   FST_ERR_BAD_URL: () => new AppError("not_found"),
+  FST_ERR_MAX_PARAM_LENGTH: () => new AppError("not_found"),
   FST_ERR_ASYNC_CONSTRAINT: () => new AppError("not_found"),
 };
 

@@ -73,13 +73,13 @@ const WEIGHT = /^\s*q\s*=\s*(0(?:\.\d{0,3})?|1(?:\.0{0,3})?)\s*$/i;
 
 /**
  * RFC 9110 Accept-Language negotiation over the supported languages. A range names a language by
- * its primary subtag (`es-MX` asks for `es`); `*` stands for every language the header does not
- * name otherwise; `q=0` refuses. An element with a malformed weight is ignored. The highest weight
+ * its primary subtag (`es-MX` asks for `es`) unless the language is named by itself, which then
+ * decides; `*` stands for every language the header does not name otherwise; `q=0` refuses. An element with a malformed weight is ignored. The highest weight
  * wins, then the earlier element; nothing acceptable falls back to English.
  */
 export function negotiateLanguage(header: string | undefined): Language {
   if (!header) return "en";
-  const named = new Map<Language, { q: number; order: number }>();
+  const named = new Map<Language, { q: number; order: number; exact: boolean }>();
   let star: { q: number; order: number } | undefined;
   header.split(",").forEach((part, order) => {
     const [tag, ...params] = part.split(";");
@@ -97,14 +97,16 @@ export function negotiateLanguage(header: string | undefined): Language {
     }
     const lang = range.split("-")[0] as Language;
     if (!(LANGUAGES as readonly string[]).includes(lang)) return;
+    // The range naming the language itself decides (q=0 included); else its best subtag range.
+    const exact = range === lang;
     const seen = named.get(lang);
-    if (!seen || q > seen.q) named.set(lang, { q, order: seen?.order ?? order });
+    if (!seen || (exact && !seen.exact) || (exact === seen.exact && q > seen.q)) named.set(lang, { q, order: seen?.order ?? order, exact });
   });
   let best: { lang: Language; q: number; order: number } | undefined;
   for (const lang of LANGUAGES) {
     const w = named.get(lang) ?? star;
     if (!w || w.q <= 0) continue;
-    if (!best || w.q > best.q || (w.q === best.q && w.order < best.order)) best = { lang, ...w };
+    if (!best || w.q > best.q || (w.q === best.q && w.order < best.order)) best = { lang, q: w.q, order: w.order };
   }
   return best?.lang ?? "en";
 }

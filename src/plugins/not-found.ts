@@ -42,7 +42,8 @@ export default fp(
         return render(err, req, reply);
       }
       const allowed = methodsFor(path);
-      if (allowed.length === 0) return render(new AppError("not_found"), req, reply);
+      // A route that exists for this method but found nothing (a handler's callNotFound) is a 404.
+      if (allowed.length === 0 || allowed.includes(req.method)) return render(new AppError("not_found"), req, reply);
       reply.header("allow", allowed.join(", "));
       return render(new AppError("method_not_allowed"), req, reply);
     });

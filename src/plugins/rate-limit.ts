@@ -95,12 +95,14 @@ export default fp(
         const rule = limits[name];
         const count = app.rateLimit({ max: rule.max, timeWindow: rule.windowMs, keyGenerator: keyFor(name) }) as Limiter;
         limiters.set(name, async (req, reply) => {
+          // The plugin writes seconds-until-reset; the seed's X-RateLimit-Reset is a unix timestamp.
+          // Converted only when this call wrote it (the plugin counts a request once at most).
+          const before = reply.getHeader("x-ratelimit-reset");
           try {
             await count(req, reply);
           } finally {
-            // The plugin writes seconds-until-reset; the seed's X-RateLimit-Reset is a unix timestamp.
             const left = reply.getHeader("x-ratelimit-reset");
-            if (left !== undefined) reply.header("x-ratelimit-reset", nowSeconds(clock) + Number(left));
+            if (left !== undefined && left !== before) reply.header("x-ratelimit-reset", nowSeconds(clock) + Number(left));
           }
         });
       }

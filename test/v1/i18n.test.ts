@@ -65,6 +65,8 @@ t.test("negotiation follows the weights: malformed ones are ignored, * means the
     ["FR-ca", "fr"],
     ["fr;q=0.500, es;q=0.5", "fr"],
     [" , ;q=1, es", "es"],
+    ["es;q=0, es-MX;q=0.8, fr;q=0.1", "fr"],
+    ["es-MX;q=0.9, es;q=0.2, fr;q=0.5", "fr"],
   ];
   for (const [header, lang] of cases) {
     const res = await app.inject({ method: "GET", url: "/v1/users/me", headers: { "accept-language": header } });

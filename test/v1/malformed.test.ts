@@ -128,6 +128,8 @@ t.test("at least 50 malformed requests: 4xx envelopes, nothing written", async (
     // routes and methods that do not exist
     ["unknown route", "GET", "/v1/auth/whoami", undefined, "not_found", null],
     ["wrong method", "GET", "/v1/auth/login", undefined, "method_not_allowed", null],
+    ["login: 5000-deep nesting", "POST", "/v1/auth/login", `{"email":${"[".repeat(5000)}${"]".repeat(5000)},"password":"password1"}`, V, { email: "must be a string" }],
+    ["register: 5000-deep objects", "POST", "/v1/auth/register", `{"email":"d@example.com","password":"password1","x":${'{"a":'.repeat(5000)}1${"}".repeat(5000)}}`, V, { x: "is not allowed" }],
     // text PostgreSQL cannot store
     ["register: NUL in display_name", "POST", "/v1/auth/register", { email: "n@example.com", password: "password1", display_name: "Nu\u0000ll" }, V, { display_name: "must not contain NUL characters or unpaired surrogates" }],
     ["register: lone surrogate in password", "POST", "/v1/auth/register", { email: "n@example.com", password: "password\ud800" }, V, { password: "must not contain NUL characters or unpaired surrogates" }],

@@ -1,6 +1,7 @@
 // MAIL_URL=smtp://…: mail goes out through nodemailer to a real SMTP server (smtp-server on
 // loopback), with the configured sender and credentials; nothing is written to the outbox.
 import { existsSync } from "node:fs";
+import { Writable } from "node:stream";
 import path from "node:path";
 import t from "tap";
 import { SMTPServer } from "smtp-server";
@@ -62,11 +63,22 @@ t.test("verification mail is delivered over SMTP with the configured sender, and
   t.notOk(existsSync(path.join(dataDir, "outbox")), "nothing was written to the outbox");
 });
 
-t.test("a failing SMTP server never fails or delays the request", async (t) => {
-  const { app } = await testApp(t, { env: { MAIL_URL: `smtp://mailer:wrong@127.0.0.1:${port}` } });
+t.test("a failing SMTP server never fails the request; the failure is logged", async (t) => {
+  const lines: string[] = [];
+  const logStream = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  const { app } = await testApp(t, { env: { MAIL_URL: `smtp://mailer:wrong@127.0.0.1:${port}`, LOG_LEVEL: "error" }, overrides: { logStream } });
   const before = received.length;
   const res = await post(app, "/v1/auth/register", { email: "yan@example.com", password: "correct horse battery" });
   t.equal(res.statusCode, 201, "registration succeeds although the mail cannot be sent");
   await app.mail.idle();
   t.equal(received.length, before, "the server refused the credentials, so nothing was delivered");
+  const failures = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "mail delivery failed");
+  t.equal(failures.length, 1, "the delivery was attempted and its failure logged");
+  t.match(failures[0].err.message, /invalid login/i);
+  t.notOk(lines.join("").includes("wrong"), "the SMTP password is not in the log");
 });

@@ -32,15 +32,22 @@ export default async function v1Routes(app: FastifyInstance) {
   await app.register(paymentRoutes);
 }
 
-/** The dotted path of the first string (value or key) with invalid text, "" for the value itself, or null. */
-function invalidTextAt(value: unknown, path = ""): string | null {
-  if (typeof value === "string") return hasInvalidText(value) ? path : null;
-  if (!value || typeof value !== "object") return null;
-  for (const [key, item] of Object.entries(value)) {
-    const here = path ? `${path}.${key}` : key;
-    if (hasInvalidText(key)) return here;
-    const found = invalidTextAt(item, here);
-    if (found !== null) return found;
+/**
+ * The dotted path of the first string (value or key) with invalid text, "" for the value itself,
+ * or null. Iterative: a body may nest deeper than the call stack before its schema is checked.
+ */
+function invalidTextAt(value: unknown): string | null {
+  // [value, its path, whether its own key is invalid]; children are pushed in reverse, so that the
+  // first offending field in document order is the one reported.
+  const stack: [unknown, string, boolean][] = [[value, "", false]];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [item, path, badKey] = next;
+    if (badKey || (typeof item === "string" && hasInvalidText(item))) return path;
+    if (item && typeof item === "object") {
+      for (const [key, child] of Object.entries(item).reverse()) {
+        stack.push([child, path ? `${path}.${key}` : key, hasInvalidText(key)]);
+      }
+    }
   }
   return null;
 }

@@ -40,6 +40,5 @@ export default async function userRoutes(app: FastifyInstance) {
       const image = await readImagePart(req, app.config.maxImageBytes, "avatar");
       return profile(await accounts.setProfileImage(me.id, image, "avatar", "avatar"));
     },
-    { route: { bodyLimit: app.config.maxImageBytes + 64 * 1024 } },
   );
 }

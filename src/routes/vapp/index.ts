@@ -77,10 +77,9 @@ export default async function vappRoutes(app: FastifyInstance) {
 
   implement(app, "vappListUsers", async (req) => (await accounts.othersWithUsername(req.principal!.id)).map(vappUser));
 
-  // No route bodyLimit here: a multipart body is not read by the content-type parser (the image's
-  // own limit applies, in readImagePart), and any other body keeps the 1 MiB limit of every route,
-  // answered with the same 413 as oversized JSON elsewhere on this surface.
-  const imageRoute = ownRules;
+  // No route bodyLimit for images: a multipart body is not read by the content-type parser (the
+  // image's own limit applies, in readImagePart), and any other body keeps the 1 MiB limit of every
+  // route, answered with the same 413 as oversized JSON elsewhere on this surface.
 
   implement(
     app,
@@ -89,13 +88,13 @@ export default async function vappRoutes(app: FastifyInstance) {
       const user = await accounts.setProfileImage(req.principal!.id, await readImagePart(req, app.config.maxImageBytes), "image");
       return { image_url: media.url(user.imageKey!) };
     },
-    imageRoute,
+    ownRules,
   );
 
   implement(
     app,
     "vappUploadImage",
     async (req) => ({ image_url: media.url(await media.storeImage(await readImagePart(req, app.config.maxImageBytes), "image")) }),
-    imageRoute,
+    ownRules,
   );
 }
