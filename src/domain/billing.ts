@@ -211,8 +211,11 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
       } else await releaseWindow(call.id, w.index);
     }
     if (failed) {
-      await db.call.updateMany({ where: { id: call.id, status: { in: ["ending", "failed"] } }, data: { status: "failed", updatedAt: now() } });
-      return retryLater(task, "capture failed");
+      // The call is over either way: its participants hear so now, while the engine retries the capture.
+      const first = await db.call.updateMany({ where: { id: call.id, status: "ending" }, data: { status: "failed", updatedAt: now() } });
+      await retryLater(task, "capture failed");
+      if (first.count === 1) await notify(call.id, { type: "call_ended", reason: call.endReason ?? "ended" });
+      return;
     }
     await db.callTask.updateMany({
       where: { callId: call.id, status: "pending", id: { not: task.id } },
