@@ -7,7 +7,7 @@ import type { PaymentProvider } from "../../src/adapters/payments/port.ts";
 import { simulatedPayments } from "../../src/adapters/payments/simulated.ts";
 import { fromUlid } from "../../src/domain/ids.ts";
 import { testApp } from "../helpers/app.ts";
-import { advance, bearer, connect, createLink, getCall, join, makeGuest, makeUser, startCall } from "../helpers/calls.ts";
+import { activeCall as activeCallOn, advance, bearer, createLink, getCall, makeUser } from "../helpers/calls.ts";
 
 const MIN = 60_000;
 
@@ -39,15 +39,7 @@ t.test("a capture that fails", async (t) => {
   const host = await makeUser(app, "host", "Hal");
   const link = await createLink(app, host, { rate_per_minute: "2.00", window_size_minutes: 5 });
 
-  async function activeCall() {
-    const guest = await makeGuest(app);
-    const started = await startCall(app, guest, link.short_code);
-    const joined = await join(app, host, started.call.id);
-    const g = await connect(app, started.signaling_token);
-    const h = await connect(app, joined.signaling_token);
-    await g.next("billing");
-    return { guest, id: started.call.id, g, h };
-  }
+  const activeCall = () => activeCallOn(app, host, link.short_code);
   const intents = (callId: string) => app.db.simPaymentIntent.findMany({ where: { reference: fromUlid(callId)! }, orderBy: { createdAt: "asc" } });
 
   await t.test("at the end: the call is failed, both sides are told it ended, the retry completes it, charged once", async (t) => {

@@ -4,7 +4,7 @@
 import t from "tap";
 import WebSocket from "ws";
 import { testApp } from "../helpers/app.ts";
-import { Client, advance, bearer, connect, createLink, getCall, join, makeGuest, makeUser, refusedStatus, startCall, wsUrl } from "../helpers/calls.ts";
+import { Client, activeCall as activeCallOn, advance, bearer, connect, createLink, getCall, makeGuest, makeUser, refusedStatus, startCall, wsUrl } from "../helpers/calls.ts";
 
 const MIN = 60_000;
 
@@ -14,17 +14,7 @@ t.test("signaling", async (t) => {
   const host = await makeUser(app, "host", "Hal");
   const link = await createLink(app, host, { rate_per_minute: "2.50", window_size_minutes: 10 });
 
-  /** A call with both participants connected (active). */
-  async function activeCall() {
-    const guest = await makeGuest(app);
-    const started = await startCall(app, guest, link.short_code);
-    const joined = await join(app, host, started.call.id);
-    const g = await connect(app, started.signaling_token);
-    const h = await connect(app, joined.signaling_token);
-    await g.next("billing");
-    await h.next("billing");
-    return { guest, id: started.call.id, g, h };
-  }
+  const activeCall = () => activeCallOn(app, host, link.short_code);
 
   await t.test("tokens are checked before the upgrade: 401 and no socket", async (t) => {
     const guest = await makeGuest(app);

@@ -6,7 +6,7 @@ import t from "tap";
 import WebSocket from "ws";
 import { MAX_BUFFERED_BYTES, MAX_MESSAGES_PER_SECOND } from "../../src/domain/signaling.ts";
 import { testApp } from "../helpers/app.ts";
-import { bearer, connect, createLink, join, makeGuest, makeUser, startCall } from "../helpers/calls.ts";
+import { activeCall, bearer, connect, createLink, makeUser } from "../helpers/calls.ts";
 
 const BUDGET_BYTES = 64 * 1024 * 1024; // the most the guest sends before the test gives up
 const PER_SECOND = 40; // offers per clock second, below the rate limit with the barrier frame
@@ -17,13 +17,7 @@ t.test("a host that stops reading is dropped; the guest stays connected", async 
   await app.listen({ port: 0, host: "127.0.0.1" });
   const host = await makeUser(app, "host", "Hal");
   const link = await createLink(app, host);
-  const guest = await makeGuest(app);
-  const started = await startCall(app, guest, link.short_code);
-  const joined = await join(app, host, started.call.id);
-  const g = await connect(app, started.signaling_token);
-  const h = await connect(app, joined.signaling_token);
-  await g.next("billing");
-  await h.next("billing");
+  const { guest, id, g, h } = await activeCall(app, host, link.short_code);
   t.equal(g.ws.extensions, "", "no compression: bytes sent are bytes buffered");
   t.equal(app.calling.signaling.size, 2);
 
@@ -65,14 +59,14 @@ t.test("a host that stops reading is dropped; the guest stays connected", async 
   h.ws.terminate();
 
   // The host comes back with a fresh token and the call carries on.
-  const tok = await app.inject({ method: "POST", url: `/v1/calls/${started.call.id}/signaling-token`, headers: bearer(host.token) });
+  const tok = await app.inject({ method: "POST", url: `/v1/calls/${id}/signaling-token`, headers: bearer(host.token) });
   const h2 = await connect(app, tok.json().signaling_token);
   t.match(await h2.next("welcome"), { role: "host", peer_present: true });
   t.match(await h2.next("call_state"), { status: "active" });
   t.same(await g.next("peer_joined"), { type: "peer_joined", role: "host" });
   g.send({ type: "offer", sdp: "v=0 again" });
   t.same(await h2.next("offer"), { type: "offer", sdp: "v=0 again", from: "guest" });
-  await app.inject({ method: "POST", url: `/v1/calls/${started.call.id}/end`, headers: bearer(guest.token) });
+  await app.inject({ method: "POST", url: `/v1/calls/${id}/end`, headers: bearer(guest.token) });
   t.equal((await g.closed).code, 4010);
   t.equal((await h2.closed).code, 4010);
 });

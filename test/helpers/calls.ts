@@ -153,6 +153,18 @@ export function refusedStatus(app: FastifyInstance, token: string, extra = ""): 
   });
 }
 
+/** A new guest's call on `shortCode` with both participants connected: active, window 1 held. */
+export async function activeCall(app: FastifyInstance, host: Party, shortCode: string) {
+  const guest = await makeGuest(app);
+  const started = await startCall(app, guest, shortCode);
+  const joined = await join(app, host, started.call.id);
+  const g = await connect(app, started.signaling_token);
+  const h = await connect(app, joined.signaling_token);
+  await g.next("billing");
+  await h.next("billing");
+  return { guest, id: started.call.id, g, h };
+}
+
 /** Moves the clock and runs the engine's due work. */
 export async function advance(app: FastifyInstance, clock: { advance(ms: number): void }, ms: number) {
   clock.advance(ms);
