@@ -87,6 +87,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const clock = overrides.clock ?? systemClock;
   const contract = await loadContract();
   const limits: RateLimits = { ...config.rateLimits, ...overrides.rateLimits };
+  // Errors outside any route (unmatched, refused by the router) are rendered by the surface the path belongs to.
+  const renderers = { v1: v1ErrorHandler, vapp: vappErrorHandler };
+  const rendererFor = (url: string) => renderers[contract.surfaceOf(url)];
 
   // Bodies: no coercion, unknown fields are errors. Query/path/header values arrive as strings.
   const ajvOptions = { allErrors: true, strict: false, removeAdditional: false, useDefaults: true } as const;
@@ -110,7 +113,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     // id): answered by the surface's renderer like every other error, with the request id.
     frameworkErrors: (error, req, reply) => {
       reply.header("x-request-id", req.id);
-      return (contract.surfaceOf(req.url) === "vapp" ? vappErrorHandler : v1ErrorHandler)(error, req, reply);
+      return rendererFor(req.url)(error, req, reply);
     },
   });
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === "body" ? bodyAjv : paramAjv).compile(schema));
@@ -211,7 +214,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await app.register(swaggerUi, { routePrefix: "/docs", staticCSP: true });
 
   app.setErrorHandler(v1ErrorHandler);
-  await app.register(notFoundPlugin, { routes: routeTable, render: { v1: v1ErrorHandler, vapp: vappErrorHandler } });
+  await app.register(notFoundPlugin, { routes: routeTable, rendererFor });
 
   // Paid calls: the billing engine's ticker and the signaling hub stop before the database closes.
   const callingParts = calling({

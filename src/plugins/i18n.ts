@@ -74,8 +74,9 @@ const WEIGHT = /^\s*q\s*=\s*(0(?:\.\d{0,3})?|1(?:\.0{0,3})?)\s*$/i;
 /**
  * RFC 9110 Accept-Language negotiation over the supported languages. A range names a language by
  * its primary subtag (`es-MX` asks for `es`) unless the language is named by itself, which then
- * decides; `*` stands for every language the header does not name otherwise; `q=0` refuses. An element with a malformed weight is ignored. The highest weight
- * wins, then the earlier element; nothing acceptable falls back to English.
+ * decides; `*` stands for every language the header does not name otherwise; `q=0` refuses. An
+ * element with a malformed weight is ignored. The highest weight wins, then the earlier element;
+ * nothing acceptable falls back to English.
  */
 export function negotiateLanguage(header: string | undefined): Language {
   if (!header) return "en";

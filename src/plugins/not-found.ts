@@ -11,7 +11,8 @@ export type ErrorRenderer = (error: unknown, req: FastifyRequest, reply: Fastify
 export interface NotFoundOptions {
   /** Every route registered, as recorded by the app's onRoute hook (complete once the app is ready). */
   routes: { method: string; url: string }[];
-  render: { v1: ErrorRenderer; vapp: ErrorRenderer };
+  /** The error renderer of the surface a request path belongs to. */
+  rendererFor(path: string): ErrorRenderer;
 }
 
 /** A Fastify route URL (`/v1/links/:id`, `/docs/*`) as a regular expression over request paths. */
@@ -35,7 +36,7 @@ export default fp(
 
     app.setNotFoundHandler(async (req, reply) => {
       const path = req.url.split("?")[0]!;
-      const render = opts.render[app.contract.surfaceOf(path)];
+      const render = opts.rendererFor(path);
       try {
         await limit?.(req, reply);
       } catch (err) {
