@@ -1,11 +1,15 @@
 // Cross-cutting HTTP behaviour: rate limits with the seed's headers, CORS, request ids, unknown
 // routes, and secrets kept out of the logs.
-import { Writable } from "node:stream";
 import t from "tap";
-import { testApp } from "./helpers/app.ts";
+import { captureLogs, testApp } from "./helpers/app.ts";
 import { bearer, json, signup } from "./helpers/vapp.ts";
 
 const from = (ip: string) => ({ remoteAddress: ip });
+const VAPP_RATE_LIMITED = {
+  type: "rate:limited",
+  title: "Too Many Requests",
+  detail: "The request failed because too many requests were made; try again later",
+};
 
 t.test("login limit: the 6th attempt from one IP in 15 minutes is 429; another IP is unaffected", async (t) => {
   const { app, clock } = await testApp(t, {
@@ -25,11 +29,7 @@ t.test("login limit: the 6th attempt from one IP in 15 minutes is 429; another I
   }
   const limited = await login("10.0.0.1");
   t.equal(limited.statusCode, 429);
-  t.same(limited.json(), {
-    type: "rate:limited",
-    title: "Too Many Requests",
-    detail: "The request failed because too many requests were made; try again later",
-  });
+  t.same(limited.json(), VAPP_RATE_LIMITED);
   t.equal(limited.headers["x-ratelimit-limit"], "5");
   t.equal(limited.headers["x-ratelimit-remaining"], "0");
   t.equal(Number(limited.headers["x-ratelimit-reset"]), start + 900);
@@ -49,11 +49,7 @@ t.test("signup limit: 3 per hour per IP", async (t) => {
   for (const name of ["one", "two", "three"]) t.equal((await signupFrom("10.1.1.1", name)).statusCode, 201);
   const fourth = await signupFrom("10.1.1.1", "four");
   t.equal(fourth.statusCode, 429);
-  t.same(fourth.json(), {
-    type: "rate:limited",
-    title: "Too Many Requests",
-    detail: "The request failed because too many requests were made; try again later",
-  });
+  t.same(fourth.json(), VAPP_RATE_LIMITED);
   t.equal(fourth.headers["x-ratelimit-limit"], "3");
   t.equal(fourth.headers["x-ratelimit-remaining"], "0");
   t.equal(Number(fourth.headers["x-ratelimit-reset"]), start + 3600, "reset is a unix timestamp in seconds");
@@ -150,13 +146,7 @@ t.test("unknown paths are 404; a known path with another method is 405 with Allo
 });
 
 t.test("logs carry the request id and never a secret", async (t) => {
-  const lines: string[] = [];
-  const logStream = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
+  const { lines, logStream } = captureLogs();
   const { app } = await testApp(t, { env: { LOG_LEVEL: "info" }, overrides: { logStream } });
   const paul = await signup(app, "paul");
   await app.inject({ method: "GET", url: "/users", headers: { ...bearer(paul.token), "x-request-id": "req-logs-1", cookie: "session=s3cr3t" } });

@@ -7,7 +7,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import t from "tap";
+import t, { type Test } from "tap";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -32,19 +32,24 @@ function start(env: Record<string, string>) {
   return { child, exited, output: () => out };
 }
 
-t.test("starts with no configuration but a data directory, serves, and exits 0 on SIGTERM", async (t) => {
+/** The server on a fresh data directory and a free port, once /health answers (or after 30 s). */
+async function serve(t: Test) {
   const dataDir = mkdtempSync(path.join(tmpdir(), "vidivo-server-"));
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
   const port = await freePort();
   const server = start({ DATA_DIR: dataDir, PORT: String(port), ARGON2_MEMORY_KIB: "1024", ARGON2_TIME_COST: "1" });
   t.teardown(() => server.child.kill("SIGKILL"));
-
-  let health: Response | undefined;
-  for (let i = 0; i < 300 && !health; i++) {
-    health = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
-    if (!health) await new Promise((r) => setTimeout(r, 100));
+  let health: number | undefined;
+  for (let i = 0; i < 300 && health === undefined; i++) {
+    health = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.status, () => undefined);
+    if (health === undefined) await new Promise((r) => setTimeout(r, 100));
   }
-  t.equal(health?.status, 200, "listening");
+  return { server, port, dataDir, health };
+}
+
+t.test("starts with no configuration but a data directory, serves, and exits 0 on SIGTERM", async (t) => {
+  const { server, port, dataDir, health } = await serve(t);
+  t.equal(health, 200, "listening");
   const signup = await fetch(`http://127.0.0.1:${port}/signup`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -60,15 +65,8 @@ t.test("starts with no configuration but a data directory, serves, and exits 0 o
 });
 
 t.test("SIGTERM while a request is in flight on a keep-alive connection: it completes, the connection closes, exit 0", async (t) => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), "vidivo-server-"));
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
-  const port = await freePort();
-  const server = start({ DATA_DIR: dataDir, PORT: String(port), ARGON2_MEMORY_KIB: "1024", ARGON2_TIME_COST: "1" });
-  t.teardown(() => server.child.kill("SIGKILL"));
-  for (let i = 0; i < 300; i++) {
-    if (await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const { server, port, health } = await serve(t);
+  t.equal(health, 200, "listening");
   const agent = new http.Agent({ keepAlive: true });
   t.teardown(() => agent.destroy());
   const body = JSON.stringify({ name: "kate", password: "password1", display_name: "Kate" });

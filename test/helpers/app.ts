@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
+import { Writable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import pg from "pg";
 import { buildApp, type AppOverrides } from "../../src/app.ts";
@@ -84,4 +85,16 @@ export async function testApp(
   await app.ready();
   t.teardown(() => app.close());
   return { app, clock, config, dataDir };
+}
+
+/** A log destination for `overrides.logStream` that keeps every line written. */
+export function captureLogs() {
+  const lines: string[] = [];
+  const logStream = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return { lines, logStream };
 }

@@ -1,11 +1,10 @@
 // MAIL_URL=smtp://…: mail goes out through nodemailer to a real SMTP server (smtp-server on
 // loopback), with the configured sender and credentials; nothing is written to the outbox.
 import { existsSync } from "node:fs";
-import { Writable } from "node:stream";
 import path from "node:path";
 import t from "tap";
 import { SMTPServer } from "smtp-server";
-import { testApp } from "../helpers/app.ts";
+import { captureLogs, testApp } from "../helpers/app.ts";
 import { post, register } from "./helpers.ts";
 
 interface Received {
@@ -64,13 +63,7 @@ t.test("verification mail is delivered over SMTP with the configured sender, and
 });
 
 t.test("a failing SMTP server never fails the request; the failure is logged", async (t) => {
-  const lines: string[] = [];
-  const logStream = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
+  const { lines, logStream } = captureLogs();
   const { app } = await testApp(t, { env: { MAIL_URL: `smtp://mailer:wrong@127.0.0.1:${port}`, LOG_LEVEL: "error" }, overrides: { logStream } });
   const before = received.length;
   const res = await post(app, "/v1/auth/register", { email: "yan@example.com", password: "correct horse battery" });
