@@ -1,13 +1,17 @@
-// V-app images: checked by content, stored whole or not at all, public at the returned URL.
+// V-app images: checked by content, decoded and re-encoded (metadata gone, orientation applied), stored
+// whole or not at all, public at the returned URL.
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
+import sharp from "sharp";
 import t from "tap";
 import type { FastifyInstance } from "fastify";
 import { localStorage } from "../../src/adapters/storage/local.ts";
 import { testApp } from "../helpers/app.ts";
-import { apng, gif, multipart, png } from "../helpers/images.ts";
+import {
+  GPS_IFD_TAG, PRIVATE_MARK, animation, apng, exifIfd0Tags, gif, gpsPhoto, multipart, png, pngBomb, truncations, webpCanvasBomb,
+} from "../helpers/images.ts";
 import { BAD_CREDENTIALS, VALIDATION, bearer, json, signup } from "../helpers/vapp.ts";
 
 const stored = (dataDir: string) => {
@@ -38,7 +42,9 @@ t.test("an uploaded picture is public at its URL and shows at the next login", a
   t.equal(fetched.status, 200, "fetchable without auth");
   t.equal(fetched.headers.get("content-type"), "image/png", "Content-Type from the content, not the declared type");
   t.match(fetched.headers.get("cache-control"), /max-age=\d+/);
-  t.same(Buffer.from(await fetched.arrayBuffer()), image, "the same bytes");
+  // Re-encoded (no longer the bytes sent), losslessly: the same PNG picture.
+  const served = Buffer.from(await fetched.arrayBuffer());
+  t.same(await sharp(served).raw().toBuffer(), await sharp(image).raw().toBuffer(), "the same pixels");
 
   const login = await app.inject({ method: "POST", url: "/login", headers: json, payload: { name: "paul", password: "correct horse" } });
   t.equal(login.json().user.image_url, image_url);
@@ -162,7 +168,7 @@ t.test("bad uploads are refused and leave nothing behind", async (t) => {
   t.equal(user.imageKey, null, "the account was not changed by any failed upload");
 });
 
-t.test("an animated PNG is accepted as a PNG", async (t) => {
+t.test("an animated PNG is accepted as a PNG, kept as its still default image", async (t) => {
   const { app } = await testApp(t);
   const paul = await signup(app, "paul");
   const image = apng(3, 2);
@@ -175,8 +181,144 @@ t.test("an animated PNG is accepted as a PNG", async (t) => {
     const media = await app.inject({ method: "GET", url: new URL(res.json().image_url).pathname });
     t.equal(media.statusCode, 200);
     t.equal(media.headers["content-type"], "image/png", `${url}: served as image/png`);
-    t.same(media.rawPayload, image, `${url}: the same bytes, every frame kept`);
+    // libvips decodes no APNG frames: the re-encoded file is the default image, a plain PNG.
+    const meta = await sharp(media.rawPayload, { animated: true }).metadata();
+    t.match(meta, { format: "png", width: 3, height: 2 }, `${url}: the picture's size`);
+    t.notOk(meta.pages, `${url}: a still image`);
+    t.notOk(media.rawPayload.includes("acTL"), `${url}: no animation chunks left`);
+    t.same(await sharp(media.rawPayload).raw().toBuffer(), Buffer.alloc(3 * 2 * 3, 0x80), `${url}: the first frame's pixels`);
   }
+});
+
+/** The colour at (x, y) of a served image, channel by channel. */
+async function pixel(image: Buffer, x: number, y: number, page = 0): Promise<number[]> {
+  const { data, info } = await sharp(image, { page }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const at = (y * info.width + x) * info.channels;
+  return [...data.subarray(at, at + 3)];
+}
+const near = (actual: number[], expected: number[]) => actual.every((v, i) => Math.abs(v - expected[i]!) <= 24);
+const RED = [255, 0, 0];
+const BLUE = [0, 0, 255];
+
+t.test("a camera photo is served without EXIF (GPS included), XMP or ICC, and upright", async (t) => {
+  const { app } = await testApp(t);
+  const paul = await signup(app, "paul");
+  const upload = async (url: string, image: Buffer, filename: string) => {
+    const body = await multipart([{ name: "image", data: image, filename, type: "image/jpeg" }]);
+    const res = await app.inject({ method: "POST", url, ...body, headers: { ...body.headers, ...bearer(paul.token) } });
+    t.equal(res.statusCode, 200, `${url}: ${filename} accepted`);
+    return res.json().image_url as string;
+  };
+  const cases = [
+    ["/users/image", "jpeg", "jpg"],
+    ["/image", "jpeg", "jpg"],
+    ["/image", "png", "png"],
+    ["/image", "webp", "webp"],
+  ] as const;
+  for (const [url, format, ext] of cases) {
+    // 90×60 as stored, 60×90 as shown: EXIF Orientation 6 turns it a quarter clockwise.
+    const photo = await gpsPhoto({ width: 90, height: 60, orientation: 6, format });
+    const sent = await sharp(photo).metadata();
+    t.ok(sent.exif && exifIfd0Tags(sent.exif).includes(GPS_IFD_TAG) && photo.includes(PRIVATE_MARK), `${url}: the ${format} upload carries GPS data`);
+
+    const imageUrl = await upload(url, photo, `photo.${ext}`);
+    t.match(imageUrl, new RegExp(`^http://media\\.test/media/[0-9a-f-]{36}\\.${ext}$`), `${url}: still a .${ext}`);
+    const file = await app.inject({ method: "GET", url: new URL(imageUrl).pathname });
+    t.equal(file.statusCode, 200);
+    t.equal(file.headers["content-type"], `image/${format}`);
+    const meta = await sharp(file.rawPayload).metadata();
+    t.equal(meta.format, format, `${url}: ${format} stays ${format}`);
+    t.notOk(meta.exif, `${url} ${format}: no EXIF, so no GPS`);
+    t.notOk(meta.xmp, `${url} ${format}: no XMP`);
+    t.notOk(meta.icc, `${url} ${format}: no ICC profile (converted to sRGB)`);
+    t.notOk(file.rawPayload.includes(PRIVATE_MARK), `${url} ${format}: nothing of the metadata is in the file`);
+    t.same([meta.width, meta.height, meta.orientation], [60, 90, undefined], `${url} ${format}: turned upright, no orientation left to apply`);
+    t.ok(near(await pixel(file.rawPayload, 30, 10), RED) && near(await pixel(file.rawPayload, 30, 80), BLUE), `${url} ${format}: the left half is now on top`);
+  }
+  const login = await app.inject({ method: "POST", url: "/login", headers: json, payload: { name: "paul", password: "correct horse" } });
+  t.match(login.json().user.image_url, /\.jpg$/, "the cleaned photo is the user's picture");
+});
+
+t.test("undecodable images and decompression bombs are refused as such and leave nothing behind", async (t) => {
+  const { app, dataDir } = await testApp(t);
+  const paul = await signup(app, "paul");
+  const UNREADABLE = { ...VALIDATION, invalid_parameters: [{ name: "image", reason: "must be a readable image of at most 40 megapixels" }] };
+  const send = async (url: string, data: Buffer) => {
+    const body = await multipart([{ name: "image", data, filename: "upload.bin" }]);
+    return app.inject({ method: "POST", url, ...body, headers: { ...body.headers, ...bearer(paul.token) } });
+  };
+  const noisy = (width = 120, height = 80) =>
+    sharp({ create: { width, height, channels: 3, background: "#3a6", noise: { type: "gaussian", mean: 120, sigma: 40 } } });
+  const images = {
+    jpeg: await noisy().jpeg().toBuffer(),
+    "progressive jpeg": await noisy().jpeg({ progressive: true }).toBuffer(),
+    png: await noisy().png().toBuffer(),
+    "interlaced png": await noisy().png({ progressive: true }).toBuffer(),
+    "animated gif": await sharp([await noisy().png().toBuffer(), await noisy().png().toBuffer(), await noisy().png().toBuffer()], { join: { animated: true } }).gif().toBuffer(),
+    webp: await noisy().webp().toBuffer(),
+    "lossless webp": await noisy().webp({ lossless: true }).toBuffer(),
+    "animated webp": await animation("webp", ["#f00", "#0f0", "#00f"]),
+  };
+  // Every format cut short anywhere, with or without text after the cut: the magic bytes say image,
+  // the data does not decode to the end.
+  for (const { label, data } of truncations(images, 6)) {
+    const res = await send("/image", data);
+    t.same([res.statusCode, res.json()], [403, UNREADABLE], `/image: ${label}`);
+  }
+  const tail = Buffer.from("\ntrailing text\n");
+  const gifCut = images["animated gif"].subarray(0, Math.floor(images["animated gif"].length * 0.6));
+  for (const url of ["/users/image", "/image"]) {
+    for (const [label, data] of [
+      ["a truncated GIF with trailing text", Buffer.concat([gifCut, tail])],
+      ["a GIF cut in its header, then text", Buffer.concat([gif.subarray(0, 20), tail])],
+      ["a truncated JPEG", images.jpeg.subarray(0, images.jpeg.length - 200)],
+      ["a truncated PNG", images.png.subarray(0, images.png.length - 200)],
+      // Decompression bombs: refused from their headers, before any pixel is decoded.
+      ["a 50 KB PNG of 20000×20000 pixels", pngBomb(20000, 20000)],
+      ["a 300-byte animated WebP of 5 frames of 3000×3000", await webpCanvasBomb(3000, 3000, 5)],
+    ] as const) {
+      const res = await send(url, data);
+      t.same([res.statusCode, res.json()], [403, UNREADABLE], `${url}: ${label}`);
+    }
+  }
+  t.same(stored(dataDir), [], "nothing was stored");
+  t.equal((await app.db.user.findFirstOrThrow()).imageKey, null, "the account was not changed");
+
+  // The same images whole are accepted.
+  for (const [name, data] of Object.entries(images)) t.equal((await send("/image", data)).statusCode, 200, `${name}, uncut`);
+});
+
+t.test("animated GIF and WebP keep every frame, delay and loop count", async (t) => {
+  const { app } = await testApp(t);
+  const paul = await signup(app, "paul");
+  const upload = async (url: string, data: Buffer) => {
+    const body = await multipart([{ name: "image", data, filename: "anim" }]);
+    const res = await app.inject({ method: "POST", url, ...body, headers: { ...body.headers, ...bearer(paul.token) } });
+    t.equal(res.statusCode, 200);
+    return (await app.inject({ method: "GET", url: new URL(res.json().image_url).pathname })).rawPayload;
+  };
+  const colours = [RED, RED, BLUE]; // two equal frames in a row are still two frames
+  for (const url of ["/users/image", "/image"]) {
+    const served = await upload(url, await animation("gif", ["#f00", "#f00", "#00f"], { delay: 120, loop: 3 }));
+    const meta = await sharp(served).metadata();
+    t.match(meta, { format: "gif", pages: 3, width: 60, height: 40, delay: [120, 120, 120], loop: 3 }, `${url}: GIF`);
+    for (const [i, colour] of colours.entries()) t.ok(near(await pixel(served, 5, 5, i), colour), `${url}: GIF frame ${i}`);
+  }
+
+  // An animated WebP with EXIF (orientation 6, GPS): every frame is turned upright, the EXIF goes.
+  const frames = await animation("webp", ["#f00", "#0f0", "#00f"], { width: 60, height: 40, delay: 80, loop: 2 });
+  const tagged = await sharp(frames, { animated: true })
+    .webp({ lossless: true })
+    .withMetadata({ orientation: 6 })
+    .withExifMerge({ IFD3: { GPSLatitudeRef: "N", GPSLatitude: "48/1 51/1 2988/100", GPSMapDatum: PRIVATE_MARK } })
+    .toBuffer();
+  t.match(await sharp(tagged).metadata(), { pages: 3, orientation: 6, width: 60 }, "the upload is a tagged animation");
+  const served = await upload("/image", tagged);
+  const meta = await sharp(served).metadata();
+  t.match(meta, { format: "webp", pages: 3, width: 40, height: 60, delay: [80, 80, 80], loop: 2 }, "WebP: frames kept, each upright");
+  t.notOk(meta.exif, "WebP: no EXIF");
+  t.notOk(served.includes(PRIVATE_MARK), "WebP: no GPS data");
+  for (const [i, colour] of [RED, [0, 255, 0], BLUE].entries()) t.ok(near(await pixel(served, 5, 5, i), colour), `WebP frame ${i}`);
 });
 
 /** A request body that waits for `gate` before giving out anything past `at` bytes. */
