@@ -4,9 +4,10 @@
 // is recorded so that drift between the spec and the server is detected (test/contract).
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
 import { AppError } from "../domain/errors.ts";
+import type { SecurityScheme } from "../plugins/auth.ts";
 import type { PolicyName } from "../plugins/rate-limit.ts";
 import type { Contract, Operation } from "./spec.ts";
-import type { OperationId, ParamsOf, QueryOf, RequestBody, ResponseBody } from "./types.ts";
+import type { CallerOf, OperationId, ParamsOf, QueryOf, RequestBody, ResponseBody } from "./types.ts";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -20,7 +21,7 @@ declare module "fastify" {
 }
 
 export type Handler<Id extends OperationId> = (
-  req: FastifyRequest<{ Body: RequestBody<Id>; Querystring: QueryOf<Id>; Params: ParamsOf<Id> }>,
+  req: FastifyRequest<{ Body: RequestBody<Id>; Querystring: QueryOf<Id>; Params: ParamsOf<Id> }> & { principal: CallerOf<Id> },
   reply: FastifyReply,
 ) => Promise<ResponseBody<Id> | FastifyReply>;
 
@@ -41,7 +42,7 @@ function securityHook(app: FastifyInstance, op: Operation): Hook | undefined {
   const schemes = alternatives.flatMap((a) => Object.keys(a));
   if (schemes.length === 0) return undefined;
   const verifiers = schemes.map((name) => {
-    const v = app.securitySchemes[name];
+    const v = Object.hasOwn(app.securitySchemes, name) ? app.securitySchemes[name as SecurityScheme] : undefined;
     if (!v) throw new Error(`${op.operationId}: no verifier for security scheme ${name}`);
     return v;
   });

@@ -1,6 +1,7 @@
 // Handler types derived from the generated `operations` interface, so that a handler returning a
 // body the spec does not describe fails to compile.
-import type { operations } from "./generated/api.d.ts";
+import type { operations, operationSecurity } from "./generated/api.d.ts";
+import type { SchemePrincipal } from "../plugins/auth.ts";
 
 export type OperationId = keyof operations;
 type Op<Id extends OperationId> = operations[Id];
@@ -19,3 +20,11 @@ export type RequestBody<Id extends OperationId> = Op<Id> extends { requestBody: 
     : undefined;
 export type QueryOf<Id extends OperationId> = Op<Id>["parameters"] extends { query?: infer Q } ? NonNullable<Q> : never;
 export type ParamsOf<Id extends OperationId> = Op<Id>["parameters"] extends { path?: infer P } ? NonNullable<P> : never;
+
+/**
+ * The caller a handler sees: for an operation that declares security, the principal its schemes
+ * yield (never null: the security hook refused the request otherwise); null for a public one.
+ */
+export type CallerOf<Id extends OperationId> = [operationSecurity[Id]] extends [never]
+  ? null
+  : SchemePrincipal[operationSecurity[Id] & keyof SchemePrincipal];

@@ -2,7 +2,7 @@
 // user is an account with an e-mail; an account may have both.
 import type { Db } from "../db/client.ts";
 import type { User } from "../db/generated/client.ts";
-import { AppError } from "./errors.ts";
+import { AppError, unknownCaller } from "./errors.ts";
 import { uuidv7 } from "./ids.ts";
 import type { Clock } from "./clock.ts";
 import type { Passwords } from "./passwords.ts";
@@ -76,7 +76,8 @@ export function accounts({ db, clock, passwords, media }: AccountsDeps) {
 
     byId: (id: string) => db.user.findUnique({ where: { id } }),
 
-    exists: async (id: string) => (await db.user.count({ where: { id } })) > 0,
+    /** The account's role as it is now, or null when the account is gone (one primary-key read). */
+    roleNow: async (id: string): Promise<Role | null> => (await db.user.findUnique({ where: { id }, select: { role: true } }))?.role ?? null,
 
     /** Every other account with a username, oldest first (the V-app's contact list). */
     othersWithUsername: (excludeId: string) =>
@@ -144,12 +145,11 @@ export function accounts({ db, clock, passwords, media }: AccountsDeps) {
     /**
      * Stores a checked image as the account's picture and removes the one it replaces. An account
      * deleted while its upload was arriving is the caller's token naming a user that no longer
-     * exists (unauthorized, unknown_user), and nothing is left in storage.
+     * exists (unknownCaller), and nothing is left in storage.
      */
     async setProfileImage(id: string, image: Buffer, field: string, kind: "original" | "avatar" = "original"): Promise<User> {
-      const gone = () => new AppError("unauthorized", null, { tokenProblem: "unknown_user" });
       const before = await db.user.findUnique({ where: { id }, select: { imageKey: true } });
-      if (!before) throw gone();
+      if (!before) throw unknownCaller();
       const imageKey = kind === "avatar" ? await media.storeAvatar(image, field) : await media.storeImage(image, field);
       let user: User | null;
       try {
@@ -162,7 +162,7 @@ export function accounts({ db, clock, passwords, media }: AccountsDeps) {
       }
       if (!user) {
         await media.remove(imageKey);
-        throw gone();
+        throw unknownCaller();
       }
       if (before.imageKey) await media.remove(before.imageKey).catch(() => {});
       return user;

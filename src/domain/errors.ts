@@ -43,4 +43,6 @@ export class AppError extends Error {
 }
 
 export const validationError = (fields: FieldErrors) => new AppError("validation_error", fields);
+/** A well-formed token whose account (or guest) no longer exists: refused like any invalid token. */
+export const unknownCaller = () => new AppError("unauthorized", null, { tokenProblem: "unknown_user" });
 export const isAppError = (e: unknown): e is AppError => e instanceof AppError;

@@ -3,7 +3,7 @@
 // everything else about who the caller is lives here.
 import type { MailMessage } from "../adapters/mail/port.ts";
 import type { Accounts, User } from "./accounts.ts";
-import { AppError } from "./errors.ts";
+import { AppError, unknownCaller } from "./errors.ts";
 import type { TokenStore } from "./tokens.ts";
 
 export interface IdentityDeps {
@@ -89,6 +89,7 @@ export function identityService({ accounts, tokens, sendMail, later, guestTokenT
     logout: (refreshToken: string) => tokens.revokeFamilyOf(refreshToken),
 
     createGuest: (displayName: string | null) => tokens.createGuest(displayName, guestTokenTtlSeconds),
+    guestActive: (id: string) => tokens.guestActive(id),
 
     async verifyEmail(token: string): Promise<User> {
       const userId = await tokens.consumeMailToken(token, "verify_email");
@@ -98,7 +99,7 @@ export function identityService({ accounts, tokens, sendMail, later, guestTokenT
 
     async resendVerification(userId: string) {
       const user = await accounts.byId(userId);
-      if (!user) throw new AppError("unauthorized");
+      if (!user) throw unknownCaller(); // deleted since the request's caller was resolved
       if (!user.email) throw new AppError("conflict", { email: "the account has no e-mail address" });
       if (user.emailVerifiedAt) throw new AppError("conflict", { email: "is already verified" });
       await sendVerification(user);

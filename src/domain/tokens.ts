@@ -133,6 +133,12 @@ export function tokenStore({ db, clock }: { db: Db; clock: Clock }) {
         data: { id: uuidv7(clock), displayName, createdAt: new Date(at), expiresAt: new Date(at + ttlSeconds * 1000) },
       });
     },
+
+    /** Whether the guest is still there and unexpired (one primary-key read). */
+    async guestActive(id: string): Promise<boolean> {
+      const guest = await db.guest.findUnique({ where: { id }, select: { expiresAt: true } });
+      return guest !== null && guest.expiresAt.getTime() > clock.now();
+    },
   };
 }
 

@@ -2,18 +2,33 @@
 // key chosen by `kid` from the keyring (retired keys keep verifying), expiry read from the injected
 // clock. Each security scheme of openapi.yaml maps to one verifier here; the route helper attaches
 // the scheme's verifier to every operation that declares it.
+//
+// The caller rule, for every scheme: a token only names its subject. Whether that caller still
+// exists, and with what role, is what the database says now (one primary-key read per request), so
+// a deleted account is refused at once and a demoted host or admin loses access at once, not when
+// the token expires.
 import { randomUUID } from "node:crypto";
 import fp from "fastify-plugin";
 import fastifyJwt, { type TokenOrHeader } from "@fastify/jwt";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { AppError, type TokenProblem } from "../domain/errors.ts";
+import { AppError, unknownCaller, type TokenProblem } from "../domain/errors.ts";
 import type { Clock } from "../domain/clock.ts";
 import type { Keyring } from "../domain/keys.ts";
 import { fromUlid, fromVappUserId, toUlid, toVappUserId } from "../domain/ids.ts";
 
 export const AUDIENCE = { vapp: "vidivo:vapp", v1: "vidivo:v1" } as const;
 export type UserRole = "user" | "verified_user" | "host" | "admin";
-export type Principal = { kind: "user"; id: string; role: UserRole } | { kind: "guest"; id: string };
+export type UserPrincipal = { kind: "user"; id: string; role: UserRole };
+export type GuestPrincipal = { kind: "guest"; id: string };
+export type Principal = UserPrincipal | GuestPrincipal;
+
+/** The caller each security scheme yields: what the handler of an operation declaring it sees. */
+export interface SchemePrincipal {
+  vappToken: UserPrincipal;
+  accessToken: UserPrincipal;
+  guestToken: GuestPrincipal;
+}
+export type SecurityScheme = keyof SchemePrincipal;
 
 export interface TokenIssuer {
   /** V-app token: sub = name, user_id = USR-…, 1 hour. */
@@ -26,7 +41,10 @@ export interface TokenIssuer {
 
 const ROLE_ORDER = ["guest", "user", "verified_user", "host", "admin"] as const;
 
-/** Throws forbidden unless the caller is a user with at least `role` (guest < user < verified_user < host < admin). */
+/**
+ * Throws forbidden unless the caller is a user with at least `role` (guest < user < verified_user <
+ * host < admin). The principal's role is the account's current one (see the caller rule above).
+ */
 export function requireRole(principal: Principal | null, role: UserRole): asserts principal is Principal & { kind: "user" } {
   if (!principal) throw new AppError("unauthorized");
   const have = principal.kind === "guest" ? "guest" : principal.role;
@@ -45,7 +63,7 @@ declare module "fastify" {
   interface FastifyInstance {
     tokens: TokenIssuer;
     /** Verifiers by security scheme name (openapi.yaml components.securitySchemes). */
-    securitySchemes: Record<string, (req: FastifyRequest) => Promise<void>>;
+    securitySchemes: Record<SecurityScheme, (req: FastifyRequest) => Promise<void>>;
   }
 }
 
@@ -54,8 +72,13 @@ export interface AuthOptions {
   issuer: string;
   clock: Clock;
   guestTokenTtlSeconds: number;
-  /** Does this V-app user still exist? */
-  userExists(id: string): Promise<boolean>;
+  /** Where the caller a token names is looked up, on every authenticated request. */
+  callers: {
+    /** The account's current role, or null when the account no longer exists. */
+    roleNow(userId: string): Promise<UserRole | null>;
+    /** Whether the guest still exists and has not expired. */
+    guestActive(guestId: string): Promise<boolean>;
+  };
 }
 
 export default fp(
@@ -109,24 +132,31 @@ export default fp(
       return claims;
     }
 
+    /** The caller rule for accounts: the account as it is now, with its current role. */
+    async function currentUser(id: string | null): Promise<UserPrincipal> {
+      const role = id ? await opts.callers.roleNow(id) : null;
+      if (!id || !role) throw unknownCaller();
+      return { kind: "user", id, role };
+    }
+
     app.decorate("securitySchemes", {
       vappToken: async (req) => {
         const claims = await verifyBearer(req, AUDIENCE.vapp);
         if (typeof claims.user_id !== "string" || claims.user_id === "") throw refuse("missing_user_id");
-        const id = fromVappUserId(claims.user_id);
-        if (!id || !(await opts.userExists(id))) throw refuse("unknown_user");
-        req.principal = { kind: "user", id, role: "user" };
+        req.principal = await currentUser(fromVappUserId(claims.user_id));
       },
       accessToken: async (req) => {
         const claims = await verifyBearer(req, AUDIENCE.v1);
         const id = typeof claims.sub === "string" ? fromUlid(claims.sub) : null;
+        // The role claim only tells an access token from a guest token; the account's role decides.
         if (!id || claims.role === "guest" || typeof claims.role !== "string") throw refuse("invalid");
-        req.principal = { kind: "user", id, role: claims.role as UserRole };
+        req.principal = await currentUser(id);
       },
       guestToken: async (req) => {
         const claims = await verifyBearer(req, AUDIENCE.v1);
         const id = typeof claims.sub === "string" ? fromUlid(claims.sub) : null;
         if (!id || claims.role !== "guest") throw refuse("invalid");
+        if (!(await opts.callers.guestActive(id))) throw unknownCaller();
         req.principal = { kind: "guest", id };
       },
     });

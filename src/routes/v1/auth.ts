@@ -65,7 +65,7 @@ export default async function authRoutes(app: FastifyInstance) {
   implement(app, "verifyEmail", async (req) => ({ user: userView(await identity.verifyEmail(req.body.token)) }));
 
   implement(app, "resendVerificationEmail", async (req, reply) => {
-    await identity.resendVerification(req.principal!.id);
+    await identity.resendVerification(req.principal.id);
     return reply.status(202).send();
   });
 

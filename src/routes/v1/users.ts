@@ -1,28 +1,28 @@
 // /v1/users/me: the caller's profile and picture.
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { implement } from "../../contract/routes.ts";
 import type { User } from "../../domain/accounts.ts";
-import { AppError } from "../../domain/errors.ts";
+import { unknownCaller } from "../../domain/errors.ts";
+import type { UserPrincipal } from "../../plugins/auth.ts";
 import { readImagePart } from "../../plugins/uploads.ts";
 import { profileView } from "./views.ts";
-
-/** The signed-in account; a token whose account is gone is refused like any invalid token. */
-export async function callerAccount(app: FastifyInstance, req: FastifyRequest): Promise<User> {
-  const principal = req.principal;
-  if (!principal || principal.kind !== "user") throw new AppError("unauthorized");
-  const user = await app.services.accounts.byId(principal.id);
-  if (!user) throw new AppError("unauthorized");
-  return user;
-}
 
 export default async function userRoutes(app: FastifyInstance) {
   const { accounts } = app.services;
   const profile = profileView(app.services.media);
 
-  implement(app, "getMyProfile", async (req) => profile(await callerAccount(app, req)));
+  /** The caller's whole account (the security hook read only its role). */
+  async function callerAccount(caller: UserPrincipal): Promise<User> {
+    const user = await accounts.byId(caller.id);
+    // Gone only when deleted since the security hook resolved the caller: the same refusal.
+    if (!user) throw unknownCaller();
+    return user;
+  }
+
+  implement(app, "getMyProfile", async (req) => profile(await callerAccount(req.principal)));
 
   implement(app, "updateMyProfile", async (req) => {
-    const me = await callerAccount(app, req);
+    const me = await callerAccount(req.principal);
     const { display_name, username, bio } = req.body;
     const patch = {
       ...(display_name !== undefined ? { displayName: display_name } : {}),
@@ -36,9 +36,8 @@ export default async function userRoutes(app: FastifyInstance) {
     app,
     "setMyAvatar",
     async (req) => {
-      const me = await callerAccount(app, req);
       const image = await readImagePart(req, app.config.maxImageBytes, "avatar");
-      return profile(await accounts.setProfileImage(me.id, image, "avatar", "avatar"));
+      return profile(await accounts.setProfileImage(req.principal.id, image, "avatar", "avatar"));
     },
   );
 }

@@ -75,7 +75,7 @@ export default async function vappRoutes(app: FastifyInstance) {
     ownRules,
   );
 
-  implement(app, "vappListUsers", async (req) => (await accounts.othersWithUsername(req.principal!.id)).map(vappUser));
+  implement(app, "vappListUsers", async (req) => (await accounts.othersWithUsername(req.principal.id)).map(vappUser));
 
   // No route bodyLimit for images: a multipart body is not read by the content-type parser (the
   // image's own limit applies, in readImagePart), and any other body keeps the 1 MiB limit of every
@@ -85,7 +85,7 @@ export default async function vappRoutes(app: FastifyInstance) {
     app,
     "vappSetUserImage",
     async (req) => {
-      const user = await accounts.setProfileImage(req.principal!.id, await readImagePart(req, app.config.maxImageBytes), "image");
+      const user = await accounts.setProfileImage(req.principal.id, await readImagePart(req, app.config.maxImageBytes), "image");
       return { image_url: media.url(user.imageKey!) };
     },
     ownRules,
