@@ -206,7 +206,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     issuer: config.publicUrl,
     clock,
     guestTokenTtlSeconds: config.guestTokenTtlSeconds,
-    userExists: (id) => app.services.accounts.exists(id),
+    callers: { roleNow: (id) => app.services.accounts.roleNow(id), guestActive: (id) => app.services.identity.guestActive(id) },
   });
 
   // Documentation: the spec as written, rendered by Swagger UI at /docs.
@@ -226,6 +226,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     overrides,
   });
   app.decorate("calling", callingParts);
+  await callingParts.start();
   await app.register(websocket, {
     options: { maxPayload: MAX_FRAME_BYTES },
     preClose: async function (this: FastifyInstance) {

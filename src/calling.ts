@@ -1,5 +1,5 @@
-// Wiring of the paid-call parts (issue 4), used by app.ts: the payment provider, pub/sub, the
-// billing engine and its ticker, the signaling hub, and the link/call/payment services.
+// Wiring of the paid-call parts, used by app.ts: the payment provider, pub/sub, the billing engine
+// and its ticker, this instance's lease, the signaling hub, and the link/call/payment services.
 import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import type { Clock } from "./domain/clock.ts";
@@ -9,6 +9,7 @@ import type { PubSub } from "./adapters/pubsub/port.ts";
 import { MemoryPubSub } from "./adapters/pubsub/memory.ts";
 import { billingEngine, type BillingEngine } from "./domain/billing.ts";
 import { calls, type Calls } from "./domain/calls.ts";
+import { instanceLease, type InstanceLease } from "./domain/instances.ts";
 import { links, type Links } from "./domain/links.ts";
 import { payments } from "./domain/payments.ts";
 import { SignalingHub } from "./routes/ws/hub.ts";
@@ -20,6 +21,8 @@ export interface CallingOverrides {
   pubsub?: PubSub;
   /** Real-time period of the engine's ticker in ms (default 1000; 0 = no interval, tests call tick()). */
   tickIntervalMs?: number;
+  /** How long an end request waits for the call's settlement before answering 202 (real ms, default 5000). */
+  endWaitMs?: number;
 }
 
 export interface Calling {
@@ -29,7 +32,13 @@ export interface Calling {
   billing: BillingEngine;
   signaling: SignalingHub;
   provider: PaymentProvider;
-  /** Runs the billing schedule's work that is due at clock.now() (tests call it after moving the clock). */
+  instance: InstanceLease;
+  /** Takes this instance's lease; before any connection is accepted. */
+  start(): Promise<void>;
+  /**
+   * Renews the instance lease and reaps connections of dead instances (when due), then runs the
+   * billing schedule's work that is due at clock.now() (tests call it after moving the clock).
+   */
   tick(): Promise<number>;
   /** Stops the ticker, closes the sockets (1001) and waits for in-flight work. */
   stop(): Promise<void>;
@@ -41,6 +50,7 @@ export function calling(deps: { db: Db; clock: Clock; config: Config; turnSecret
   const { db, clock, config, log, overrides } = deps;
   const provider = overrides.payments ?? simulatedPayments(db, clock);
   const pubsub = overrides.pubsub ?? new MemoryPubSub();
+  const instance = instanceLease(db, clock);
   let hub: SignalingHub | undefined;
   const billing = billingEngine({
     db,
@@ -49,7 +59,6 @@ export function calling(deps: { db: Db; clock: Clock; config: Config; turnSecret
     notify: (callId, event) => hub!.notify(callId, event),
     log: { error: (obj, msg) => log.error(obj, msg) },
   });
-  hub = new SignalingHub({ db, clock, pubsub, billing, log: { warn: (o, m) => log.warn(o, m), error: (o, m) => log.error(o, m) } });
   const linkService = links({ db, clock, publicUrl: config.publicUrl });
   const callService = calls({
     db,
@@ -58,16 +67,37 @@ export function calling(deps: { db: Db; clock: Clock; config: Config; turnSecret
     billing,
     provider,
     turn: { urls: config.turn.urls, secret: deps.turnSecret, ttlSeconds: config.turn.ttlSeconds },
+    ...(overrides.endWaitMs !== undefined ? { endWaitMs: overrides.endWaitMs } : {}),
+  });
+  hub = new SignalingHub({
+    clock,
+    pubsub,
+    presence: callService,
+    connectionId: instance.connectionId,
+    log: { warn: (o, m) => log.warn(o, m), error: (o, m) => log.error(o, m) },
   });
   const signaling = hub;
   let stopped = false;
-  const tick = () => billing.tick();
+
+  /** Lease and presence: every heartbeat, connections held by instances that stopped beating are reaped. */
+  async function keepPresence() {
+    if (!(await instance.beat())) return;
+    for (const { callId, role } of await callService.reapOrphanedConnections()) await signaling.peerLeft(callId, role);
+  }
+  const tick = async () => {
+    await keepPresence().catch((err) => log.error({ err }, "instance heartbeat failed"));
+    return billing.tick();
+  };
   const period = overrides.tickIntervalMs ?? 1000;
   const timer =
     period > 0
       ? setInterval(() => {
           if (stopped) return;
-          signaling.sweep(); // liveness: pings and pong deadlines (same clock)
+          try {
+            signaling.sweep(); // liveness: pings and pong deadlines (same clock)
+          } catch (err) {
+            log.error({ err }, "signaling liveness sweep failed");
+          }
           tick().catch((err) => log.error({ err }, "billing tick failed"));
         }, period)
       : undefined;
@@ -79,6 +109,8 @@ export function calling(deps: { db: Db; clock: Clock; config: Config; turnSecret
     billing,
     signaling,
     provider,
+    instance,
+    start: async () => void (await instance.beat(true)),
     tick,
     async stop() {
       if (stopped) return;
@@ -87,6 +119,8 @@ export function calling(deps: { db: Db; clock: Clock; config: Config; turnSecret
       await billing.idle();
       await signaling.shutdown();
       await billing.idle();
+      // Every connection of this instance has been recorded as closed: the lease is given up.
+      await instance.release().catch((err) => log.error({ err }, "instance lease release failed"));
     },
   };
 }

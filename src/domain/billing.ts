@@ -9,6 +9,7 @@ import type { Db } from "../db/client.ts";
 import type { Call, CallTask } from "../db/generated/client.ts";
 import type { PaymentProvider } from "../adapters/payments/port.ts";
 import type { Clock } from "./clock.ts";
+import { transition, type TransitionOptions } from "./call-state.ts";
 import { uuidv7 } from "./ids.ts";
 import { split } from "./money.ts";
 
@@ -131,22 +132,21 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
     await db.billingWindow.update({ where: { id: win.id }, data: { holdStatus: "released", updatedAt: now() } });
   }
 
-  /** Moves a call to its end state (waiting → cancelled, active → ending) and schedules settlement. */
-  async function markEnded(callId: string, reason: EndReason, endedAt: Date): Promise<boolean> {
+  /**
+   * Ends the call (pending/waiting → cancelled, active → ending, at `endedAt` but never before it
+   * started) and schedules its settlement. Null when the call was not in a state that `opts` allows.
+   */
+  async function markEnded(callId: string, reason: EndReason, endedAt: Date, opts: Pick<TransitionOptions, "from" | "guard"> = {}): Promise<Call | null> {
     const t = now();
-    const cancelled = await db.call.updateMany({
-      where: { id: callId, status: { in: ["pending", "waiting"] } },
-      data: { status: "cancelled", endReason: reason, endedAt, updatedAt: t },
-    });
-    const ending = cancelled.count
-      ? cancelled
-      : await db.call.updateMany({
-          where: { id: callId, status: "active" },
-          data: { status: "ending", endReason: reason, endedAt, updatedAt: t },
-        });
-    if (ending.count === 0) return false;
-    await schedule(callId, "settle", t);
-    return true;
+    const changes = { endReason: reason, endedAt };
+    let ended = await transition(db, callId, "cancelled", t, { ...opts, changes });
+    if (!ended) {
+      const started = await db.call.findUnique({ where: { id: callId }, select: { startedAt: true } });
+      const at = started?.startedAt && started.startedAt > endedAt ? started.startedAt : endedAt;
+      ended = await transition(db, callId, "ending", t, { ...opts, changes: { ...changes, endedAt: at } });
+    }
+    if (ended) await schedule(callId, "settle", t);
+    return ended;
   }
 
   async function runTask(task: CallTask): Promise<void> {
@@ -171,6 +171,13 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
         if (res.ok) {
           await scheduleWindow(call, k);
           if (call.status === "active") await notify(call.id, { type: "billing", window: k, held_until: windowEnd(call, k).toISOString() });
+        } else if (call.status === "ending") {
+          // Ended meanwhile, but later than the boundary of the last window that is paid for (the
+          // ticker ran late): the call ended at that boundary, for lack of payment.
+          await db.call.updateMany({
+            where: { id: call.id, status: "ending", endedAt: { gt: windowEnd(call, k - 1) } },
+            data: { endedAt: windowEnd(call, k - 1), endReason: "billing_failed", updatedAt: now() },
+          });
         } else {
           // The call ends at the boundary of the window that is paid for.
           await schedule(call.id, "end", windowEnd(call, k - 1), { refTime: windowEnd(call, k - 1), reason: "billing_failed" });
@@ -185,14 +192,13 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
         await markEnded(call.id, (task.reason ?? "billing_failed") as EndReason, task.refTime ?? now());
         return void (await finishTask(task, "done"));
       case "no_show":
-        if (call.status === "pending" || call.status === "waiting") await markEnded(call.id, "host_no_show", now());
+        await markEnded(call.id, "host_no_show", now(), { from: ["pending", "waiting"] });
         return void (await finishTask(task, "done"));
       case "reconnect_deadline": {
-        const role = task.reason as "host" | "guest";
-        const leftAt = role === "host" ? call.hostLeftAt : call.guestLeftAt;
-        const conn = role === "host" ? call.hostConn : call.guestConn;
-        if (call.status === "active" && !conn && leftAt && task.refTime && leftAt.getTime() === task.refTime.getTime()) {
-          await markEnded(call.id, "connection_lost", leftAt);
+        // Only if that participant is still gone since that very moment (no reconnect meanwhile).
+        if (task.refTime) {
+          const gone = task.reason === "host" ? { hostConn: null, hostLeftAt: task.refTime } : { guestConn: null, guestLeftAt: task.refTime };
+          await markEnded(call.id, "connection_lost", task.refTime, { from: ["active"], guard: gone });
         }
         return void (await finishTask(task, "done"));
       }
@@ -212,9 +218,9 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
     }
     if (failed) {
       // The call is over either way: its participants hear so now, while the engine retries the capture.
-      const first = await db.call.updateMany({ where: { id: call.id, status: "ending" }, data: { status: "failed", updatedAt: now() } });
+      const first = await transition(db, call.id, "failed", now(), { from: ["ending"] });
       await retryLater(task, "capture failed");
-      if (first.count === 1) await notify(call.id, { type: "call_ended", reason: call.endReason ?? "ended" });
+      if (first) await notify(call.id, { type: "call_ended", reason: call.endReason ?? "ended" });
       return;
     }
     await db.callTask.updateMany({
@@ -222,10 +228,7 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
       data: { status: "cancelled", doneAt: now() },
     });
     if (call.status === "ending" || call.status === "failed") {
-      await db.call.update({
-        where: { id: call.id },
-        data: { status: call.endReason === "billing_failed" ? "failed" : "completed", updatedAt: now() },
-      });
+      await transition(db, call.id, call.endReason === "billing_failed" ? "failed" : "completed", now());
     }
     await finishTask(task, "done");
     await notify(call.id, { type: "call_ended", reason: call.endReason ?? "ended" });
@@ -241,10 +244,18 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
     await db.$executeRaw`UPDATE "calls" SET "lease_owner" = NULL, "lease_until" = NULL WHERE "id" = ${callId}::uuid AND "lease_owner" = ${owner}`;
   }
 
+  /** Extends the lease before each step; false when it lapsed and another worker took the call. */
+  async function renewLease(callId: string, owner: string) {
+    const renewed = await db.$executeRaw`
+      UPDATE "calls" SET "lease_until" = ${new Date(clock.now() + LEASE_MS)} WHERE "id" = ${callId}::uuid AND "lease_owner" = ${owner}`;
+    return renewed === 1;
+  }
+
   /** Runs a leased call's due tasks in order, then gives the lease back. */
   async function drain(callId: string, owner: string) {
     try {
       for (let guard = 0; guard < 1000; guard++) {
+        if (!(await renewLease(callId, owner))) return;
         const due = await db.callTask.findMany({ where: { callId, status: "pending", dueAt: { lte: now() } } });
         if (due.length === 0) break;
         due.sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime() || KIND_RANK[a.kind]! - KIND_RANK[b.kind]! || a.id.localeCompare(b.id));
@@ -283,8 +294,18 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
 
     /** Called when both peers are connected for the first time: window 1 is the hold placed at initiate. */
     async onActivated(call: Call) {
+      await notify(call.id, { type: "call_state", status: "active" });
       await scheduleWindow(call, 1);
       await notify(call.id, { type: "billing", window: 1, held_until: windowEnd(call, 1).toISOString() });
+    },
+
+    /**
+     * Settles a call again: for a hold placed after the call was already settled (a cancel that
+     * overtook initiate while the provider was authorising the first window).
+     */
+    async resettle(callId: string): Promise<void> {
+      await schedule(callId, "settle", now(), { dedupe: `settle:${uuidv7(clock)}` });
+      await this.runCall(callId);
     },
 
     /** Runs a call's due work now (e.g. right after an end request), waiting briefly for another worker's lease. */

@@ -1,12 +1,13 @@
 // Calls (SPEC 4.7): initiate (hold window 1, count a use, issue a signaling token), join, reconnect
-// tokens, end, read and list. The state machine:
-//   pending → waiting → active → ending → completed;  cancelled (before active);  failed (billing)
-// Transitions are conditional updates, so concurrent requests, sockets and engine ticks agree.
+// tokens, end, read and list, and signaling presence (who is connected, from which instance).
+// Every status change goes through transition() (call-state.ts); a caller that loses a race acts
+// on the state that won.
 import { createHash, randomBytes } from "node:crypto";
 import type { Db } from "../db/client.ts";
 import type { Call, CallLink, CallStatus } from "../db/generated/client.ts";
 import type { PaymentProvider } from "../adapters/payments/port.ts";
-import { NO_SHOW_MS, holdKey, type BillingEngine, type EndReason } from "./billing.ts";
+import { NO_SHOW_MS, RECONNECT_GRACE_MS, holdKey, type BillingEngine, type EndReason } from "./billing.ts";
+import { LIVE, isFinished, transition } from "./call-state.ts";
 import type { Clock } from "./clock.ts";
 import { AppError } from "./errors.ts";
 import { toUlid, uuidv7 } from "./ids.ts";
@@ -19,7 +20,6 @@ export type Role = "host" | "guest";
 /** Who is asking (a user with an access token or a guest with a guest token). */
 export type Principal = { kind: "user" | "guest"; id: string };
 export const SIGNALING_TOKEN_TTL_MS = 5 * 60_000;
-const ENDED: CallStatus[] = ["completed", "cancelled", "failed"];
 
 export interface CallsDeps {
   db: Db;
@@ -28,6 +28,8 @@ export interface CallsDeps {
   billing: BillingEngine;
   provider: PaymentProvider;
   turn: TurnConfig;
+  /** How long an end request waits for the call's settlement before answering 202 (real ms). */
+  endWaitMs?: number;
 }
 
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
@@ -40,7 +42,7 @@ export function participantRole(call: Call, p: Principal | null): Role | null {
   return null;
 }
 
-export function calls({ db, clock, links, billing, provider, turn }: CallsDeps) {
+export function calls({ db, clock, links, billing, provider, turn, endWaitMs = 5000 }: CallsDeps) {
   const now = () => new Date(clock.now());
 
   async function render(call: Call & { link?: CallLink }) {
@@ -98,6 +100,26 @@ export function calls({ db, clock, links, billing, provider, turn }: CallsDeps) 
     return guest?.displayName ?? "Guest";
   }
 
+  /**
+   * A participant's connection is gone (closed, or its instance died) since `leftAt`. False when it
+   * was not their current connection (replaced meanwhile). During an active call the participant
+   * may come back within the reconnect grace; after that the call ends `connection_lost`.
+   */
+  async function disconnected(callId: string, role: Role, connId: string, leftAt: Date): Promise<boolean> {
+    const where = role === "host" ? { id: callId, hostConn: connId } : { id: callId, guestConn: connId };
+    const data = role === "host" ? { hostConn: null, hostLeftAt: leftAt } : { guestConn: null, guestLeftAt: leftAt };
+    const [row] = await db.call.updateManyAndReturn({ where, data });
+    if (!row) return false;
+    if (row.status === "active") {
+      await billing.schedule(callId, "reconnect_deadline", new Date(leftAt.getTime() + RECONNECT_GRACE_MS), {
+        refTime: leftAt,
+        reason: role,
+        dedupe: `reconnect_deadline:${role}:${leftAt.getTime()}`,
+      });
+    }
+    return true;
+  }
+
   return {
     render,
     forParticipant,
@@ -134,7 +156,7 @@ export function calls({ db, clock, links, billing, provider, turn }: CallsDeps) 
       const amountCents = link.rateCents * link.windowMinutes;
       const hold = await provider.hold({ paymentMethodId: body.payment_method_id, amountCents, reference: id, idempotencyKey: holdKey(id, 1, "hold") });
       if (!hold.ok) {
-        await db.call.update({ where: { id }, data: { status: "failed", endReason: "payment_declined", endedAt: now(), updatedAt: now() } });
+        await transition(db, id, "failed", now(), { from: ["pending"], changes: { endReason: "payment_declined", endedAt: now() } });
         await db.callTask.updateMany({ where: { callId: id, status: "pending" }, data: { status: "cancelled", doneAt: now() } });
         throw new AppError("payment_declined", { decline_code: hold.declineCode });
       }
@@ -143,11 +165,22 @@ export function calls({ db, clock, links, billing, provider, turn }: CallsDeps) 
       });
       if (!(await links.countUse(link.id))) {
         // The last use went to someone else meanwhile.
-        await billing.markEnded(id, "link_unavailable", now());
-        await billing.runCall(id);
+        await billing.markEnded(id, "link_unavailable", now(), { from: ["pending"] });
+        await billing.resettle(id);
         throw new AppError("link_unavailable", { reason: "uses_exhausted" });
       }
-      const waiting = await db.call.update({ where: { id }, data: { status: "waiting", updatedAt: now() } });
+      const waiting = await transition(db, id, "waiting", now());
+      if (!waiting) {
+        // Ended while the provider was authorising window 1 (guest cancelled, host declined, link
+        // deactivated): the settlement may have run before this hold was recorded, so it runs again.
+        await billing.resettle(id);
+        const ended = await db.call.findUniqueOrThrow({ where: { id } });
+        if (ended.endReason === "link_unavailable") {
+          const now_ = await links.byShortCode(body.short_code);
+          throw new AppError("link_unavailable", { reason: (now_ && unavailableReason(now_, clock.now())) ?? "inactive" });
+        }
+        throw new AppError("call_not_active", { status: ended.status });
+      }
       return {
         call: await render({ ...waiting, link }),
         signaling_token: await issueSignalingToken(call, "guest", p.id),
@@ -158,7 +191,7 @@ export function calls({ db, clock, links, billing, provider, turn }: CallsDeps) 
     async join(p: Principal, id: string) {
       const { call, role } = await forParticipant(p, id);
       if (role !== "host") throw new AppError("forbidden");
-      if (call.status !== "waiting" && call.status !== "active") throw new AppError("call_not_active", { status: call.status });
+      if (!LIVE.includes(call.status)) throw new AppError("call_not_active", { status: call.status });
       return {
         call: await render(call),
         signaling_token: await issueSignalingToken(call, "host", p.id),
@@ -168,28 +201,87 @@ export function calls({ db, clock, links, billing, provider, turn }: CallsDeps) 
 
     async signalingToken(p: Principal, id: string) {
       const { call, role } = await forParticipant(p, id);
-      if (call.status !== "waiting" && call.status !== "active") throw new AppError("call_not_active", { status: call.status });
+      if (!LIVE.includes(call.status)) throw new AppError("call_not_active", { status: call.status });
       return { signaling_token: await issueSignalingToken(call, role, p.id) };
     },
 
-    /** Ends the call (idempotent: ending an ended call answers its current state). */
-    async end(p: Principal, id: string) {
-      const { call, role } = await forParticipant(p, id);
-      if (!ENDED.includes(call.status) && call.status !== "ending") {
-        const reason: EndReason =
-          call.status === "active" ? (role === "host" ? "host_ended" : "guest_ended") : role === "host" ? "host_declined" : "guest_cancelled";
-        await billing.markEnded(id, reason, now());
+    /**
+     * Ends the call (idempotent: ending an ended call answers its current state) and settles it.
+     * `finished` is false when the settlement could not finish within endWaitMs (another worker
+     * holds the call): the answer is then the current, unfinished state, for the client to poll.
+     */
+    async end(p: Principal, id: string): Promise<{ finished: boolean; call: Awaited<ReturnType<typeof render>> }> {
+      let { call, role } = await forParticipant(p, id);
+      // The reason depends on the state the end wins against; a lost race re-reads and tries again.
+      for (let attempt = 0; attempt < 3 && !isFinished(call.status) && call.status !== "ending"; attempt++) {
+        const active = call.status === "active";
+        const reason: EndReason = active ? (role === "host" ? "host_ended" : "guest_ended") : role === "host" ? "host_declined" : "guest_cancelled";
+        if (await billing.markEnded(id, reason, now(), { from: active ? ["active"] : ["pending", "waiting"] })) break;
+        call = await db.call.findUniqueOrThrow({ where: { id } });
       }
-      await billing.runCall(id);
-      return { call: await render(await db.call.findUniqueOrThrow({ where: { id } })) };
+      await billing.runCall(id, endWaitMs);
+      const current = await db.call.findUniqueOrThrow({ where: { id } });
+      return { finished: isFinished(current.status), call: await render(current) };
     },
 
     /** A deactivated link: calls still waiting for the host are cancelled and their holds released. */
     async cancelWaitingOnLink(linkId: string) {
       const waiting = await db.call.findMany({ where: { linkId, status: { in: ["pending", "waiting"] } }, select: { id: true } });
       for (const { id } of waiting) {
-        if (await billing.markEnded(id, "link_unavailable", now())) await billing.runCall(id);
+        if (await billing.markEnded(id, "link_unavailable", now(), { from: ["pending", "waiting"] })) await billing.runCall(id);
       }
+    },
+
+    /**
+     * A participant's connection is up (on any instance): presence is recorded. `live` is false
+     * (and nothing recorded) when the call is no longer waiting or active.
+     */
+    async connected(callId: string, role: Role, connId: string): Promise<{ live: boolean; call: Call; peerPresent: boolean }> {
+      const mine = role === "host" ? { hostConn: connId, hostLeftAt: null } : { guestConn: connId, guestLeftAt: null };
+      const [row] = await db.call.updateManyAndReturn({ where: { id: callId, status: { in: [...LIVE] } }, data: mine });
+      if (!row) return { live: false, call: await db.call.findUniqueOrThrow({ where: { id: callId } }), peerPresent: false };
+      return { live: true, call: row, peerPresent: (role === "host" ? row.guestConn : row.hostConn) !== null };
+    },
+
+    /** Both participants are connected: a waiting call turns active and its billing clock starts. */
+    async activate(callId: string): Promise<void> {
+      const t = now();
+      const active = await transition(db, callId, "active", t, { changes: { startedAt: t }, guard: { hostConn: { not: null }, guestConn: { not: null } } });
+      if (active) await billing.onActivated(active);
+    },
+
+    disconnected,
+
+    /**
+     * Connections held by instances whose lease has lapsed (or that are gone): each counts as
+     * closed at that instance's last heartbeat (never before the call started). Returns the
+     * participants whose presence was cleared.
+     */
+    async reapOrphanedConnections(): Promise<{ callId: string; role: Role }[]> {
+      const t = now();
+      const rows = await db.$queryRaw<{ id: string; host_conn: string | null; guest_conn: string | null; started_at: Date | null; host_beat: Date | null; guest_beat: Date | null; host_dead: boolean; guest_dead: boolean }[]>`
+        SELECT c."id", c."host_conn", c."guest_conn", c."started_at",
+               hi."heartbeat_at" AS "host_beat", gi."heartbeat_at" AS "guest_beat",
+               (c."host_conn" IS NOT NULL AND (hi."id" IS NULL OR hi."expires_at" < ${t})) AS "host_dead",
+               (c."guest_conn" IS NOT NULL AND (gi."id" IS NULL OR gi."expires_at" < ${t})) AS "guest_dead"
+        FROM "calls" c
+        LEFT JOIN "instances" hi ON hi."id" = split_part(c."host_conn", '.', 1)
+        LEFT JOIN "instances" gi ON gi."id" = split_part(c."guest_conn", '.', 1)
+        WHERE c."status" IN ('waiting', 'active')
+          AND ((c."host_conn" IS NOT NULL AND (hi."id" IS NULL OR hi."expires_at" < ${t}))
+            OR (c."guest_conn" IS NOT NULL AND (gi."id" IS NULL OR gi."expires_at" < ${t})))
+        LIMIT 500`;
+      const cleared: { callId: string; role: Role }[] = [];
+      for (const r of rows) {
+        for (const role of ["host", "guest"] as const) {
+          const conn = role === "host" ? r.host_conn : r.guest_conn;
+          if (!conn || !(role === "host" ? r.host_dead : r.guest_dead)) continue;
+          const beat = (role === "host" ? r.host_beat : r.guest_beat) ?? t;
+          const leftAt = r.started_at && r.started_at > beat ? r.started_at : beat;
+          if (await disconnected(r.id, role, conn, leftAt)) cleared.push({ callId: r.id, role });
+        }
+      }
+      return cleared;
     },
 
     async get(p: Principal, id: string) {
@@ -224,7 +316,7 @@ export function calls({ db, clock, links, billing, provider, turn }: CallsDeps) 
       const { call } = row;
       const role = row.role as Role;
       const stillThere = role === "host" ? call.hostId === row.principalId : call.guestId === row.principalId;
-      if (!stillThere || (call.status !== "waiting" && call.status !== "active")) return null;
+      if (!stillThere || !LIVE.includes(call.status)) return null;
       return { call, role, principalId: row.principalId };
     },
   };

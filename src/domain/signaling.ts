@@ -45,12 +45,14 @@ export const ClientMessage = Type.Union([Offer, Answer, IceCandidate, IceRestart
 export type ClientMessage = Static<typeof ClientMessage>;
 export const RELAYED_TYPES = ["offer", "answer", "ice_candidate", "ice_restart"] as const;
 
-const checkers = {
-  offer: TypeCompiler.Compile(Offer),
-  answer: TypeCompiler.Compile(Answer),
-  ice_candidate: TypeCompiler.Compile(IceCandidate),
-  ice_restart: TypeCompiler.Compile(IceRestart),
-};
+// A Map, not an object: a client's `type` must never reach Object.prototype members
+// ("toString", "constructor", "__proto__" …).
+const checkers = new Map<string, ReturnType<typeof TypeCompiler.Compile>>([
+  ["offer", TypeCompiler.Compile(Offer)],
+  ["answer", TypeCompiler.Compile(Answer)],
+  ["ice_candidate", TypeCompiler.Compile(IceCandidate)],
+  ["ice_restart", TypeCompiler.Compile(IceRestart)],
+]);
 
 /** Server → client frames. */
 export type ServerMessage =
@@ -72,11 +74,14 @@ export function parseClientFrame(text: string): Parsed {
   } catch {
     return { ok: false, code: "invalid_message", message: "frames must be JSON objects" };
   }
-  const type = (value as { type?: unknown })?.type;
-  if (typeof type !== "string" || !(type in checkers)) {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    return { ok: false, code: "invalid_message", message: "frames must be JSON objects" };
+  }
+  const type = Object.hasOwn(value, "type") ? (value as { type?: unknown }).type : undefined;
+  const checker = typeof type === "string" ? checkers.get(type) : undefined;
+  if (!checker) {
     return { ok: false, code: "invalid_message", message: `unknown message type; expected one of ${RELAYED_TYPES.join(", ")}` };
   }
-  const checker = checkers[type as keyof typeof checkers];
   if (!checker.Check(value)) {
     const first = checker.Errors(value).First();
     return { ok: false, code: "invalid_message", message: `${type}${first?.path ?? ""}: ${first?.message ?? "is invalid"}` };

@@ -19,23 +19,44 @@ const DECLINES: Record<string, string> = {
   pm_card_insufficientFunds: "insufficient_funds",
 };
 export const DECLINE_AFTER_FIRST_HOLD = "pm_card_declineAfterFirstHold";
+/** The outcome of a request that is still running. */
+const IN_FLIGHT = "in_flight";
 
 export function simulatedPayments(db: Db, clock: Clock): PaymentProvider {
-  /** Runs `effect` once per idempotency key; later requests with the key get the first outcome. */
+  /**
+   * Runs `effect` once per idempotency key; later requests with the key get the first outcome. As
+   * at Stripe, two requests with one key at the same moment never both run: the first claims the
+   * key (a unique index on the first request's row), the other waits briefly for its outcome and
+   * otherwise fails (Stripe's 409 idempotency_key_in_use), to be retried by its caller.
+   */
   async function once<T>(key: string, action: string, effect: () => Promise<T>): Promise<T> {
-    const first = await db.simPaymentRequest.findFirst({ where: { idempotencyKey: key, replayed: false } });
-    const now = new Date(clock.now());
-    if (first) {
-      await db.simPaymentRequest.create({
-        data: { id: uuidv7(clock), idempotencyKey: key, action, replayed: true, outcome: first.outcome, createdAt: now },
-      });
-      return JSON.parse(first.outcome) as T;
+    const claimId = uuidv7(clock);
+    const claimed = await db.$executeRaw`
+      INSERT INTO "sim_payment_requests" ("id", "idempotency_key", "action", "replayed", "outcome", "created_at")
+      VALUES (${claimId}::uuid, ${key}, ${action}, false, ${IN_FLIGHT}, ${new Date(clock.now())})
+      ON CONFLICT ("idempotency_key") WHERE NOT "replayed" DO NOTHING`;
+    if (claimed === 1) {
+      let outcome: T;
+      try {
+        outcome = await effect();
+      } catch (err) {
+        await db.simPaymentRequest.deleteMany({ where: { id: claimId } });
+        throw err;
+      }
+      await db.simPaymentRequest.update({ where: { id: claimId }, data: { outcome: JSON.stringify(outcome) } });
+      return outcome;
     }
-    const outcome = await effect();
-    await db.simPaymentRequest.create({
-      data: { id: uuidv7(clock), idempotencyKey: key, action, replayed: false, outcome: JSON.stringify(outcome), createdAt: now },
-    });
-    return outcome;
+    for (let waited = 0; waited < 5000; waited += 20) {
+      const first = await db.simPaymentRequest.findFirst({ where: { idempotencyKey: key, replayed: false } });
+      if (first && first.outcome !== IN_FLIGHT) {
+        await db.simPaymentRequest.create({
+          data: { id: uuidv7(clock), idempotencyKey: key, action, replayed: true, outcome: first.outcome, createdAt: new Date(clock.now()) },
+        });
+        return JSON.parse(first.outcome) as T;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`idempotency_key_in_use: another ${action} request with this key is in progress`);
   }
 
   return {

@@ -86,7 +86,12 @@ export interface paths {
         /**
          * Set the caller's picture
          * @description One file part named `image`: PNG, JPEG, GIF or WebP, recognised by its content, at most
-         *     5 MiB (MAX_IMAGE_BYTES). The picture becomes the caller's `image_url` (and v1 `avatar_url`);
+         *     5 MiB (MAX_IMAGE_BYTES). The image is decoded and re-encoded in its own format, never stored
+         *     as sent: orientation applied, metadata dropped (EXIF with GPS, XMP, comments; colour
+         *     converted to sRGB), animated GIF and WebP keep their frames, an animated PNG keeps only its
+         *     still default image. Bytes that do not decode to the end (truncated, corrupt) and images of
+         *     more than 40 megapixels (all frames together) are refused with 403 `data:validation`.
+         *     The picture becomes the caller's `image_url` (and v1 `avatar_url`);
          *     the previous one is removed. Nothing is stored when the upload fails.
          */
         post: operations["vappSetUserImage"];
@@ -461,7 +466,8 @@ export interface paths {
         /**
          * Set the caller's picture
          * @description One file part named `avatar`: PNG, JPEG, GIF or WebP, recognised by its content, at most
-         *     5 MiB (MAX_IMAGE_BYTES). It is re-encoded to a 512×512 WebP (centre-cropped, orientation
+         *     5 MiB (MAX_IMAGE_BYTES); undecodable images and those over 40 megapixels are refused as on
+         *     `/users/image`. It is re-encoded to a 512×512 WebP (centre-cropped, orientation
          *     applied, every metadata block dropped) and becomes both `avatar_url` and the V-app
          *     `image_url`; the previous picture is removed. Nothing is stored when the upload fails.
          */
@@ -502,8 +508,9 @@ export interface paths {
         /**
          * Change an account's role (admin only)
          * @description `host` and `admin` need a verified e-mail (`409` otherwise). An admin cannot change their
-         *     own role (`409`), so the last admin cannot lock everyone out. The new role is in the
-         *     account's next access token (at the latest after its next refresh).
+         *     own role (`409`), so the last admin cannot lock everyone out. The new role takes effect
+         *     at once (every request reads the account's current role); the `role` claim of the
+         *     account's access tokens shows it from the next login or refresh.
          */
         post: operations["setUserRole"];
         delete?: never;
@@ -600,12 +607,19 @@ export interface paths {
          *     and TURN credentials. The call is `waiting` until both participants are connected to
          *     `/ws`; a host who does not come within 5 minutes cancels it (`host_no_show`) and the hold
          *     is released. A declined card is `402 payment_declined` (`details.decline_code`): no
-         *     waiting call, no use counted. A host cannot call their own link (403).
+         *     waiting call, no use counted. A host cannot call their own link (403). If the call is
+         *     ended while its first hold is being placed (the guest ends it, the host declines it, the
+         *     link is deactivated), that hold is released and the answer says what happened instead of
+         *     `201`: `410 link_unavailable` for a deactivated link, `409 call_not_active` otherwise.
          *
          *     `X-Idempotency-Key` (a UUID, per caller, kept 24 h): the same key with the same body
-         *     replays the first response byte for byte (status included) and places no second hold; the
+         *     replays the first response (status included) and places no second hold; the
          *     same key with another body is `409 idempotency_key_reused`; a duplicate sent while the first
-         *     is running waits for it (or gets `409 conflict` after 5 s).
+         *     is running waits for it (or gets `409 conflict` after 5 s). No usable secret is stored: a
+         *     replayed 201 carries a newly issued `signaling_token` and fresh `turn_credentials`, the rest
+         *     of the body byte for byte as first answered. Once the call has ended a replay has no session
+         *     to give: `409 call_not_active` with `details.status` (the call's status now) and
+         *     `details.call_id`.
          */
         post: operations["initiateCall"];
         delete?: never;
@@ -714,6 +728,12 @@ export interface paths {
          *     other hold is released; a call that never became active is `cancelled` and its hold
          *     released. Ending an ended call is not an error: it answers the call as it is.
          *     `X-Idempotency-Key` is honoured as for initiate.
+         *
+         *     The answer is the call's final state and amount (`200`). If the settlement cannot finish
+         *     within a few seconds (another worker is busy with this call), the answer is `202` with the
+         *     call as it is now (`ending`): the end is recorded and will be settled; poll
+         *     `GET /v1/calls/{id}` for the final state. A `202` is never replayed for an idempotency key:
+         *     retrying the end with the same key asks again.
          */
         post: operations["endCall"];
         delete?: never;
@@ -1476,7 +1496,11 @@ export interface components {
         Limit: number;
         /** @description The `pagination.cursor` of the previous page (opaque); anything else is a `validation_error`. */
         Cursor: string;
-        /** @description A UUID; see the operation for the replay rules. */
+        /**
+         * @description A UUID; see the operation for the replay rules. A request that failed with a 5xx, or whose
+         *     server died, does not hold its key: its claim is released, or lapses within about 10 s, and
+         *     a retry with the same key and body then runs again.
+         */
         IdempotencyKey: string;
         CallId: components["schemas"]["Id"];
     };
@@ -2559,6 +2583,8 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["LinkNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
@@ -2605,7 +2631,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description A UUID; see the operation for the replay rules. */
+                /**
+                 * @description A UUID; see the operation for the replay rules. A request that failed with a 5xx, or whose
+                 *     server died, does not hold its key: its claim is released, or lapses within about 10 s, and
+                 *     a retry with the same key and body then runs again.
+                 */
                 "X-Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -2635,7 +2665,20 @@ export interface operations {
             402: components["responses"]["PaymentDeclined"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["LinkNotFound"];
-            409: components["responses"]["IdempotencyConflict"];
+            /** @description `call_not_active` (the call was ended while its first hold was being placed, or a replay once the call has ended; `details.status`), `idempotency_key_reused` or `conflict` (see X-Idempotency-Key). */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Content-Language": components["headers"]["Content-Language"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             410: components["responses"]["LinkUnavailable"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -2738,6 +2781,8 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["CallNotActive"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
@@ -2772,6 +2817,8 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["CallNotActive"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
@@ -2780,7 +2827,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description A UUID; see the operation for the replay rules. */
+                /**
+                 * @description A UUID; see the operation for the replay rules. A request that failed with a 5xx, or whose
+                 *     server died, does not hold its key: its claim is released, or lapses within about 10 s, and
+                 *     a retry with the same key and body then runs again.
+                 */
                 "X-Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -2790,8 +2841,21 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The ended call. */
+            /** @description The ended call, settled (`completed`, `cancelled` or `failed`) with its final amount. */
             200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallEnvelope"];
+                };
+            };
+            /** @description The end is recorded but the call is still being settled (`ending`); poll the call. */
+            202: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -2807,6 +2871,8 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["IdempotencyConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
@@ -2870,4 +2936,49 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+}
+
+/** The security schemes each operation accepts (any one is enough); never: public. */
+export interface operationSecurity {
+    vappSignup: never;
+    vappLogin: never;
+    vappToken: never;
+    vappListUsers: "vappToken";
+    vappSetUserImage: "vappToken";
+    vappUploadImage: "vappToken";
+    getHealth: never;
+    getReady: never;
+    getVappHealth: never;
+    getJwks: never;
+    getOpenApiDocument: never;
+    getDocs: never;
+    getMedia: never;
+    registerUser: never;
+    loginUser: never;
+    refreshSession: never;
+    logoutSession: never;
+    createGuest: never;
+    verifyEmail: never;
+    resendVerificationEmail: "accessToken";
+    requestPasswordReset: never;
+    confirmPasswordReset: never;
+    getMyProfile: "accessToken";
+    updateMyProfile: "accessToken";
+    setMyAvatar: "accessToken";
+    listUsers: "accessToken";
+    setUserRole: "accessToken";
+    createLink: "accessToken";
+    listLinks: "accessToken";
+    resolveLink: never;
+    getLink: "accessToken";
+    updateLink: "accessToken";
+    deleteLink: "accessToken";
+    initiateCall: "guestToken" | "accessToken";
+    listCalls: "guestToken" | "accessToken";
+    getCall: "guestToken" | "accessToken";
+    joinCall: "accessToken";
+    createSignalingToken: "guestToken" | "accessToken";
+    endCall: "guestToken" | "accessToken";
+    getPaymentHistory: "guestToken" | "accessToken";
+    connectSignaling: never;
 }

@@ -1,14 +1,14 @@
-// The signaling hub of one instance: the sockets connected here, presence in the database (so any
-// instance knows who is connected), and fan-out through the pub/sub port (channel per call), so two
-// participants on different instances still reach each other. Liveness (ping/pong) reads the
-// injected clock and is driven by the engine's tick.
-import { randomBytes } from "node:crypto";
+// The signaling hub of one instance: the sockets connected here, and fan-out through the pub/sub
+// port (channel per call), so two participants on different instances still reach each other.
+// Presence and the call's state belong to the calls domain (connected/disconnected); the hub only
+// reports sockets opening and closing. Liveness (ping/pong) reads the injected clock and is driven
+// by the engine's tick. No socket event may throw: every handler catches and logs with the
+// connection's id, and answers per the protocol.
 import type { WebSocket } from "ws";
-import type { Db } from "../../db/client.ts";
 import type { Call } from "../../db/generated/client.ts";
 import type { PubSub } from "../../adapters/pubsub/port.ts";
-import { RECONNECT_GRACE_MS, type BillingEngine, type CallEvent } from "../../domain/billing.ts";
-import type { Role } from "../../domain/calls.ts";
+import type { CallEvent } from "../../domain/billing.ts";
+import type { Calls, Role } from "../../domain/calls.ts";
 import type { Clock } from "../../domain/clock.ts";
 import { toUlid } from "../../domain/ids.ts";
 import {
@@ -45,10 +45,11 @@ const other = (r: Role): Role => (r === "host" ? "guest" : "host");
 const channel = (callId: string) => `call:${callId}`;
 
 export interface HubDeps {
-  db: Db;
   clock: Clock;
   pubsub: PubSub;
-  billing: BillingEngine;
+  presence: Pick<Calls, "connected" | "activate" | "disconnected">;
+  /** A new connection id (prefixed with this instance's lease id). */
+  connectionId(): string;
   log: { warn(obj: unknown, msg: string): void; error(obj: unknown, msg: string): void };
 }
 
@@ -76,7 +77,7 @@ export class SignalingHub {
   /** Takes over an upgraded socket whose token was already checked and consumed. */
   attach(socket: WebSocket, call: Call, role: Role) {
     const conn: Conn = {
-      id: randomBytes(9).toString("base64url"),
+      id: this.deps.connectionId(),
       callId: call.id,
       role,
       socket,
@@ -99,57 +100,60 @@ export class SignalingHub {
     socket.on("pong", () => {
       conn.awaitingPongSince = null;
     });
-    socket.on("close", () => this.track(this.onClose(conn)));
-    socket.on("error", () => {});
-    this.track(this.open(conn, call).catch((err) => {
-      this.deps.log.error({ err }, "signaling: connection set-up failed");
-      socket.close(1011, "internal error");
-    }));
+    socket.on("close", () => this.track(this.onClose(conn), conn, "close"));
+    socket.on("error", (err) => this.deps.log.warn({ err, conn: conn.id, call: conn.callId }, "signaling: socket error"));
+    this.track(this.open(conn, call), conn, "set-up").catch(() => socket.close(1011, "internal error"));
   }
 
-  private track<T>(p: Promise<T>) {
-    this.pending.add(p);
-    void p.finally(() => this.pending.delete(p));
-    return p;
+  /** Keeps the work's promise until it settles (shutdown waits for it); a failure is logged, never thrown. */
+  private track(p: Promise<unknown>, conn: Conn, what: string): Promise<void> {
+    const logged = p.then(
+      () => {},
+      (err) => {
+        this.deps.log.error({ err, conn: conn.id, call: conn.callId }, `signaling: connection ${what} failed`);
+        throw err;
+      },
+    );
+    const settled = logged.catch(() => {});
+    this.pending.add(settled);
+    void settled.finally(() => this.pending.delete(settled));
+    return logged;
   }
 
   private async open(conn: Conn, call: Call) {
-    const { db, clock } = this.deps;
     let set = this.calls.get(conn.callId);
     if (!set) this.calls.set(conn.callId, (set = new Set()));
     set.add(conn);
     await this.subscribe(conn.callId);
 
-    const mine = conn.role === "host" ? { hostConn: conn.id, hostLeftAt: null } : { guestConn: conn.id, guestLeftAt: null };
-    const updated = await db.call.updateMany({ where: { id: call.id, status: { in: ["waiting", "active"] } }, data: mine });
-    const now = await db.call.findUniqueOrThrow({ where: { id: call.id } });
-    if (updated.count === 0) {
-      this.send(conn, { type: "call_ended", reason: now.endReason ?? "ended" });
+    const joined = await this.deps.presence.connected(call.id, conn.role, conn.id);
+    if (!joined.live) {
+      this.send(conn, { type: "call_ended", reason: joined.call.endReason ?? "ended" });
       conn.detached = true;
       conn.socket.close(CloseCode.callEnded, "call ended");
       return;
     }
     // An older connection of the same participant (on any instance) is replaced.
     await this.publish(conn.callId, { t: "replaced", role: conn.role, conn: conn.id });
-    const peerPresent = (conn.role === "host" ? now.guestConn : now.hostConn) !== null;
-    this.send(conn, { type: "welcome", call_id: toUlid(call.id), role: conn.role, peer_present: peerPresent });
-    this.send(conn, { type: "call_state", status: now.status });
+    this.send(conn, { type: "welcome", call_id: toUlid(call.id), role: conn.role, peer_present: joined.peerPresent });
+    this.send(conn, { type: "call_state", status: joined.call.status });
     await this.publish(conn.callId, { t: "send", to: other(conn.role), frame: JSON.stringify({ type: "peer_joined", role: conn.role }) });
-    if (peerPresent) this.send(conn, { type: "peer_joined", role: other(conn.role) });
+    if (joined.peerPresent) this.send(conn, { type: "peer_joined", role: other(conn.role) });
     conn.ready = true;
     for (const f of conn.queue.splice(0)) this.onFrame(conn, f.data, f.binary);
-
-    if (peerPresent && now.status === "waiting") {
-      const t = new Date(clock.now());
-      const became = await db.call.updateMany({ where: { id: call.id, status: "waiting" }, data: { status: "active", startedAt: t, updatedAt: t } });
-      if (became.count === 1) {
-        await this.notify(call.id, { type: "call_state", status: "active" });
-        await this.deps.billing.onActivated({ ...now, status: "active", startedAt: t });
-      }
-    }
+    if (joined.peerPresent && joined.call.status === "waiting") await this.deps.presence.activate(call.id);
   }
 
   private onFrame(conn: Conn, data: Buffer, binary: boolean) {
+    try {
+      this.relay(conn, data, binary);
+    } catch (err) {
+      this.deps.log.error({ err, conn: conn.id, call: conn.callId }, "signaling: frame handling failed");
+      this.send(conn, { type: "error", code: "internal_error", message: "the frame could not be handled" });
+    }
+  }
+
+  private relay(conn: Conn, data: Buffer, binary: boolean) {
     const second = Math.floor(this.deps.clock.now() / 1000);
     if (second !== conn.rateSecond) {
       conn.rateSecond = second;
@@ -170,7 +174,10 @@ export class SignalingHub {
       return;
     }
     const frame = JSON.stringify({ ...parsed.message, from: conn.role });
-    void this.publish(conn.callId, { t: "send", to: other(conn.role), frame });
+    this.publish(conn.callId, { t: "send", to: other(conn.role), frame }).catch((err) => {
+      this.deps.log.error({ err, conn: conn.id, call: conn.callId }, "signaling: relay failed");
+      this.send(conn, { type: "error", code: "internal_error", message: "the frame could not be relayed" });
+    });
   }
 
   private async onClose(conn: Conn) {
@@ -181,21 +188,13 @@ export class SignalingHub {
       await this.unsubscribe(conn.callId);
     }
     if (conn.detached) return;
-    const { db, clock, billing } = this.deps;
-    const leftAt = new Date(clock.now());
-    const where = conn.role === "host" ? { id: conn.callId, hostConn: conn.id } : { id: conn.callId, guestConn: conn.id };
-    const data = conn.role === "host" ? { hostConn: null, hostLeftAt: leftAt } : { guestConn: null, guestLeftAt: leftAt };
-    const left = await db.call.updateMany({ where, data });
-    if (left.count === 0) return;
-    await this.publish(conn.callId, { t: "send", to: other(conn.role), frame: JSON.stringify({ type: "peer_left", role: conn.role }) });
-    const call = await db.call.findUnique({ where: { id: conn.callId }, select: { status: true } });
-    if (call?.status === "active") {
-      await billing.schedule(conn.callId, "reconnect_deadline", new Date(leftAt.getTime() + RECONNECT_GRACE_MS), {
-        refTime: leftAt,
-        reason: conn.role,
-        dedupe: `reconnect_deadline:${conn.role}:${leftAt.getTime()}`,
-      });
-    }
+    const left = await this.deps.presence.disconnected(conn.callId, conn.role, conn.id, new Date(this.deps.clock.now()));
+    if (left) await this.peerLeft(conn.callId, conn.role);
+  }
+
+  /** Tells the other participant (wherever connected) that `role` has gone. */
+  peerLeft(callId: string, role: Role) {
+    return this.publish(callId, { t: "send", to: other(role), frame: JSON.stringify({ type: "peer_left", role }) });
   }
 
   private async subscribe(callId: string) {
@@ -218,6 +217,14 @@ export class SignalingHub {
 
   /** A message from the call's channel: hand it to the sockets connected here. */
   private deliver(callId: string, raw: string) {
+    try {
+      this.deliverHere(callId, raw);
+    } catch (err) {
+      this.deps.log.error({ err, call: callId }, "signaling: delivery failed");
+    }
+  }
+
+  private deliverHere(callId: string, raw: string) {
     const conns = this.calls.get(callId);
     if (!conns) return;
     const env = JSON.parse(raw) as Envelope;
