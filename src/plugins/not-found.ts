@@ -34,6 +34,13 @@ export default fp(
     };
     const limit = app.rateLimiter("anonymous");
 
+    // An unmatched request's body is never read: whatever it holds (broken JSON, a body over the
+    // limit), the answer is the 404/405 below. Fastify hands a 404 request whose content type has
+    // no parser straight to the handler, so the type is dropped before parsing would begin.
+    app.addHook("onRequest", async (req) => {
+      if (req.is404) delete req.headers["content-type"];
+    });
+
     app.setNotFoundHandler(async (req, reply) => {
       const path = req.url.split("?")[0]!;
       const render = opts.rendererFor(path);

@@ -15,10 +15,19 @@ export default async function v1Routes(app: FastifyInstance) {
   app.setErrorHandler(v1ErrorHandler);
   // Only JSON (and, where an operation declares it, multipart) bodies are read on this surface.
   app.removeContentTypeParser(["text/plain"]);
-  // Text PostgreSQL cannot store (NUL, unpaired surrogates) is refused wherever it is sent, naming
-  // the field, before the schema is checked.
+  // Text PostgreSQL cannot store (NUL, unpaired surrogates) is refused wherever the operation reads
+  // it, naming the field, before the schema is checked. Parts an operation does not declare (a
+  // query string, a JSON body sent to an operation that takes none) are ignored; such a body is
+  // dropped here, so that nothing after this point (handlers, idempotency hashes) ever walks it.
   app.addHook("preValidation", async (req) => {
-    for (const [part, value] of [["body", req.body], ["query", req.query], ["path", req.params]] as const) {
+    const schema = req.routeOptions.schema ?? {};
+    if (!schema.body) req.body = undefined;
+    const parts = [
+      ["body", req.body],
+      ["query", schema.querystring ? req.query : undefined],
+      ["path", req.params],
+    ] as const;
+    for (const [part, value] of parts) {
       const field = invalidTextAt(value);
       if (field !== null) throw validationError({ [field || part]: "must not contain NUL characters or unpaired surrogates" });
     }
