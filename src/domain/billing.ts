@@ -223,8 +223,10 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
       if (first) await notify(call.id, { type: "call_ended", reason: call.endReason ?? "ended" });
       return;
     }
+    // The rest of the schedule is void. Another settlement is kept: it was scheduled for a hold
+    // recorded after this one read the windows (initiate's, overtaken by the end), and releases it.
     await db.callTask.updateMany({
-      where: { callId: call.id, status: "pending", id: { not: task.id } },
+      where: { callId: call.id, status: "pending", id: { not: task.id }, kind: { not: "settle" } },
       data: { status: "cancelled", doneAt: now() },
     });
     if (call.status === "ending" || call.status === "failed") {

@@ -13,7 +13,8 @@ import { toUlid } from "../../src/domain/ids.ts";
 import { testApp } from "../helpers/app.ts";
 import { bearer, makeGuest, makeUser, type Party } from "../helpers/calls.ts";
 
-const N = Number(process.env.END_LOAD_CALLS ?? (process.env.DATABASE_URL ? 300 : 120));
+// Several hundred on PostgreSQL; fewer on the embedded database, whose one connection serialises every query.
+const N = Number(process.env.END_LOAD_CALLS ?? (process.env.DATABASE_URL ? 300 : 60));
 
 /** The simulated provider, with captures slowed while `slowMs` is set. */
 function slowCaptures(): PaymentProvider & { inner?: PaymentProvider; slowMs: number } {

@@ -5,15 +5,12 @@
 // and gets 409, even past the first lease (the claim is extended while it runs). A replayed
 // initiate carries a newly issued signaling token and fresh TURN credentials; the stored answer
 // has neither; once the call has ended a replay says so.
-import { spawn } from "node:child_process";
 import http from "node:http";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import pg from "pg";
-import t, { type Test } from "tap";
+import t from "tap";
 import type { PaymentProvider } from "../../src/adapters/payments/port.ts";
 import { simulatedPayments } from "../../src/adapters/payments/simulated.ts";
 import { openDatabase, type Database } from "../../src/db/client.ts";
@@ -21,9 +18,9 @@ import type { PrismaClient } from "../../src/db/generated/client.ts";
 import { fromUlid } from "../../src/domain/ids.ts";
 import { CLAIM_LEASE_MS } from "../../src/plugins/idempotency.ts";
 import { freshDatabaseUrl, testApp } from "../helpers/app.ts";
+import { startServer } from "../helpers/process.ts";
 import { bearer, connect, createLink, json, makeGuest, makeUser, refusedStatus, type Party } from "../helpers/calls.ts";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `check` (every 50 ms, up to `limitMs` real time) until it holds; false if it never did. */
@@ -280,31 +277,6 @@ t.test("idempotency keys heal, and keep no secret", async (t) => {
 });
 
 // Process level, PostgreSQL only: PGlite's data directory is not reliably reopened after kill -9.
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-
-async function serveChild(t: Test, env: Record<string, string>) {
-  const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? "", PORT: String(port), ARGON2_MEMORY_KIB: "1024", ARGON2_TIME_COST: "1", LOG_LEVEL: "warn", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (out += d));
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on("exit", (code, signal) => resolve(signal ?? code)));
-  t.teardown(() => child.kill("SIGKILL"));
-  const up = await eventually(() => fetch(`http://127.0.0.1:${port}/health`).then((r) => r.status === 200, () => false), 30_000);
-  if (!up) throw new Error(`the server did not start:\n${out}`);
-  return { child, port, exited, output: () => out };
-}
-
 t.test(
   "kill -9 while a request holds its key, restart, retry: 201, one call, one hold",
   { skip: process.env.DATABASE_URL ? false : "needs PostgreSQL (DATABASE_URL): a process is killed with its database connections open" },
@@ -321,7 +293,7 @@ t.test(
     await setup.app.close();
 
     // The same issuer as the test instances, so the guest token signed by the setup instance is valid.
-    const server = await serveChild(t, { DATA_DIR: dataDir, DATABASE_URL: databaseUrl, PUBLIC_URL: setup.config.publicUrl });
+    const server = await startServer(t, { DATA_DIR: dataDir, DATABASE_URL: databaseUrl, PUBLIC_URL: setup.config.publicUrl });
     const key = "7e6d5c4b-3a29-4817-9605-f4e3d2c1b0a9";
     const body = JSON.stringify({ short_code: link.short_code, payment_method_id: "pm_card_visa" });
 

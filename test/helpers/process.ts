@@ -35,7 +35,8 @@ export interface ServerProcess {
   child: ChildProcess;
   port: number;
   base: string;
-  exited: Promise<number | null>;
+  /** The exit code, or the signal that ended the process. */
+  exited: Promise<number | NodeJS.Signals | null>;
   output(): string;
 }
 
@@ -59,7 +60,7 @@ export async function startServer(t: Tap, env: Record<string, string>): Promise<
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.on("exit", (code, signal) => resolve(signal ?? code)));
   t.teardown(() => void child.kill("SIGKILL"));
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 600; i++) {

@@ -14,7 +14,8 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 t.test("the client types are generated from openapi.yaml", async (t) => {
   const ast = await openapiTS(new URL(`file://${root}openapi.yaml`), { alphabetize: false, exportType: false });
   const generated = readFileSync(`${root}src/contract/generated/api.d.ts`, "utf8");
-  t.ok(generated.endsWith(astToString(ast)), "the committed types are what openapi.yaml generates today");
+  // openapi-typescript's output, then the generator's own operationSecurity interface.
+  t.ok(generated.includes(astToString(ast)), "the committed types are what openapi.yaml generates today");
 });
 
 t.test("register, login, refresh and users/me through the generated client", async (t) => {
