@@ -79,10 +79,18 @@ export function calling(deps: { db: Db; clock: Clock; config: Config; turnSecret
   const signaling = hub;
   let stopped = false;
 
-  /** Lease and presence: every heartbeat, connections held by instances that stopped beating are reaped. */
+  /**
+   * Lease and presence, every heartbeat: connections held by instances that stopped beating are
+   * reaped, and so are this instance's own records of sockets it no longer holds (a close whose
+   * presence update failed, e.g. in a database outage).
+   */
   async function keepPresence() {
     if (!(await instance.beat())) return;
     for (const { callId, role } of await callService.reapOrphanedConnections()) await signaling.peerLeft(callId, role);
+    for (const { callId, role, connId } of await callService.connectionsOf(instance.id)) {
+      if (signaling.holds(connId)) continue;
+      if (await callService.disconnected(callId, role, connId, new Date(clock.now()))) await signaling.peerLeft(callId, role);
+    }
   }
   const tick = async () => {
     await keepPresence().catch((err) => log.error({ err }, "instance heartbeat failed"));

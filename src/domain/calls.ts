@@ -176,8 +176,8 @@ export function calls({ db, clock, links, billing, provider, turn, endWaitMs = 5
         await billing.resettle(id);
         const ended = await db.call.findUniqueOrThrow({ where: { id } });
         if (ended.endReason === "link_unavailable") {
-          const now_ = await links.byShortCode(body.short_code);
-          throw new AppError("link_unavailable", { reason: (now_ && unavailableReason(now_, clock.now())) ?? "inactive" });
+          const current = await links.byShortCode(body.short_code);
+          throw new AppError("link_unavailable", { reason: (current && unavailableReason(current, clock.now())) ?? "inactive" });
         }
         throw new AppError("call_not_active", { status: ended.status });
       }
@@ -251,6 +251,19 @@ export function calls({ db, clock, links, billing, provider, turn, endWaitMs = 5
     },
 
     disconnected,
+
+    /** The live calls' connections recorded against one instance (its own, to compare with its sockets). */
+    async connectionsOf(instanceId: string): Promise<{ callId: string; role: Role; connId: string }[]> {
+      const prefix = `${instanceId}.`;
+      const rows = await db.call.findMany({
+        where: { status: { in: [...LIVE] }, OR: [{ hostConn: { startsWith: prefix } }, { guestConn: { startsWith: prefix } }] },
+        select: { id: true, hostConn: true, guestConn: true },
+      });
+      return rows.flatMap((r) => [
+        ...(r.hostConn?.startsWith(prefix) ? [{ callId: r.id, role: "host" as const, connId: r.hostConn }] : []),
+        ...(r.guestConn?.startsWith(prefix) ? [{ callId: r.id, role: "guest" as const, connId: r.guestConn }] : []),
+      ]);
+    },
 
     /**
      * Connections held by instances whose lease has lapsed (or that are gone): each counts as

@@ -100,24 +100,26 @@ export class SignalingHub {
     socket.on("pong", () => {
       conn.awaitingPongSince = null;
     });
-    socket.on("close", () => this.track(this.onClose(conn), conn, "close"));
+    socket.on("close", () => void this.track(this.onClose(conn), conn, "close"));
     socket.on("error", (err) => this.deps.log.warn({ err, conn: conn.id, call: conn.callId }, "signaling: socket error"));
-    this.track(this.open(conn, call), conn, "set-up").catch(() => socket.close(1011, "internal error"));
+    void this.track(this.open(conn, call), conn, "set-up").then((ok) => ok || socket.close(1011, "internal error"));
   }
 
-  /** Keeps the work's promise until it settles (shutdown waits for it); a failure is logged, never thrown. */
-  private track(p: Promise<unknown>, conn: Conn, what: string): Promise<void> {
-    const logged = p.then(
-      () => {},
+  /**
+   * Keeps the work until it settles (shutdown waits for it); a failure is logged with the
+   * connection's id. Never rejects: resolves false when the work failed.
+   */
+  private track(work: Promise<unknown>, conn: Conn, what: string): Promise<boolean> {
+    const done = work.then(
+      () => true,
       (err) => {
         this.deps.log.error({ err, conn: conn.id, call: conn.callId }, `signaling: connection ${what} failed`);
-        throw err;
+        return false;
       },
     );
-    const settled = logged.catch(() => {});
-    this.pending.add(settled);
-    void settled.finally(() => this.pending.delete(settled));
-    return logged;
+    this.pending.add(done);
+    void done.finally(() => this.pending.delete(done));
+    return done;
   }
 
   private async open(conn: Conn, call: Call) {
@@ -190,6 +192,12 @@ export class SignalingHub {
     if (conn.detached) return;
     const left = await this.deps.presence.disconnected(conn.callId, conn.role, conn.id, new Date(this.deps.clock.now()));
     if (left) await this.peerLeft(conn.callId, conn.role);
+  }
+
+  /** Whether a connection with this id is open on this instance (or being set up). */
+  holds(connId: string): boolean {
+    for (const conns of this.calls.values()) for (const conn of conns) if (conn.id === connId) return true;
+    return false;
   }
 
   /** Tells the other participant (wherever connected) that `role` has gone. */
