@@ -43,8 +43,12 @@ export type CallEvent =
 export type Notify = (callId: string, event: CallEvent) => Promise<void>;
 
 type TaskKind = "capture" | "hold" | "end" | "no_show" | "reconnect_deadline" | "settle";
-/** Order of tasks due at the same instant. */
-const KIND_RANK: Record<string, number> = { capture: 0, hold: 1, reconnect_deadline: 2, end: 3, no_show: 4, settle: 5 };
+/**
+ * Order of tasks due at the same instant. A reconnect deadline comes first: it ends the call at the
+ * moment the participant left, so a window boundary at that same instant captures only the minutes
+ * used (a capture first would charge the whole window).
+ */
+const KIND_RANK: Record<string, number> = { reconnect_deadline: 0, capture: 1, hold: 2, end: 3, no_show: 4, settle: 5 };
 
 const windowMs = (call: Call) => call.windowMinutes * MINUTE_MS;
 export const windowEnd = (call: Call, k: number) => new Date(call.startedAt!.getTime() + k * windowMs(call));

@@ -9,6 +9,7 @@ import t from "tap";
 import { openDatabase, type Database } from "../../src/db/client.ts";
 import type { PrismaClient } from "../../src/db/generated/client.ts";
 import { HEARTBEAT_MS } from "../../src/domain/instances.ts";
+import { fromUlid } from "../../src/domain/ids.ts";
 import { captureLogs, freshDatabaseUrl, testApp } from "../helpers/app.ts";
 import { activeCall, advance, createLink, makeUser } from "../helpers/calls.ts";
 
@@ -67,4 +68,23 @@ t.test("a socket closing in a database outage is logged, and healed at the next 
   one.h.close();
   two.g.close();
   two.h.close();
+});
+
+t.test("a participant gone exactly one grace before a window boundary is charged only the minutes used", async (t) => {
+  const { app, clock } = await testApp(t, { overrides: { tickIntervalMs: 0 } });
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  const host = await makeUser(app, "host", "Hal");
+  // One-minute windows: leaving at the start makes the reconnect deadline and window 1's capture
+  // fall due at the same instant.
+  const link = await createLink(app, host, { rate_per_minute: "1.00", window_size_minutes: 1 });
+  const { g, h, id } = await activeCall(app, host, link.short_code);
+  await g.close();
+  await advance(app, clock, 60_000);
+  const call = await app.db.call.findUniqueOrThrow({ where: { id: fromUlid(id)! } });
+  t.equal(call.endReason, "connection_lost");
+  t.same(call.endedAt, call.startedAt, "ended when the guest left, at the start");
+  t.equal(call.amountCharged, 0, "no minute used, none charged");
+  const intents = await app.db.simPaymentIntent.findMany({ where: { reference: call.id } });
+  t.same(intents.filter((i) => i.capturedCents > 0 || i.status === "requires_capture"), [], "every hold released, nothing captured");
+  h.close();
 });
