@@ -88,7 +88,7 @@ export function calling(deps: { db: Db; clock: Clock; config: Config; turnSecret
     if (!(await instance.beat())) return;
     for (const { callId, role } of await callService.reapOrphanedConnections()) await signaling.peerLeft(callId, role);
     for (const { callId, role, connId } of await callService.connectionsOf(instance.id)) {
-      if (signaling.holds(connId)) continue;
+      if (signaling.holds(callId, connId)) continue;
       if (await callService.disconnected(callId, role, connId, new Date(clock.now()))) await signaling.peerLeft(callId, role);
     }
   }

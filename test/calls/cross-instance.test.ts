@@ -1,15 +1,11 @@
 // SPEC 4.8, several instances: two participants connected to different instances still reach each
 // other. Two apps share one database, one pub/sub and one clock; the guest connects to A, the host
 // to B.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import t, { type Test } from "tap";
 import WebSocket from "ws";
 import { MemoryPubSub } from "../../src/adapters/pubsub/memory.ts";
-import { openDatabase } from "../../src/db/client.ts";
 import { ManualClock } from "../../src/domain/clock.ts";
-import { freshDatabaseUrl, testApp } from "../helpers/app.ts";
+import { sharedDatabase, testApp } from "../helpers/app.ts";
 import { bearer, connect, createLink, getCall, join, makeGuest, makeUser, startCall, type Client, type Frame } from "../helpers/calls.ts";
 
 /** The next frame of `type` that matches `pred` (earlier non-matching frames of that type are skipped). */
@@ -21,12 +17,7 @@ async function nextWhere(c: Client, type: string, pred: (f: Frame) => boolean): 
 }
 
 t.test("two participants on different instances reach each other", async (t) => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), "vidivo-cross-"));
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
-  const databaseUrl = await freshDatabaseUrl(t);
-  const database = await openDatabase({ databaseUrl, dataDir });
-  // Teardowns run last-registered first: both apps close before the shared database.
-  t.teardown(() => database.close());
+  const { database, dataDir, databaseUrl } = await sharedDatabase(t, "vidivo-cross-");
   const pubsub = new MemoryPubSub();
   const clock = new ManualClock(new Date());
   const opts = { dataDir, ...(databaseUrl ? { databaseUrl } : {}), overrides: { database, pubsub, clock, tickIntervalMs: 0 } };

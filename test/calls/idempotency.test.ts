@@ -13,11 +13,11 @@ import pg from "pg";
 import t from "tap";
 import type { PaymentProvider } from "../../src/adapters/payments/port.ts";
 import { simulatedPayments } from "../../src/adapters/payments/simulated.ts";
-import { openDatabase, type Database } from "../../src/db/client.ts";
+import type { Database } from "../../src/db/client.ts";
 import type { PrismaClient } from "../../src/db/generated/client.ts";
 import { fromUlid } from "../../src/domain/ids.ts";
 import { CLAIM_LEASE_MS } from "../../src/plugins/idempotency.ts";
-import { freshDatabaseUrl, testApp } from "../helpers/app.ts";
+import { freshDatabaseUrl, sharedDatabase, testApp } from "../helpers/app.ts";
 import { startServer } from "../helpers/process.ts";
 import { bearer, connect, createLink, json, makeGuest, makeUser, refusedStatus, type Party } from "../helpers/calls.ts";
 
@@ -83,11 +83,7 @@ function controlledPayments() {
 }
 
 t.test("idempotency keys heal, and keep no secret", async (t) => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), "vidivo-idem-"));
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
-  const databaseUrl = await freshDatabaseUrl(t);
-  const database = await openDatabase({ databaseUrl, dataDir });
-  t.teardown(() => database.close()); // after the app (teardowns run last-registered first)
+  const { database, dataDir, databaseUrl } = await sharedDatabase(t, "vidivo-idem-");
   // The outage: once armed, from the moment a key's claim is written every statement fails as it
   // does when the database goes away (the handler's first read, the 500's key release, the
   // heartbeat), until the test ends it. It sits below the app: the app's own code meets it unchanged.

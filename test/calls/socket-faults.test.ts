@@ -2,23 +2,16 @@
 // refuses the presence update: the failure is logged with the connection's id, the process and the
 // other calls stay up, and the instance's next heartbeat records the participant as gone (the
 // record of a socket it no longer holds), so the peer hears `peer_left` and the grace runs.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import t from "tap";
-import { openDatabase, type Database } from "../../src/db/client.ts";
+import type { Database } from "../../src/db/client.ts";
 import type { PrismaClient } from "../../src/db/generated/client.ts";
 import { HEARTBEAT_MS } from "../../src/domain/instances.ts";
 import { fromUlid } from "../../src/domain/ids.ts";
-import { captureLogs, freshDatabaseUrl, testApp } from "../helpers/app.ts";
+import { captureLogs, sharedDatabase, testApp } from "../helpers/app.ts";
 import { activeCall, advance, createLink, makeUser } from "../helpers/calls.ts";
 
 t.test("a socket closing in a database outage is logged, and healed at the next heartbeat", async (t) => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), "vidivo-socket-faults-"));
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
-  const databaseUrl = await freshDatabaseUrl(t);
-  const database = await openDatabase({ databaseUrl, dataDir });
-  t.teardown(() => database.close());
+  const { database, dataDir, databaseUrl } = await sharedDatabase(t, "vidivo-socket-faults-");
   // Presence writes fail while `down` is set, as they do when the database goes away.
   const outage = { down: false };
   const prisma = database.prisma.$extends({

@@ -9,6 +9,7 @@ import { Writable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import pg from "pg";
 import { buildApp, type AppOverrides } from "../../src/app.ts";
+import { openDatabase, type Database } from "../../src/db/client.ts";
 import { loadConfig, type Config, type RateLimits } from "../../src/config.ts";
 import { ManualClock } from "../../src/domain/clock.ts";
 import { loadContract } from "../../src/contract/spec.ts";
@@ -52,6 +53,20 @@ export async function freshDatabaseUrl(t: Tap): Promise<string | undefined> {
   const url = new URL(admin);
   url.pathname = `/${name}`;
   return url.toString();
+}
+
+/**
+ * One database opened by the test itself (a fresh PostgreSQL database or PGlite in a temporary
+ * directory), for app instances that share it through `overrides.database` or that wrap its client.
+ * Closed after the apps (teardowns run last-registered first).
+ */
+export async function sharedDatabase(t: Tap, prefix: string): Promise<{ database: Database; dataDir: string; databaseUrl: string | undefined }> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), prefix));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const databaseUrl = await freshDatabaseUrl(t);
+  const database = await openDatabase({ databaseUrl, dataDir });
+  t.teardown(() => database.close());
+  return { database, dataDir, databaseUrl };
 }
 
 export async function testApp(

@@ -194,9 +194,9 @@ export class SignalingHub {
     if (left) await this.peerLeft(conn.callId, conn.role);
   }
 
-  /** Whether a connection with this id is open on this instance (or being set up). */
-  holds(connId: string): boolean {
-    for (const conns of this.calls.values()) for (const conn of conns) if (conn.id === connId) return true;
+  /** Whether this instance holds the call's connection with this id (open, or being set up). */
+  holds(callId: string, connId: string): boolean {
+    for (const conn of this.calls.get(callId) ?? []) if (conn.id === connId) return true;
     return false;
   }
 
