@@ -5,13 +5,16 @@ import type { Db } from "./db/client.ts";
 import type { Clock } from "./domain/clock.ts";
 import type { PaymentProvider } from "./adapters/payments/port.ts";
 import { simulatedPayments } from "./adapters/payments/simulated.ts";
+import { stripePayments } from "./adapters/payments/stripe.ts";
 import type { PubSub } from "./adapters/pubsub/port.ts";
 import { MemoryPubSub } from "./adapters/pubsub/memory.ts";
 import { billingEngine, type BillingEngine } from "./domain/billing.ts";
 import { calls, type Calls } from "./domain/calls.ts";
+import { connect, type Connect } from "./domain/connect.ts";
 import { instanceLease, type InstanceLease } from "./domain/instances.ts";
 import { links, type Links } from "./domain/links.ts";
-import { payments } from "./domain/payments.ts";
+import { payments, type Payments } from "./domain/payments.ts";
+import { webhooks, type Webhooks } from "./domain/webhooks.ts";
 import { SignalingHub } from "./routes/ws/hub.ts";
 
 export interface CallingOverrides {
@@ -28,7 +31,10 @@ export interface CallingOverrides {
 export interface Calling {
   links: Links;
   calls: Calls;
-  payments: ReturnType<typeof payments>;
+  payments: Payments;
+  connect: Connect;
+  /** The payment provider's webhook events, each applied once. */
+  webhooks: Webhooks;
   billing: BillingEngine;
   signaling: SignalingHub;
   provider: PaymentProvider;
@@ -44,11 +50,23 @@ export interface Calling {
   stop(): Promise<void>;
 }
 
-type Log = { warn(obj: unknown, msg?: string): void; error(obj: unknown, msg?: string): void };
+type Log = { info(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void; error(obj: unknown, msg?: string): void };
+
+/** The provider PAYMENTS_PROVIDER names (config.ts checked its keys). */
+export function paymentProvider(config: Config, db: Db, clock: Clock): PaymentProvider {
+  const p = config.payments;
+  if (p.provider === "simulated") return simulatedPayments(db, clock, config.publicUrl);
+  return stripePayments({
+    secretKey: p.stripeSecretKey!,
+    publishableKey: p.stripePublishableKey!,
+    webhookSecret: p.stripeWebhookSecret!,
+    ...(p.stripeApiBase ? { apiBase: p.stripeApiBase } : {}),
+  });
+}
 
 export function calling(deps: { db: Db; clock: Clock; config: Config; turnSecret: string; log: Log; overrides: CallingOverrides }): Calling {
   const { db, clock, config, log, overrides } = deps;
-  const provider = overrides.payments ?? simulatedPayments(db, clock);
+  const provider = overrides.payments ?? paymentProvider(config, db, clock);
   const pubsub = overrides.pubsub ?? new MemoryPubSub();
   const instance = instanceLease(db, clock);
   let hub: SignalingHub | undefined;
@@ -60,12 +78,16 @@ export function calling(deps: { db: Db; clock: Clock; config: Config; turnSecret
     log: { error: (obj, msg) => log.error(obj, msg) },
   });
   const linkService = links({ db, clock, publicUrl: config.publicUrl });
+  const connectService = connect({ db, clock, provider, publicUrl: config.publicUrl });
+  const paymentService = payments({ db, clock, provider, connect: connectService, availableAfterMs: config.payments.availableAfterMs });
   const callService = calls({
     db,
     clock,
     links: linkService,
     billing,
     provider,
+    connect: connectService,
+    customerOf: paymentService.customerOf,
     turn: { urls: config.turn.urls, secret: deps.turnSecret, ttlSeconds: config.turn.ttlSeconds },
     ...(overrides.endWaitMs !== undefined ? { endWaitMs: overrides.endWaitMs } : {}),
   });
@@ -113,7 +135,9 @@ export function calling(deps: { db: Db; clock: Clock; config: Config; turnSecret
   return {
     links: linkService,
     calls: callService,
-    payments: payments({ db }),
+    payments: paymentService,
+    connect: connectService,
+    webhooks: webhooks({ db, clock, provider, log }),
     billing,
     signaling,
     provider,

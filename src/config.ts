@@ -21,9 +21,11 @@ const Env = Type.Object({
   S3_REGION: Type.Optional(Type.String({ minLength: 1 })),
   S3_PUBLIC_URL: Type.Optional(Type.String({ minLength: 1 })),
   PAYMENTS_PROVIDER: Type.Optional(Type.Union([Type.Literal("simulated"), Type.Literal("stripe")])),
-  STRIPE_SECRET_KEY: Type.Optional(Type.String({ minLength: 1 })),
-  STRIPE_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 1 })),
-  STRIPE_API_BASE: Type.Optional(Type.String({ pattern: "^https?://", description: "an http(s) URL" })),
+  STRIPE_SECRET_KEY: Type.Optional(Type.String({ pattern: "^(sk|rk)_(test|live)_[A-Za-z0-9_]+$", description: "a Stripe secret key (sk_test_…, sk_live_… or a restricted rk_…)" })),
+  STRIPE_WEBHOOK_SECRET: Type.Optional(Type.String({ pattern: "^whsec_[A-Za-z0-9_]+$", description: "a webhook signing secret (whsec_…)" })),
+  STRIPE_PUBLISHABLE_KEY: Type.Optional(Type.String({ pattern: "^pk_(test|live)_[A-Za-z0-9_]+$", description: "a Stripe publishable key (pk_test_… or pk_live_…)" })),
+  STRIPE_API_BASE: Type.Optional(Type.String({ pattern: "^https?://[^\\s/]+/?$", description: "an http(s) origin such as http://127.0.0.1:12111" })),
+  PAYMENTS_AVAILABLE_AFTER_HOURS: Type.Optional(Type.String({ pattern: "^[0-9]+$", description: "a whole number of hours" })),
   MAIL_URL: Type.Optional(Type.String({ pattern: "^smtps?://", description: "an smtp:// URL" })),
   MAIL_FROM: Type.Optional(Type.String({ minLength: 3 })),
   TURN_URLS: Type.Optional(Type.String()),
@@ -43,6 +45,8 @@ const Env = Type.Object({
   ARGON2_PARALLELISM: Type.Optional(Type.String({ pattern: "^[1-9][0-9]*$", description: "a positive whole number" })),
 });
 type Env = Static<typeof Env>;
+/** Variables whose values never appear in a message. */
+const SECRETS = new Set(["JWT_PRIVATE_KEY", "TURN_SECRET", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"]);
 
 export interface RateLimitRule {
   max: number;
@@ -69,7 +73,15 @@ export interface Config {
   redisUrl: string | undefined;
   jwt: { privateKeyPem: string | undefined; privateKeyFile: string | undefined; keysDir: string | undefined };
   storage: { driver: "local" | "s3"; s3: { bucket?: string; endpoint?: string; region?: string; publicUrl?: string } };
-  payments: { provider: "simulated" | "stripe"; stripeSecretKey?: string; stripeWebhookSecret?: string; stripeApiBase?: string };
+  payments: {
+    provider: "simulated" | "stripe";
+    stripeSecretKey?: string;
+    stripeWebhookSecret?: string;
+    stripePublishableKey?: string;
+    stripeApiBase?: string;
+    /** Simulated provider: a host's earnings become available for payout this long after capture. */
+    availableAfterMs: number;
+  };
   mail: { url: string | undefined; from: string };
   turn: { urls: string[]; secret: string | undefined; ttlSeconds: number };
   /** Fastify's trustProxy: true, false, a hop count or a list of addresses. */
@@ -126,7 +138,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     const expected = schema.anyOf
       ? `one of ${schema.anyOf.map((l) => l.const).join(", ")}`
       : (schema.description ?? "a non-empty value");
-    problems.push(`${name}=${JSON.stringify(raw[name])}: must be ${expected}`);
+    const shown = SECRETS.has(name) ? "(hidden)" : JSON.stringify(raw[name]);
+    problems.push(`${name}=${shown}: must be ${expected}`);
   }
   const env = raw as Env;
   const nodeEnv = env.NODE_ENV === "production" ? "production" : env.NODE_ENV === "test" ? "test" : "development";
@@ -138,7 +151,16 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   // Named by SPEC 1 but not built yet: refused rather than silently replaced by the default.
   if (env.REDIS_URL) problems.push("REDIS_URL: not supported by this build yet (rate-limit counters and signaling fan-out are in-process); unset it");
   if (env.STORAGE === "s3") problems.push('STORAGE="s3": not supported by this build yet; use local');
-  if (env.PAYMENTS_PROVIDER === "stripe") problems.push('PAYMENTS_PROVIDER="stripe": not supported by this build yet; use simulated');
+  if (env.PAYMENTS_PROVIDER === "stripe") {
+    for (const name of ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_PUBLISHABLE_KEY"] as const) {
+      if (!env[name] && !seen.has(name)) problems.push(`${name}: required when PAYMENTS_PROVIDER=stripe`);
+    }
+    const live = (k: string | undefined) => k?.includes("_live_");
+    const wellFormed = !seen.has("STRIPE_SECRET_KEY") && !seen.has("STRIPE_PUBLISHABLE_KEY");
+    if (wellFormed && env.STRIPE_SECRET_KEY && env.STRIPE_PUBLISHABLE_KEY && live(env.STRIPE_SECRET_KEY) !== live(env.STRIPE_PUBLISHABLE_KEY)) {
+      problems.push("STRIPE_PUBLISHABLE_KEY: must be of the same mode (test or live) as STRIPE_SECRET_KEY");
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const dataDir = path.resolve(env.DATA_DIR ?? "./data");
@@ -165,7 +187,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       provider: env.PAYMENTS_PROVIDER ?? "simulated",
       stripeSecretKey: env.STRIPE_SECRET_KEY,
       stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET,
+      stripePublishableKey: env.STRIPE_PUBLISHABLE_KEY,
       stripeApiBase: env.STRIPE_API_BASE,
+      availableAfterMs: Number(env.PAYMENTS_AVAILABLE_AFTER_HOURS ?? 48) * 3_600_000,
     },
     mail: { url: env.MAIL_URL, from: env.MAIL_FROM ?? "Vidivo <no-reply@localhost>" },
     turn: {

@@ -64,13 +64,33 @@ t.test("configuration: defaults, and one clear line per problem", async (t) => {
     "every problem, one line each",
   );
   t.same(
-    problemsOf({ REDIS_URL: "redis://127.0.0.1:6379", PAYMENTS_PROVIDER: "stripe" }),
-    [
-      "REDIS_URL: not supported by this build yet (rate-limit counters and signaling fan-out are in-process); unset it",
-      'PAYMENTS_PROVIDER="stripe": not supported by this build yet; use simulated',
-    ],
+    problemsOf({ REDIS_URL: "redis://127.0.0.1:6379" }),
+    ["REDIS_URL: not supported by this build yet (rate-limit counters and signaling fan-out are in-process); unset it"],
     "settings this build cannot honour are refused, not silently replaced by the defaults",
   );
+  t.same(
+    problemsOf({ PAYMENTS_PROVIDER: "stripe" }),
+    [
+      "STRIPE_SECRET_KEY: required when PAYMENTS_PROVIDER=stripe",
+      "STRIPE_WEBHOOK_SECRET: required when PAYMENTS_PROVIDER=stripe",
+      "STRIPE_PUBLISHABLE_KEY: required when PAYMENTS_PROVIDER=stripe",
+    ],
+    "the stripe provider names each missing key",
+  );
+  const malformed = problemsOf({ PAYMENTS_PROVIDER: "stripe", STRIPE_SECRET_KEY: "sk_nope_4eC39HqLyjWDarjtT1zdp7dc", STRIPE_WEBHOOK_SECRET: "secret", STRIPE_PUBLISHABLE_KEY: "pk_live_abc" });
+  t.same(
+    malformed,
+    [
+      "STRIPE_SECRET_KEY=(hidden): must be a Stripe secret key (sk_test_…, sk_live_… or a restricted rk_…)",
+      "STRIPE_WEBHOOK_SECRET=(hidden): must be a webhook signing secret (whsec_…)",
+    ],
+    "a malformed key: one line each, its value never printed",
+  );
+  t.same(
+    problemsOf({ PAYMENTS_PROVIDER: "stripe", STRIPE_SECRET_KEY: "sk_test_abc", STRIPE_WEBHOOK_SECRET: "whsec_abc", STRIPE_PUBLISHABLE_KEY: "pk_live_abc" }),
+    ["STRIPE_PUBLISHABLE_KEY: must be of the same mode (test or live) as STRIPE_SECRET_KEY"],
+  );
+  t.same(problemsOf({ PAYMENTS_PROVIDER: "stripe", STRIPE_SECRET_KEY: "sk_test_abc", STRIPE_WEBHOOK_SECRET: "whsec_abc", STRIPE_PUBLISHABLE_KEY: "pk_test_abc" }), []);
   t.same(problemsOf({ PORT: "70000" }), ["PORT=70000: must be between 0 and 65535"]);
   t.throws(() => loadConfig({ JWT_PRIVATE_KEY: "a", JWT_PRIVATE_KEY_FILE: "b" }), ConfigError.prototype);
 });

@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import type { Db } from "../db/client.ts";
 import type { Call, CallTask } from "../db/generated/client.ts";
-import type { PaymentProvider } from "../adapters/payments/port.ts";
+import { PaymentsRefused, type HoldInput, type HoldResult, type PaymentProvider } from "../adapters/payments/port.ts";
 import type { Clock } from "./clock.ts";
 import { transition, type TransitionOptions } from "./call-state.ts";
 import { uuidv7 } from "./ids.ts";
@@ -37,22 +37,52 @@ export type EndReason =
 /** Events for the call's participants (delivered over signaling). */
 export type CallEvent =
   | { type: "call_state"; status: string }
-  | { type: "billing"; window: number; held_until: string }
+  | { type: "billing"; window: number; status: "held" | "hold_failed"; held_until: string }
   | { type: "call_ended"; reason: string };
 
 export type Notify = (callId: string, event: CallEvent) => Promise<void>;
 
-type TaskKind = "capture" | "hold" | "end" | "no_show" | "reconnect_deadline" | "settle";
+type TaskKind = "capture" | "hold" | "end" | "no_show" | "reconnect_deadline" | "settle" | "void_hold";
 /**
  * Order of tasks due at the same instant. A reconnect deadline comes first: it ends the call at the
  * moment the participant left, so a window boundary at that same instant captures only the minutes
  * used (a capture first would charge the whole window).
  */
-const KIND_RANK: Record<string, number> = { reconnect_deadline: 0, capture: 1, hold: 2, end: 3, no_show: 4, settle: 5 };
+const KIND_RANK: Record<string, number> = { reconnect_deadline: 0, capture: 1, hold: 2, end: 3, no_show: 4, settle: 5, void_hold: 6 };
 
 const windowMs = (call: Call) => call.windowMinutes * MINUTE_MS;
 export const windowEnd = (call: Call, k: number) => new Date(call.startedAt!.getTime() + k * windowMs(call));
 export const holdKey = (callId: string, k: number, action: "hold" | "capture" | "release") => `call:${callId}:w${k}:${action}`;
+
+/**
+ * The provider request for window k's hold, the same at every attempt (the provider compares the
+ * parameters of a repeated idempotency key): rate × window, the fee of that amount, the payer's
+ * customer and card, the host's account; off-session after the first window.
+ */
+export function holdRequest(call: Call, k: number): HoldInput {
+  const amountCents = call.windowMinutes * call.rateCents;
+  return {
+    paymentMethodId: call.paymentMethodId,
+    customerRef: call.customerRef,
+    amountCents,
+    feeCents: split(amountCents).feeCents,
+    payeeRef: call.payeeRef,
+    reference: call.id,
+    window: k,
+    offSession: k > 1,
+    idempotencyKey: holdKey(call.id, k, "hold"),
+  };
+}
+
+/** A refusal from the provider counts as a decline for a hold (the engine does not retry it). */
+export async function placeHold(provider: PaymentProvider, input: HoldInput): Promise<HoldResult> {
+  try {
+    return await provider.hold(input);
+  } catch (err) {
+    if (err instanceof PaymentsRefused) return { ok: false, declineCode: err.code };
+    throw err;
+  }
+}
 
 /** What window k costs: ceil(minutes used in it) × rate, where use stops at the call's end. */
 export function windowCharge(call: Call, k: number): number {
@@ -115,11 +145,22 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
       await db.billingWindow.update({ where: { id: win.id }, data: { holdStatus: "released", updatedAt: now() } });
       return true;
     }
-    const res = await provider.capture({ holdRef: win.holdRef, amountCents: Math.min(amount, win.amountCents), idempotencyKey: holdKey(call.id, k, "capture") });
-    if (!res.ok) return false;
     const parts = split(Math.min(amount, win.amountCents));
+    const res = await provider.capture({
+      holdRef: win.holdRef,
+      amountCents: parts.grossCents,
+      feeCents: call.payeeRef ? parts.feeCents : null,
+      idempotencyKey: holdKey(call.id, k, "capture"),
+    });
+    if (!res.ok && res.final) {
+      // The provider let the hold go (its authorization expired): there is nothing to capture.
+      await db.billingWindow.updateMany({ where: { id: win.id, holdStatus: "held" }, data: { holdStatus: "expired", updatedAt: now() } });
+      log?.error({ callId: call.id, window: k, error: res.error }, "hold expired before its capture");
+      return true;
+    }
+    if (!res.ok) return false;
     const recorded = await db.capture.createMany({
-      data: [{ id: uuidv7(clock), callId: call.id, windowIndex: k, hostId: call.hostId, guestId: call.guestId, ...parts, createdAt: now() }],
+      data: [{ id: uuidv7(clock), callId: call.id, windowIndex: k, hostId: call.hostId, guestId: call.guestId, ...parts, paymentRef: win.holdRef, createdAt: now() }],
       skipDuplicates: true,
     });
     if (recorded.count === 1) {
@@ -162,11 +203,11 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
         const start = call.startedAt ? call.startedAt.getTime() + (k - 1) * windowMs(call) : Infinity;
         const live = call.status === "active" || (call.status === "ending" && call.endedAt && start < call.endedAt.getTime());
         if (!live) return void (await finishTask(task, "cancelled"));
-        const amountCents = call.windowMinutes * call.rateCents;
-        const res = await provider.hold({ paymentMethodId: call.paymentMethodId, amountCents, reference: call.id, idempotencyKey: holdKey(call.id, k, "hold") });
+        const request = holdRequest(call, k);
+        const res = await placeHold(provider, request);
         await db.billingWindow.createMany({
           data: [{
-            id: uuidv7(clock), callId: call.id, index: k, amountCents,
+            id: uuidv7(clock), callId: call.id, index: k, amountCents: request.amountCents,
             holdStatus: res.ok ? "held" : "declined", holdRef: res.ok ? res.holdRef : null,
             createdAt: now(), updatedAt: now(),
           }],
@@ -174,7 +215,7 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
         });
         if (res.ok) {
           await scheduleWindow(call, k);
-          if (call.status === "active") await notify(call.id, { type: "billing", window: k, held_until: windowEnd(call, k).toISOString() });
+          if (call.status === "active") await notify(call.id, { type: "billing", window: k, status: "held", held_until: windowEnd(call, k).toISOString() });
         } else if (call.status === "ending") {
           // Ended meanwhile, but later than the boundary of the last window that is paid for (the
           // ticker ran late): the call ended at that boundary, for lack of payment.
@@ -183,8 +224,9 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
             data: { endedAt: windowEnd(call, k - 1), endReason: "billing_failed", updatedAt: now() },
           });
         } else {
-          // The call ends at the boundary of the window that is paid for.
+          // The call ends at the boundary of the window that is paid for; both participants hear it now.
           await schedule(call.id, "end", windowEnd(call, k - 1), { refTime: windowEnd(call, k - 1), reason: "billing_failed" });
+          await notify(call.id, { type: "billing", window: k, status: "hold_failed", held_until: windowEnd(call, k - 1).toISOString() });
         }
         return void (await finishTask(task, "done"));
       }
@@ -208,6 +250,14 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
       }
       case "settle":
         return settle(call, task);
+      case "void_hold": {
+        // A hold request whose answer never came (the provider was unreachable): sent again with
+        // the same key, the provider answers with the hold if it was placed after all (or places
+        // it now), and it is released. Nothing stays authorised on the card of a call that failed.
+        const res = await placeHold(provider, holdRequest(call, k));
+        if (res.ok) await provider.release({ holdRef: res.holdRef, idempotencyKey: holdKey(call.id, k, "release") });
+        return void (await finishTask(task, "done"));
+      }
     }
   }
 
@@ -228,9 +278,10 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
       return;
     }
     // The rest of the schedule is void. Another settlement is kept: it was scheduled for a hold
-    // recorded after this one read the windows (initiate's, overtaken by the end), and releases it.
+    // recorded after this one read the windows (initiate's, overtaken by the end), and releases it;
+    // so is a void_hold (it releases a hold whose request went unanswered).
     await db.callTask.updateMany({
-      where: { callId: call.id, status: "pending", id: { not: task.id }, kind: { not: "settle" } },
+      where: { callId: call.id, status: "pending", id: { not: task.id }, kind: { notIn: ["settle", "void_hold"] } },
       data: { status: "cancelled", doneAt: now() },
     });
     if (call.status === "ending" || call.status === "failed") {
@@ -302,7 +353,7 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
     async onActivated(call: Call) {
       await notify(call.id, { type: "call_state", status: "active" });
       await scheduleWindow(call, 1);
-      await notify(call.id, { type: "billing", window: 1, held_until: windowEnd(call, 1).toISOString() });
+      await notify(call.id, { type: "billing", window: 1, status: "held", held_until: windowEnd(call, 1).toISOString() });
     },
 
     /**

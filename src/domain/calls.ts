@@ -5,8 +5,10 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Db } from "../db/client.ts";
 import type { Call, CallLink, CallStatus } from "../db/generated/client.ts";
-import type { PaymentProvider } from "../adapters/payments/port.ts";
-import { NO_SHOW_MS, RECONNECT_GRACE_MS, holdKey, type BillingEngine, type EndReason } from "./billing.ts";
+import { PaymentsUnavailable, type HoldResult, type PaymentProvider } from "../adapters/payments/port.ts";
+import { isUniqueViolation } from "./accounts.ts";
+import { NO_SHOW_MS, RECONNECT_GRACE_MS, holdRequest, type BillingEngine, type EndReason } from "./billing.ts";
+import type { Connect } from "./connect.ts";
 import { LIVE, isFinished, transition } from "./call-state.ts";
 import type { Clock } from "./clock.ts";
 import { AppError } from "./errors.ts";
@@ -27,6 +29,9 @@ export interface CallsDeps {
   links: Links;
   billing: BillingEngine;
   provider: PaymentProvider;
+  connect: Connect;
+  /** The payer's customer at the provider (created on first use), or null when the provider needs none. */
+  customerOf: (p: Principal) => Promise<string | null>;
   turn: TurnConfig;
   /** How long an end request waits for the call's settlement before answering 202 (real ms). */
   endWaitMs?: number;
@@ -42,7 +47,7 @@ export function participantRole(call: Call, p: Principal | null): Role | null {
   return null;
 }
 
-export function calls({ db, clock, links, billing, provider, turn, endWaitMs = 5000 }: CallsDeps) {
+export function calls({ db, clock, links, billing, provider, connect, customerOf, turn, endWaitMs = 5000 }: CallsDeps) {
   const now = () => new Date(clock.now());
 
   async function render(call: Call & { link?: CallLink }) {
@@ -120,17 +125,37 @@ export function calls({ db, clock, links, billing, provider, turn, endWaitMs = 5
     return true;
   }
 
+  /**
+   * A hold the client authorised itself (3-D Secure after a first attempt): accepted as window 1's
+   * hold only when it is exactly the hold this call would have placed, for this payer and host.
+   */
+  async function adoptHold(holdRef: string, request: ReturnType<typeof holdRequest>): Promise<HoldResult> {
+    const state = await provider.holdState(holdRef);
+    const fits =
+      state?.status === "requires_capture" &&
+      state.amountCents === request.amountCents &&
+      state.customerRef === request.customerRef &&
+      state.payeeRef === request.payeeRef;
+    if (!fits) throw new AppError("validation_error", { payment_intent_id: "is not an authorised hold of this amount for this payer and link" });
+    return { ok: true, holdRef };
+  }
+
   return {
     render,
     forParticipant,
     turnFor: (callId: string) => turnCredentials(turn, clock, toUlid(callId)),
 
-    async initiate(p: Principal, body: { short_code: string; payment_method_id: string; guest_name?: string }) {
+    async initiate(p: Principal, body: { short_code: string; payment_method_id: string; guest_name?: string; payment_intent_id?: string }) {
       const link = await links.byShortCode(body.short_code);
       if (!link) throw new AppError("link_not_found");
       const reason = unavailableReason(link, clock.now());
       if (reason) throw new AppError("link_unavailable", { reason });
       if (p.kind === "user" && p.id === link.hostId) throw new AppError("forbidden", { short_code: "is your own link" });
+
+      // The host's account and the payer's customer at the provider (nothing is created here
+      // when the provider cannot be reached: the request answers 503 before any call exists).
+      const payeeRef = await connect.payeeOf(link.hostId);
+      const customerRef = await customerOf(p);
 
       const t = now();
       const id = uuidv7(clock);
@@ -146,6 +171,8 @@ export function calls({ db, clock, links, billing, provider, turn, endWaitMs = 5
           rateCents: link.rateCents,
           windowMinutes: link.windowMinutes,
           paymentMethodId: body.payment_method_id,
+          customerRef,
+          payeeRef,
           createdAt: t,
           updatedAt: t,
         },
@@ -153,16 +180,35 @@ export function calls({ db, clock, links, billing, provider, turn, endWaitMs = 5
       // Durable clean-up: a call that never gets its host (or stays pending after a crash) ends here.
       await billing.schedule(id, "no_show", new Date(t.getTime() + NO_SHOW_MS));
 
-      const amountCents = link.rateCents * link.windowMinutes;
-      const hold = await provider.hold({ paymentMethodId: body.payment_method_id, amountCents, reference: id, idempotencyKey: holdKey(id, 1, "hold") });
-      if (!hold.ok) {
-        await transition(db, id, "failed", now(), { from: ["pending"], changes: { endReason: "payment_declined", endedAt: now() } });
+      const request = holdRequest(call, 1);
+      const fail = async (endReason: EndReason) => {
+        await transition(db, id, "failed", now(), { from: ["pending"], changes: { endReason, endedAt: now() } });
         await db.callTask.updateMany({ where: { callId: id, status: "pending" }, data: { status: "cancelled", doneAt: now() } });
-        throw new AppError("payment_declined", { decline_code: hold.declineCode });
+      };
+      let hold: HoldResult;
+      try {
+        hold = body.payment_intent_id ? await adoptHold(body.payment_intent_id, request) : await provider.hold(request);
+      } catch (err) {
+        await fail(err instanceof PaymentsUnavailable ? "billing_failed" : "payment_declined");
+        // The hold may have been placed although its answer was lost: the engine asks again with
+        // the same key and releases whatever it gets.
+        if (err instanceof PaymentsUnavailable) await billing.schedule(id, "void_hold", now(), { windowIndex: 1 });
+        throw err;
       }
-      await db.billingWindow.create({
-        data: { id: uuidv7(clock), callId: id, index: 1, amountCents, holdStatus: "held", holdRef: hold.holdRef, createdAt: now(), updatedAt: now() },
-      });
+      if (!hold.ok) {
+        await fail("payment_declined");
+        const action = hold.action ? { client_secret: hold.action.clientSecret, payment_intent_id: hold.action.holdRef } : {};
+        throw new AppError("payment_declined", { decline_code: hold.declineCode, ...action });
+      }
+      try {
+        await db.billingWindow.create({
+          data: { id: uuidv7(clock), callId: id, index: 1, amountCents: request.amountCents, holdStatus: "held", holdRef: hold.holdRef, createdAt: now(), updatedAt: now() },
+        });
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        await fail("payment_declined");
+        throw new AppError("validation_error", { payment_intent_id: "is already used by another call" });
+      }
       if (!(await links.countUse(link.id))) {
         // The last use went to someone else meanwhile.
         await billing.markEnded(id, "link_unavailable", now(), { from: ["pending"] });

@@ -7,6 +7,7 @@ export const errorStatus = {
   invalid_credentials: 401,
   payment_declined: 402,
   stripe_error: 402,
+  stripe_not_connected: 402,
   forbidden: 403,
   not_found: 404,
   link_not_found: 404,
@@ -45,4 +46,7 @@ export class AppError extends Error {
 export const validationError = (fields: FieldErrors) => new AppError("validation_error", fields);
 /** A well-formed token whose account (or guest) no longer exists: refused like any invalid token. */
 export const unknownCaller = () => new AppError("unauthorized", null, { tokenProblem: "unknown_user" });
+/** The payment provider is unreachable or throttling us: try again after a few seconds. */
+export const paymentsUnavailable = (retryAfterSeconds: number) =>
+  new AppError("service_unavailable", { reason: "payments_unavailable" }, { retryAfterSeconds });
 export const isAppError = (e: unknown): e is AppError => e instanceof AppError;

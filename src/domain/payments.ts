@@ -1,40 +1,303 @@
-// Payment history (SPEC 4.9): one entry per captured window. The guest of the call sees a charge
-// (the amount paid); the host sees an earning (gross, the 7 % platform fee, net).
+// Payments as people see them (SPEC 4.9, issue 9): saving a card (the payer's customer and a
+// card-saving session), the history of charges, earnings, refunds and disputes, a host's earnings
+// and payouts, and refunds by an admin. Amounts are integer cents inside, strings outside.
 import type { Db } from "../db/client.ts";
-import type { Capture } from "../db/generated/client.ts";
+import type { Capture, Dispute, Refund } from "../db/generated/client.ts";
+import type { PaymentProvider } from "../adapters/payments/port.ts";
+import { TEST_PAYMENT_METHODS } from "../adapters/payments/simulated.ts";
 import type { Principal } from "./calls.ts";
-import { toUlid } from "./ids.ts";
-import { formatCents } from "./money.ts";
-import { afterCursor, newestFirst, toPage } from "./pagination.ts";
+import type { Clock } from "./clock.ts";
+import type { Connect } from "./connect.ts";
+import { AppError } from "./errors.ts";
+import { toUlid, uuidv7 } from "./ids.ts";
+import { formatCents, parseCents } from "./money.ts";
+import { afterCursor, newestFirst, toPage, type SortKey } from "./pagination.ts";
 
-export function payments({ db }: { db: Db }) {
+export type RefundReason = "requested_by_customer" | "duplicate" | "fraudulent";
+/** Dispute statuses in which the money is not (or no longer) the host's. */
+const DISPUTED = ["warning_needs_response", "warning_under_review", "needs_response", "under_review", "lost"];
+/** Refunds that gave (or are giving) money back. */
+const REFUNDING = ["pending", "succeeded", "requires_action"];
+
+/** The part of a capture's fee given back with a refund of `amountCents`: in proportion, half up. */
+export const feeRefund = (c: Pick<Capture, "grossCents" | "feeCents">, amountCents: number) =>
+  c.grossCents === 0 ? 0 : Math.floor((2 * c.feeCents * amountCents + c.grossCents) / (2 * c.grossCents));
+
+export interface PaymentsDeps {
+  db: Db;
+  clock: Clock;
+  provider: PaymentProvider;
+  connect: Connect;
+  /** Simulated provider: a capture's net becomes available for payout this long after it. */
+  availableAfterMs: number;
+}
+
+export interface HistoryItem {
+  id: string;
+  type: "charge" | "earning" | "refund" | "dispute";
+  payment_id: string;
+  call_id: string;
+  window: number;
+  amount: string;
+  fee: string | null;
+  net: string | null;
+  status: string | null;
+  currency: "usd";
+  created_at: string;
+}
+type Entry = SortKey & { render: () => HistoryItem };
+const sum = (rows: { _sum: Record<string, number | null> }) => rows._sum;
+
+export function payments({ db, clock, provider, connect, availableAfterMs }: PaymentsDeps) {
+  const now = () => new Date(clock.now());
+
+  async function customerOf(p: Principal): Promise<string | null> {
+    if (provider.name !== "stripe") return null;
+    const key = { ownerKind: p.kind, ownerId: p.id };
+    const stored = await db.paymentCustomer.findUnique({ where: { ownerKind_ownerId: key } });
+    if (stored) return stored.customerRef;
+    const who =
+      p.kind === "user"
+        ? await db.user.findUnique({ where: { id: p.id }, select: { email: true, displayName: true } })
+        : await db.guest.findUnique({ where: { id: p.id }, select: { displayName: true } });
+    // Two first requests at once get the same customer (one idempotency key per payer).
+    const customerRef = await provider.createCustomer({
+      ownerKind: p.kind,
+      ownerId: p.id,
+      email: who && "email" in who ? (who.email as string | null) : null,
+      name: who?.displayName ?? null,
+      idempotencyKey: `customer:${p.kind}:${p.id}`,
+    });
+    await db.paymentCustomer.createMany({ data: [{ ...key, customerRef, createdAt: now() }], skipDuplicates: true });
+    return (await db.paymentCustomer.findUniqueOrThrow({ where: { ownerKind_ownerId: key } })).customerRef;
+  }
+
+  const captureEntry = (c: Capture, earning: boolean): Entry => ({
+    id: c.id,
+    createdAt: c.createdAt,
+    render: () => ({
+      id: toUlid(c.id),
+      type: earning ? "earning" : "charge",
+      payment_id: toUlid(c.id),
+      call_id: toUlid(c.callId),
+      window: c.windowIndex,
+      amount: formatCents(c.grossCents),
+      fee: earning ? formatCents(c.feeCents) : null,
+      net: earning ? formatCents(c.netCents) : null,
+      status: null,
+      currency: "usd",
+      created_at: c.createdAt.toISOString(),
+    }),
+  });
+
+  const refundEntry = (r: Refund & { capture: Capture }, host: boolean): Entry => ({
+    id: r.id,
+    createdAt: r.createdAt,
+    render: () => ({
+      id: toUlid(r.id),
+      type: "refund",
+      payment_id: toUlid(r.captureId),
+      call_id: toUlid(r.callId),
+      window: r.capture.windowIndex,
+      amount: formatCents(r.amountCents),
+      fee: host ? formatCents(r.feeCents) : null,
+      net: host ? formatCents(r.netCents) : null,
+      status: r.status,
+      currency: "usd",
+      created_at: r.createdAt.toISOString(),
+    }),
+  });
+
+  const disputeEntry = (d: Dispute & { capture: Capture }): Entry => ({
+    id: d.id,
+    createdAt: d.createdAt,
+    render: () => ({
+      id: toUlid(d.id),
+      type: "dispute",
+      payment_id: toUlid(d.captureId),
+      call_id: toUlid(d.capture.callId),
+      window: d.capture.windowIndex,
+      amount: formatCents(d.amountCents),
+      fee: null,
+      net: null,
+      status: d.status,
+      currency: "usd",
+      created_at: d.createdAt.toISOString(),
+    }),
+  });
+
+  /** What a host has earned: captures less refunds, with open or lost disputes apart. */
+  async function totals(hostId: string) {
+    const [captured, refunded, disputed] = await Promise.all([
+      db.capture.aggregate({ where: { hostId }, _sum: { grossCents: true, feeCents: true, netCents: true }, _count: true }),
+      db.refund.aggregate({ where: { hostId, status: { in: REFUNDING } }, _sum: { amountCents: true, feeCents: true, netCents: true } }),
+      db.dispute.aggregate({ where: { hostId, status: { in: DISPUTED } }, _sum: { amountCents: true } }),
+    ]);
+    const c = sum(captured), r = sum(refunded);
+    return {
+      count: captured._count,
+      gross: c.grossCents ?? 0,
+      fee: (c.feeCents ?? 0) - (r.feeCents ?? 0),
+      refunded: r.amountCents ?? 0,
+      net: (c.netCents ?? 0) - (r.netCents ?? 0),
+      disputed: sum(disputed).amountCents ?? 0,
+    };
+  }
+
+  /** Simulated provider: net available once its capture is older than the delay, less refunds and payouts. */
+  async function simulatedBalance(hostId: string, net: number) {
+    const settledBefore = new Date(clock.now() - availableAfterMs);
+    const [settled, paidOut] = await Promise.all([
+      db.capture.aggregate({ where: { hostId, createdAt: { lte: settledBefore } }, _sum: { netCents: true } }),
+      db.payout.aggregate({ where: { userId: hostId, status: { notIn: ["failed", "canceled"] } }, _sum: { amountCents: true } }),
+    ]);
+    const pendingNet = net - (settled._sum.netCents ?? 0);
+    const available = Math.max(0, net - Math.max(0, pendingNet) - (paidOut._sum.amountCents ?? 0));
+    return { available, pending: Math.max(0, pendingNet) };
+  }
+
   return {
-    async history(p: Principal, q: { type?: "charge" | "earning"; limit: number; cursor?: string }) {
-      const charges = { guestId: p.id, call: { guestKind: p.kind } };
-      const earnings = p.kind === "user" ? { hostId: p.id } : null;
-      const who =
-        q.type === "charge" ? [charges] : q.type === "earning" ? (earnings ? [earnings] : []) : [charges, ...(earnings ? [earnings] : [])];
-      const rows: Capture[] = who.length
-        ? await db.capture.findMany({
-            where: { AND: [{ OR: who }, afterCursor("payments", q.cursor)] },
-            orderBy: newestFirst,
-            take: q.limit + 1,
-          })
-        : [];
-      return toPage("payments", rows, q.limit, (c) => {
-        const earning = p.kind === "user" && c.hostId === p.id;
-        return {
-          id: toUlid(c.id),
-          type: earning ? ("earning" as const) : ("charge" as const),
-          call_id: toUlid(c.callId),
-          window: c.windowIndex,
-          amount: formatCents(c.grossCents),
-          fee: earning ? formatCents(c.feeCents) : null,
-          net: earning ? formatCents(c.netCents) : null,
-          currency: "usd" as const,
-          created_at: c.createdAt.toISOString(),
-        };
+    customerOf,
+
+    async setupIntent(p: Principal) {
+      const customerRef = await customerOf(p);
+      const { clientSecret } = await provider.setupIntent({ customerRef: customerRef ?? "" });
+      return {
+        client_secret: clientSecret,
+        publishable_key: provider.publishableKey,
+        provider: provider.name === "stripe" ? ("stripe" as const) : ("simulated" as const),
+        test_payment_methods: provider.name === "simulated" ? TEST_PAYMENT_METHODS : null,
+      };
+    },
+
+    /** Newest first over captures (charges and earnings), refunds and disputes. */
+    async history(p: Principal, q: { type?: "charge" | "earning" | "refund" | "dispute"; limit: number; cursor?: string }) {
+      const host = p.kind === "user";
+      const wants = (t: string) => !q.type || q.type === t;
+      const page = { ...afterCursor("payments", q.cursor) };
+      const take = q.limit + 1;
+      const asGuest = { guestId: p.id, call: { guestKind: p.kind } };
+      const [charges, earnings, guestRefunds, hostRefunds, disputes] = await Promise.all([
+        wants("charge") ? db.capture.findMany({ where: { AND: [asGuest, page] }, orderBy: newestFirst, take }) : [],
+        wants("earning") && host ? db.capture.findMany({ where: { AND: [{ hostId: p.id }, page] }, orderBy: newestFirst, take }) : [],
+        wants("refund") ? db.refund.findMany({ where: { AND: [{ guestId: p.id, capture: { call: { guestKind: p.kind } } }, page] }, include: { capture: true }, orderBy: newestFirst, take }) : [],
+        wants("refund") && host ? db.refund.findMany({ where: { AND: [{ hostId: p.id }, page] }, include: { capture: true }, orderBy: newestFirst, take }) : [],
+        wants("dispute") && host ? db.dispute.findMany({ where: { AND: [{ hostId: p.id }, page] }, include: { capture: true }, orderBy: newestFirst, take }) : [],
+      ]);
+      const entries: Entry[] = [
+        ...charges.map((c) => captureEntry(c, false)),
+        ...earnings.map((c) => captureEntry(c, true)),
+        ...guestRefunds.map((r) => refundEntry(r, false)),
+        ...hostRefunds.map((r) => refundEntry(r, true)),
+        ...disputes.map(disputeEntry),
+      ];
+      entries.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+      return toPage("payments", entries.slice(0, take), q.limit, (e) => e.render());
+    },
+
+    async earnings(hostId: string) {
+      const t = await totals(hostId);
+      const account = await connect.accountOf(hostId);
+      const balance = account ? await provider.balance(account.accountRef) : null;
+      if (t.count === 0 && !balance) return { earnings: [] };
+      const own = balance
+        ? {
+            available: balance.available.find((b) => b.currency === "usd")?.amountCents ?? 0,
+            pending: balance.pending.find((b) => b.currency === "usd")?.amountCents ?? 0,
+          }
+        : await simulatedBalance(hostId, t.net);
+      const money = (cents: number) => formatCents(Math.max(0, cents));
+      return {
+        earnings: [
+          {
+            currency: "usd" as const,
+            gross: money(t.gross),
+            fee: money(t.fee),
+            net: money(t.net),
+            refunded: money(t.refunded),
+            disputed: money(t.disputed),
+            pending: money(own.pending),
+            available: money(own.available),
+          },
+        ],
+      };
+    },
+
+    async payouts(hostId: string, q: { limit: number; cursor?: string }) {
+      const rows = await db.payout.findMany({
+        where: { AND: [{ userId: hostId }, afterCursor("payouts", q.cursor)] },
+        orderBy: newestFirst,
+        take: q.limit + 1,
       });
+      return toPage("payouts", rows, q.limit, (p) => ({
+        id: toUlid(p.id),
+        amount: formatCents(p.amountCents),
+        currency: p.currency,
+        status: p.status as "paid",
+        arrival_at: p.arrivalAt?.toISOString() ?? null,
+        failure_code: p.failureCode,
+        created_at: p.createdAt.toISOString(),
+      }));
+    },
+
+    /**
+     * Refunds (part of) a capture: never more than is left of it. The provider's idempotency key
+     * comes from the admin's key, so a retried request never refunds twice. The refund is recorded
+     * by the provider's id (a webhook about it may have recorded it first).
+     */
+    async refund(captureId: string, body: { amount?: string; reason: RefundReason }, clientKey: string) {
+      const capture = await db.capture.findUnique({ where: { id: captureId }, include: { call: { select: { payeeRef: true } } } });
+      if (!capture) throw new AppError("not_found");
+      const refunded = await db.refund.aggregate({ where: { captureId, status: { in: REFUNDING } }, _sum: { amountCents: true } });
+      const left = capture.grossCents - (refunded._sum.amountCents ?? 0);
+      const amountCents = body.amount === undefined ? left : parseCents(body.amount);
+      if (amountCents === null || amountCents <= 0) throw new AppError("validation_error", { amount: "must be a positive amount" });
+      if (amountCents > left) throw new AppError("validation_error", { amount: `is more than the ${formatCents(left)} left to refund` });
+      const holdRef =
+        capture.paymentRef ??
+        (await db.billingWindow.findUnique({ where: { callId_index: { callId: capture.callId, index: capture.windowIndex } } }))?.holdRef;
+      if (!holdRef) throw new AppError("not_found");
+      const result = await provider.refund({
+        holdRef,
+        amountCents,
+        reason: body.reason,
+        connected: capture.call.payeeRef !== null,
+        idempotencyKey: `refund:${captureId}:${clientKey}`,
+      });
+      const feeCents = feeRefund(capture, result.amountCents);
+      await db.refund.createMany({
+        data: [{
+          id: uuidv7(clock),
+          captureId,
+          callId: capture.callId,
+          hostId: capture.hostId,
+          guestId: capture.guestId,
+          providerRef: result.refundRef,
+          amountCents: result.amountCents,
+          feeCents,
+          netCents: result.amountCents - feeCents,
+          reason: result.reason,
+          status: result.status,
+          createdAt: now(),
+        }],
+        skipDuplicates: true,
+      });
+      const r = await db.refund.findUniqueOrThrow({ where: { providerRef: result.refundRef } });
+      return {
+        refund: {
+          id: toUlid(r.id),
+          payment_id: toUlid(r.captureId),
+          call_id: toUlid(r.callId),
+          amount: formatCents(r.amountCents),
+          fee_refunded: formatCents(r.feeCents),
+          transfer_reversed: formatCents(r.netCents),
+          reason: r.reason as RefundReason,
+          status: r.status as "succeeded",
+          created_at: r.createdAt.toISOString(),
+        },
+      };
     },
   };
 }
+
+export type Payments = ReturnType<typeof payments>;

@@ -1,7 +1,8 @@
 // Turns anything thrown into an AppError (framework errors included), so that each surface has a
 // single renderer. Unknown errors become internal_error and are logged; their text never leaves.
 import type { FastifyError } from "fastify";
-import { AppError, type FieldErrors } from "../domain/errors.ts";
+import { PaymentsRefused, PaymentsUnavailable } from "../adapters/payments/port.ts";
+import { AppError, paymentsUnavailable, type FieldErrors } from "../domain/errors.ts";
 
 interface AjvIssue {
   instancePath: string;
@@ -59,6 +60,9 @@ const frameworkCodes: Record<string, (e: FastifyError) => AppError> = {
 
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  // The payment provider: unreachable or throttling → 503 with Retry-After; a refusal → 402.
+  if (err instanceof PaymentsUnavailable) return paymentsUnavailable(err.retryAfterSeconds);
+  if (err instanceof PaymentsRefused) return new AppError("stripe_error", { stripe_code: err.code, message: err.message });
   const e = err as FastifyError & { validation?: AjvIssue[]; validationContext?: string };
   if (e && Array.isArray(e.validation)) {
     return new AppError("validation_error", fieldErrorsFromAjv(e.validation, e.validationContext));

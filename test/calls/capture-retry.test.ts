@@ -3,11 +3,11 @@
 // simulated one behind a wrapper that refuses the first capture requests, as a flaky card network
 // would.
 import t from "tap";
-import type { PaymentProvider } from "../../src/adapters/payments/port.ts";
+import type { PaymentProvider, CaptureResult } from "../../src/adapters/payments/port.ts";
 import { simulatedPayments } from "../../src/adapters/payments/simulated.ts";
 import { fromUlid } from "../../src/domain/ids.ts";
 import { testApp } from "../helpers/app.ts";
-import { activeCall as activeCallOn, advance, bearer, createLink, getCall, makeUser } from "../helpers/calls.ts";
+import { delegate, activeCall as activeCallOn, advance, bearer, createLink, getCall, makeUser } from "../helpers/calls.ts";
 
 const MIN = 60_000;
 
@@ -15,19 +15,17 @@ const MIN = 60_000;
 function flakyCaptures() {
   let inner: PaymentProvider | undefined;
   const state = { failures: 0, refused: 0 };
-  const provider: PaymentProvider = {
+  const provider = delegate({
     name: "flaky",
-    hold: (input) => inner!.hold(input),
-    release: (input) => inner!.release(input),
-    capture: async (input) => {
+    capture: async (input: Parameters<PaymentProvider["capture"]>[0]): Promise<CaptureResult> => {
       if (state.failures > 0) {
         state.failures--;
         state.refused++;
-        return { ok: false, error: "processing_error" };
+        return { ok: false, error: "processing_error", final: false };
       }
       return inner!.capture(input);
     },
-  };
+  }, () => inner);
   return { provider, state, attach: (p: PaymentProvider) => (inner = p) };
 }
 

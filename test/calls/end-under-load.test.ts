@@ -5,13 +5,13 @@
 import { randomUUID } from "node:crypto";
 import t from "tap";
 import type { FastifyInstance } from "fastify";
-import type { PaymentProvider } from "../../src/adapters/payments/port.ts";
+import type { CaptureResult, PaymentProvider } from "../../src/adapters/payments/port.ts";
 import { simulatedPayments } from "../../src/adapters/payments/simulated.ts";
 import { MINUTE_MS } from "../../src/domain/billing.ts";
 import { ManualClock } from "../../src/domain/clock.ts";
 import { toUlid } from "../../src/domain/ids.ts";
 import { testApp } from "../helpers/app.ts";
-import { bearer, makeGuest, makeUser, type Party } from "../helpers/calls.ts";
+import { delegate, bearer, makeGuest, makeUser, type Party } from "../helpers/calls.ts";
 
 // Several hundred on PostgreSQL; fewer on the embedded database, whose one connection serialises every query.
 const N = Number(process.env.END_LOAD_CALLS ?? (process.env.DATABASE_URL ? 200 : 60));
@@ -19,17 +19,19 @@ const N = Number(process.env.END_LOAD_CALLS ?? (process.env.DATABASE_URL ? 200 :
 t.setTimeout(10 * 60_000);
 
 /** The simulated provider, with captures slowed while `slowMs` is set. */
-function slowCaptures(): PaymentProvider & { inner?: PaymentProvider; slowMs: number } {
-  const p: PaymentProvider & { inner?: PaymentProvider; slowMs: number } = {
-    name: "slow-captures",
-    slowMs: 0,
-    hold: (i) => p.inner!.hold(i),
-    async capture(i) {
-      if (p.slowMs) await new Promise((r) => setTimeout(r, p.slowMs));
-      return p.inner!.capture(i);
+function slowCaptures() {
+  const p: PaymentProvider & { inner?: PaymentProvider; slowMs: number } = delegate(
+    {
+      name: "slow-captures",
+      slowMs: 0,
+      inner: undefined as PaymentProvider | undefined,
+      async capture(i: Parameters<PaymentProvider["capture"]>[0]): Promise<CaptureResult> {
+        if (p.slowMs) await new Promise((r) => setTimeout(r, p.slowMs));
+        return p.inner!.capture(i);
+      },
     },
-    release: (i) => p.inner!.release(i),
-  };
+    () => p.inner,
+  );
   return p;
 }
 

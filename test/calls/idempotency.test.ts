@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import t from "tap";
-import type { PaymentProvider } from "../../src/adapters/payments/port.ts";
+import type { PaymentProvider, HoldInput } from "../../src/adapters/payments/port.ts";
 import { simulatedPayments } from "../../src/adapters/payments/simulated.ts";
 import type { Database } from "../../src/db/client.ts";
 import type { PrismaClient } from "../../src/db/generated/client.ts";
@@ -19,7 +19,7 @@ import { fromUlid } from "../../src/domain/ids.ts";
 import { CLAIM_LEASE_MS } from "../../src/plugins/idempotency.ts";
 import { freshDatabaseUrl, sharedDatabase, testApp } from "../helpers/app.ts";
 import { startServer } from "../helpers/process.ts";
-import { bearer, connect, createLink, json, makeGuest, makeUser, refusedStatus, type Party } from "../helpers/calls.ts";
+import { delegate, bearer, connect, createLink, json, makeGuest, makeUser, refusedStatus, type Party } from "../helpers/calls.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -61,9 +61,9 @@ function controlledPayments() {
       return { holding, open };
     },
   };
-  const provider: PaymentProvider = {
+  const provider = delegate({
     name: "controlled",
-    hold: async (input) => {
+    hold: async (input: HoldInput) => {
       if (control.failNextHold) {
         control.failNextHold = false;
         throw new Error("payment provider unreachable");
@@ -76,9 +76,7 @@ function controlledPayments() {
       }
       return inner!.hold(input);
     },
-    capture: (input) => inner!.capture(input),
-    release: (input) => inner!.release(input),
-  };
+  }, () => inner);
   return { provider, control, attach: (p: PaymentProvider) => (inner = p) };
 }
 

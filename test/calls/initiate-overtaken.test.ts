@@ -2,28 +2,26 @@
 // provider, as a real one is) wins. Initiate answers what happened instead of 201 waiting, the hold
 // it placed is released, and the call stays cancelled: a later join is refused and nothing is charged.
 import t from "tap";
-import type { PaymentProvider } from "../../src/adapters/payments/port.ts";
+import type { PaymentProvider, HoldInput } from "../../src/adapters/payments/port.ts";
 import { simulatedPayments } from "../../src/adapters/payments/simulated.ts";
 import { toUlid } from "../../src/domain/ids.ts";
 import { testApp } from "../helpers/app.ts";
-import { bearer, createLink, initiate, makeGuest, makeUser } from "../helpers/calls.ts";
+import { delegate, bearer, createLink, initiate, makeGuest, makeUser } from "../helpers/calls.ts";
 
 /** The simulated provider, whose holds wait until the test lets them through. */
 function gatedHolds() {
   let inner: PaymentProvider | undefined;
   let started: (callId: string) => void = () => {};
   let open: () => void = () => {};
-  const provider: PaymentProvider = {
+  const provider = delegate({
     name: "gated",
-    async hold(i) {
+    async hold(i: HoldInput) {
       const gate = new Promise<void>((r) => (open = r));
       started(i.reference);
       await gate;
       return inner!.hold(i);
     },
-    capture: (i) => inner!.capture(i),
-    release: (i) => inner!.release(i),
-  };
+  }, () => inner);
   return {
     provider,
     attach: (p: PaymentProvider) => (inner = p),

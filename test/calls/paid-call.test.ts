@@ -82,8 +82,8 @@ t.test("a paid call end to end: 23 m 30 s at $3.00/min in 10-minute windows", as
   t.match(await host.next("peer_joined"), { role: "guest" });
   t.match(await guest.next("call_state"), { status: "active" });
   const startedAt = clock.now();
-  t.same(await host.next("billing"), { type: "billing", window: 1, held_until: new Date(startedAt + 10 * MIN).toISOString() });
-  t.same(await guest.next("billing"), { type: "billing", window: 1, held_until: new Date(startedAt + 10 * MIN).toISOString() });
+  t.same(await host.next("billing"), { type: "billing", window: 1, status: "held", held_until: new Date(startedAt + 10 * MIN).toISOString() });
+  t.same(await guest.next("billing"), { type: "billing", window: 1, status: "held", held_until: new Date(startedAt + 10 * MIN).toISOString() });
 
   guest.send({ type: "offer", sdp: "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n" });
   t.same(await host.next("offer"), { type: "offer", sdp: "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n", from: "guest" });
@@ -97,10 +97,10 @@ t.test("a paid call end to end: 23 m 30 s at $3.00/min in 10-minute windows", as
 
   // The clock moves 23 m 30 s; the engine places each next hold a minute early and captures each window.
   await advance(app, clock, 9 * MIN);
-  t.same(await guest.next("billing"), { type: "billing", window: 2, held_until: new Date(startedAt + 20 * MIN).toISOString() });
+  t.same(await guest.next("billing"), { type: "billing", window: 2, status: "held", held_until: new Date(startedAt + 20 * MIN).toISOString() });
   await advance(app, clock, 1 * MIN);
   await advance(app, clock, 9 * MIN);
-  t.same(await guest.next("billing"), { type: "billing", window: 3, held_until: new Date(startedAt + 30 * MIN).toISOString() });
+  t.same(await guest.next("billing"), { type: "billing", window: 3, status: "held", held_until: new Date(startedAt + 30 * MIN).toISOString() });
   await advance(app, clock, 1 * MIN);
   await advance(app, clock, 3.5 * MIN);
 

@@ -12,13 +12,13 @@
 // PostgreSQL, 4 on the embedded database, whose one connection serialises every query); run
 // `RACE_RUNS=200` for the full search (about 20 minutes on PostgreSQL here). RACE_SEED replays a run.
 import t from "tap";
-import type { PaymentProvider } from "../../src/adapters/payments/port.ts";
+import type { PaymentProvider, HoldInput } from "../../src/adapters/payments/port.ts";
 import { simulatedPayments } from "../../src/adapters/payments/simulated.ts";
 import { FINISHED } from "../../src/domain/call-state.ts";
 import { MINUTE_MS, NO_SHOW_MS } from "../../src/domain/billing.ts";
 import { ManualClock } from "../../src/domain/clock.ts";
 import { testApp } from "../helpers/app.ts";
-import { makeGuest, makeUser, type Party } from "../helpers/calls.ts";
+import { delegate, makeGuest, makeUser, type Party } from "../helpers/calls.ts";
 import type { Principal } from "../../src/domain/calls.ts";
 import { isAppError } from "../../src/domain/errors.ts";
 
@@ -57,25 +57,26 @@ async function jitter(maxMs = 4) {
  */
 function slowProvider() {
   const holdStarted = new Set<(callId: string) => void>();
-  const p: PaymentProvider & { inner?: PaymentProvider; holdStarted: typeof holdStarted } = {
+  const p: PaymentProvider & { inner?: PaymentProvider; holdStarted: typeof holdStarted } = delegate({
     name: "slow-simulated",
     holdStarted,
-    async hold(i) {
+    inner: undefined as PaymentProvider | undefined,
+    async hold(i: HoldInput) {
       for (const f of [...holdStarted]) f(i.reference);
       await jitter(6);
       const r = await p.inner!.hold(i);
       await jitter(3);
       return r;
     },
-    async capture(i) {
+    async capture(i: Parameters<PaymentProvider["capture"]>[0]) {
       await jitter(6);
       return p.inner!.capture(i);
     },
-    async release(i) {
+    async release(i: Parameters<PaymentProvider["release"]>[0]) {
       await jitter(6);
       return p.inner!.release(i);
     },
-  };
+  }, () => p.inner);
   return p;
 }
 

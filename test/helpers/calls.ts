@@ -2,7 +2,23 @@
 // links, calls, and a real WebSocket client that records every frame.
 import type { FastifyInstance } from "fastify";
 import WebSocket from "ws";
+import type { PaymentProvider } from "../../src/adapters/payments/port.ts";
 import { uuidv7, toUlid } from "../../src/domain/ids.ts";
+
+/**
+ * A test's payment provider: the members of `own` (e.g. a slowed or failing hold), every other
+ * method delegated to the real provider that `inner()` returns once the app exists.
+ */
+export function delegate<T extends object>(own: T, inner: () => PaymentProvider | undefined): PaymentProvider & T {
+  return new Proxy(own, {
+    get(target, key, receiver) {
+      if (key in target) return Reflect.get(target, key, receiver);
+      const p = inner() as unknown as Record<string | symbol, unknown> | undefined;
+      const v = p?.[key];
+      return typeof v === "function" ? v.bind(p) : v;
+    },
+  }) as PaymentProvider & T;
+}
 
 export const json = { "content-type": "application/json" };
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });

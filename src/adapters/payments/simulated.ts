@@ -7,11 +7,13 @@
 //                                        every later one (insufficient_funds)
 // Any other payment method is declined (invalid_payment_method). Every request is recorded in
 // sim_payment_requests; a repeated idempotency key replays the first outcome and changes nothing.
+// Customers and card-saving sessions are simulated ids; every host can take payments at once (no
+// onboarding); balances are computed by the payments service (net available after a delay).
 import { randomBytes } from "node:crypto";
 import type { Db } from "../../db/client.ts";
 import type { Clock } from "../../domain/clock.ts";
 import { uuidv7 } from "../../domain/ids.ts";
-import type { CaptureResult, HoldResult, PaymentProvider } from "./port.ts";
+import { PaymentsRefused, type AccountState, type CaptureResult, type HoldResult, type PaymentProvider, type RefundResult } from "./port.ts";
 
 const ALWAYS_OK = new Set(["pm_card_visa", "pm_card_mastercard"]);
 const DECLINES: Record<string, string> = {
@@ -19,10 +21,22 @@ const DECLINES: Record<string, string> = {
   pm_card_insufficientFunds: "insufficient_funds",
 };
 export const DECLINE_AFTER_FIRST_HOLD = "pm_card_declineAfterFirstHold";
+export const TEST_PAYMENT_METHODS = [...ALWAYS_OK, ...Object.keys(DECLINES), DECLINE_AFTER_FIRST_HOLD];
 /** The outcome of a request that is still running. */
 const IN_FLIGHT = "in_flight";
 
-export function simulatedPayments(db: Db, clock: Clock): PaymentProvider {
+const token = () => randomBytes(12).toString("hex");
+
+export function simulatedPayments(db: Db, clock: Clock, publicUrl = "http://localhost:3000"): PaymentProvider {
+  const enabled = (accountRef: string): AccountState => ({
+    accountRef,
+    chargesEnabled: true,
+    payoutsEnabled: true,
+    detailsSubmitted: true,
+    requirementsDue: [],
+    disabledReason: null,
+  });
+
   /**
    * Runs `effect` once per idempotency key; later requests with the key get the first outcome. As
    * at Stripe, two requests with one key at the same moment never both run: the first claims the
@@ -61,6 +75,9 @@ export function simulatedPayments(db: Db, clock: Clock): PaymentProvider {
 
   return {
     name: "simulated",
+    publishableKey: "pk_test_simulated",
+    requiresOnboarding: false,
+
     hold: ({ paymentMethodId, amountCents, reference, idempotencyKey }) =>
       once<HoldResult>(idempotencyKey, "hold", async () => {
         let declineCode = DECLINES[paymentMethodId];
@@ -72,7 +89,7 @@ export function simulatedPayments(db: Db, clock: Clock): PaymentProvider {
           if (earlier > 0) declineCode = "insufficient_funds";
         }
         if (declineCode) return { ok: false, declineCode };
-        const holdRef = `pi_sim_${randomBytes(12).toString("hex")}`;
+        const holdRef = `pi_sim_${token()}`;
         await db.simPaymentIntent.create({
           data: {
             id: holdRef,
@@ -89,8 +106,9 @@ export function simulatedPayments(db: Db, clock: Clock): PaymentProvider {
     capture: ({ holdRef, amountCents, idempotencyKey }) =>
       once<CaptureResult>(idempotencyKey, "capture", async () => {
         const intent = await db.simPaymentIntent.findUnique({ where: { id: holdRef } });
-        if (!intent || intent.status !== "requires_capture") return { ok: false, error: "payment_intent_unexpected_state" };
-        if (amountCents > intent.amountCents) return { ok: false, error: "amount_too_large" };
+        if (intent?.status === "canceled") return { ok: false, error: "hold_canceled", final: true };
+        if (!intent || intent.status !== "requires_capture") return { ok: false, error: "payment_intent_unexpected_state", final: false };
+        if (amountCents > intent.amountCents) return { ok: false, error: "amount_too_large", final: false };
         await db.simPaymentIntent.update({ where: { id: holdRef }, data: { status: "succeeded", capturedCents: amountCents } });
         return { ok: true };
       }),
@@ -101,5 +119,34 @@ export function simulatedPayments(db: Db, clock: Clock): PaymentProvider {
         return { ok: true };
       });
     },
+
+    async holdState(holdRef) {
+      const intent = await db.simPaymentIntent.findUnique({ where: { id: holdRef } });
+      if (!intent) return null;
+      const status = ["requires_capture", "succeeded", "canceled"].includes(intent.status) ? (intent.status as "succeeded") : "other";
+      return { holdRef, status, amountCents: intent.amountCents, customerRef: null, payeeRef: null };
+    },
+
+    refund: ({ holdRef, amountCents, reason, idempotencyKey }) =>
+      once<RefundResult>(idempotencyKey, "refund", async () => {
+        // One conditional update: two refunds at once never take more than was captured.
+        const taken = await db.$executeRaw`
+          UPDATE "sim_payment_intents" SET "refunded_cents" = "refunded_cents" + ${amountCents}
+          WHERE "id" = ${holdRef} AND "status" = 'succeeded' AND "refunded_cents" + ${amountCents} <= "captured_cents"`;
+        if (taken !== 1) throw new PaymentsRefused("amount_too_large", "the refund is more than what is left to refund");
+        return { refundRef: `re_sim_${token()}`, amountCents, status: "succeeded", reason, createdAt: new Date(clock.now()) };
+      }).then((r) => ({ ...r, createdAt: new Date(r.createdAt) })),
+
+    // Refunds happen only through this service here, which records each one itself.
+    refunds: async () => [],
+
+    createCustomer: async ({ ownerId }) => `cus_sim_${ownerId.replaceAll("-", "")}`,
+    setupIntent: async () => ({ clientSecret: `seti_sim_${token()}_secret_${token()}` }),
+
+    createAccount: async ({ userId }) => enabled(`acct_sim_${userId.replaceAll("-", "")}`),
+    account: async (accountRef) => enabled(accountRef),
+    onboardingLink: async (_ref, { returnUrl }) => returnUrl,
+    dashboardLink: async () => `${publicUrl}/host`,
+    balance: async () => null,
   };
 }

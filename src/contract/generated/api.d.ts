@@ -535,6 +535,9 @@ export interface paths {
          *     1–60 (each window is held on the guest's card before it starts and captured when it ends).
          *     `scheduled_end` must be after `scheduled_start`. The `short_code` is 10 random base62
          *     characters; `url` is `$PUBLIC_URL/c/<short_code>`. Callers below role `host` get 403.
+         *     With the `stripe` payments provider the host must have finished Stripe Connect onboarding
+         *     (`POST /v1/payments/connect/onboarding`): until the host's charges are enabled the answer
+         *     is `402 stripe_not_connected`.
          */
         post: operations["createLink"];
         delete?: never;
@@ -586,7 +589,10 @@ export interface paths {
         head?: never;
         /**
          * Change a link's terms (calls already made keep theirs)
-         * @description Any subset of the fields; `null` clears an optional one. `is_active` re-activates or deactivates.
+         * @description Any subset of the fields; `null` clears an optional one. `is_active` re-activates or
+         *     deactivates. With the `stripe` payments provider, setting `is_active: true` needs the host's
+         *     charges to be enabled (Stripe Connect onboarding finished): `402 stripe_not_connected`
+         *     until then.
          */
         patch: operations["updateLink"];
         trace?: never;
@@ -620,6 +626,18 @@ export interface paths {
          *     of the body byte for byte as first answered. Once the call has ended a replay has no session
          *     to give: `409 call_not_active` with `details.status` (the call's status now) and
          *     `details.call_id`.
+         *
+         *     `payment_method_id`: with the `stripe` provider, a card saved to the caller's own Stripe
+         *     Customer through `POST /v1/payments/setup-intent` (or `/v1/payments/guest/setup-intent`
+         *     for guests); with the simulated provider, one of its test payment methods. When the first
+         *     hold needs 3-D Secure the answer is `402 payment_declined` with `details.decline_code`
+         *     `authentication_required`, `details.client_secret` and `details.payment_intent_id`: the
+         *     client authenticates that PaymentIntent with Stripe.js and retries initiate with
+         *     `payment_intent_id` (and a new `X-Idempotency-Key`); the authenticated intent becomes
+         *     window 1's hold. Later windows are held without the customer present. A payment provider
+         *     that cannot be reached is `503 service_unavailable` (`details.reason`
+         *     `payments_unavailable`, with `Retry-After`); any other refusal by the provider is
+         *     `402 stripe_error`.
          */
         post: operations["initiateCall"];
         delete?: never;
@@ -750,13 +768,275 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Charges (as a guest) and earnings (as a host), newest first
-         * @description One entry per captured billing window. Charges show the amount paid; earnings show the
-         *     gross amount, the platform fee (7 %, rounded half up to the cent) and the host's net.
+         * Charges and refunds (as a guest), earnings, refunds and disputes (as a host), newest first
+         * @description The caller's money movements, newest first. Every entry is about one payment (a captured
+         *     billing window): `payment_id` is that payment's id and `window` its billing window.
+         *
+         *     * `charge` (guests) and `earning` (hosts): the payment itself, one entry per captured
+         *       window; `id` = `payment_id`, `status` null. Charges show the amount paid (`fee` and
+         *       `net` null); earnings show the gross amount, the platform fee (7 %, rounded half up to
+         *       the cent) and the host's net.
+         *     * `refund`: money given back on a payment (`POST /v1/admin/payments/{id}/refund`, or a
+         *       refund made at the provider). Guests see `amount` = the amount refunded to them (`fee`
+         *       and `net` null); hosts see `amount`, `fee` = the platform fee refunded and `net` = the
+         *       transfer reversed (what their earnings are reduced by). `status` is the refund's status
+         *       (`pending`, `succeeded`, `failed`, `canceled`, `requires_action`).
+         *     * `dispute` (hosts): a chargeback opened by the guest's bank on one of the host's payments;
+         *       `amount` = the amount disputed (`fee` and `net` null); `status` is the dispute's status
+         *       as the provider reports it (`warning_needs_response`, `warning_under_review`,
+         *       `warning_closed`, `needs_response`, `under_review`, `won`, `lost`, ...).
          */
         get: operations["getPaymentHistory"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payments/setup-intent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start saving a card (signed-in users)
+         * @description Creates a Stripe SetupIntent on the caller's own Stripe Customer (the Customer is created
+         *     on first use and kept for the account). The client confirms it with Stripe.js
+         *     (`stripe.confirmSetup` or `stripe.confirmCardSetup` with `client_secret` and
+         *     `publishable_key`) and passes the resulting `payment_method` id to
+         *     `POST /v1/calls/initiate` as `payment_method_id`. No request body.
+         *
+         *     With the simulated provider (`provider: "simulated"`) `client_secret` is a simulated secret
+         *     that no Stripe.js call accepts, and `test_payment_methods` lists the payment methods the
+         *     simulation knows (`pm_card_visa`, `pm_card_mastercard`, `pm_card_chargeDeclined`,
+         *     `pm_card_insufficientFunds`, `pm_card_declineAfterFirstHold`), which initiate accepts
+         *     directly; with Stripe it is null.
+         */
+        post: operations["createSetupIntent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payments/guest/setup-intent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start saving a card (guests)
+         * @description The same as `POST /v1/payments/setup-intent` for a guest token: the SetupIntent is created on
+         *     the guest's own Stripe Customer (created on first use), and the confirmed `payment_method`
+         *     is passed to `POST /v1/calls/initiate`. No request body.
+         */
+        post: operations["createGuestSetupIntent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payments/connect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The host's Stripe Connect status (hosts)
+         * @description Where the host's Stripe Connect (Express) account stands; callers below role `host` get 403.
+         *
+         *     * `not_started`: no connected account yet (start with `POST /v1/payments/connect/onboarding`).
+         *     * `pending`: onboarding is not finished (the details are not submitted).
+         *     * `enabled`: charges are enabled; the host's links can be called.
+         *     * `restricted`: the details are submitted but charges are disabled (requirements are due
+         *       or past due; `requirements_due` lists them).
+         *
+         *     `requirements_due` lists Stripe's currently-due and past-due requirements. With the
+         *     simulated provider every host is `enabled`.
+         */
+        get: operations["getConnectStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payments/connect/onboarding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A Stripe onboarding link for the host (hosts)
+         * @description A Stripe Account Link (single use, short-lived) to the onboarding of the host's Express
+         *     connected account; the account is created on first use and kept. Stripe sends the host
+         *     back to `$PUBLIC_URL/host?connect=return` when they leave the flow, or to
+         *     `$PUBLIC_URL/host?connect=refresh` when the link has expired or was already used (ask for a
+         *     new one). The outcome shows in `GET /v1/payments/connect`. Callers below role `host` get
+         *     403. No request body.
+         */
+        post: operations["createConnectOnboarding"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payments/connect/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A login link to the host's Stripe Express dashboard (hosts)
+         * @description A single-use login link to the host's Stripe Express dashboard (balances, payouts, bank
+         *     details). Before onboarding is finished (charges not enabled) the answer is
+         *     `402 stripe_not_connected`. Callers below role `host` get 403. No request body.
+         */
+        post: operations["createConnectDashboardLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payments/earnings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The host's earnings and balance (hosts)
+         * @description One entry per currency (an empty array when nothing was earned yet); all amounts are
+         *     two-decimal strings:
+         *
+         *     * `gross`: the sum of the host's captures;
+         *     * `fee`: the platform fees kept (after the fees given back with refunds);
+         *     * `refunded`: the amount refunded to guests;
+         *     * `net`: what the host earned after refunds: `gross − fee − refunded` (the net of the
+         *       captures minus the transfers reversed);
+         *     * `disputed`: the amount in open or lost disputes;
+         *     * `pending` and `available`: the balance of the host's connected account as the provider
+         *       reports it (not yet / already available for payout). With the simulated provider the net
+         *       of a capture becomes available PAYMENTS_AVAILABLE_AFTER_HOURS (default 48) after the
+         *       capture, minus the payouts.
+         *
+         *     Callers below role `host` get 403.
+         */
+        get: operations["getEarnings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payments/payouts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Payouts to the host's bank account, newest first (hosts)
+         * @description The payouts of the host's connected account as the provider reported them through webhooks
+         *     (`payout.paid`, `payout.failed`); a payout's `status` is its latest reported state.
+         *     Callers below role `host` get 403.
+         */
+        get: operations["listPayouts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/stripe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stripe webhook endpoint (called by Stripe only)
+         * @description Stripe delivers its events here. The `Stripe-Signature` header is verified with the Stripe
+         *     SDK over the raw request body and STRIPE_WEBHOOK_SECRET (every `v1` signature in the header
+         *     is tried; the timestamp must be within 300 s of now). Each event is stored by its `id` and
+         *     processed exactly once, whatever the order or repetition of deliveries: a redelivered event
+         *     answers `200` with `duplicate: true` and changes nothing.
+         *
+         *     Handled types: `payment_intent.succeeded`, `payment_intent.canceled`,
+         *     `payment_intent.payment_failed`, `charge.refunded`, `charge.dispute.created`,
+         *     `charge.dispute.closed`, `account.updated`, `payout.paid`, `payout.failed`. Any other type
+         *     is acknowledged with `200` and ignored.
+         *
+         *     With the simulated provider there is no webhook secret: every delivery is refused with `400`.
+         */
+        post: operations["stripeWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/payments/{id}/refund": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refund a payment in full or in part (admin only)
+         * @description `id` is a payment: a captured billing window, i.e. the `id` of a `charge` or `earning`
+         *     entry of the payment history. Without `amount` everything not yet refunded is refunded;
+         *     the total refunded never exceeds the amount captured (`400 validation_error` with
+         *     `details.amount` otherwise). The platform fee is refunded in proportion to the amount
+         *     (rounded half up to the cent) and the host's transfer is reversed by the rest
+         *     (`fee_refunded` + `transfer_reversed` = `amount`). The guest sees the refund in their
+         *     payment history; the host sees their earnings reduced (a `refund` history entry, and
+         *     `refunded` in `GET /v1/payments/earnings`). Callers below role `admin` get 403.
+         *
+         *     `X-Idempotency-Key` is required (a UUID, per caller, kept 24 h) and follows the replay rules
+         *     of `POST /v1/calls/initiate`: the same key with the same body replays the first response
+         *     (status included) and refunds nothing more; the same key with another body is
+         *     `409 idempotency_key_reused`; a duplicate sent while the first is running waits for it (or
+         *     gets `409 conflict`).
+         */
+        post: operations["refundPayment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -796,13 +1076,13 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "validation_error" | "unauthorized" | "invalid_credentials" | "payment_declined" | "stripe_error" | "forbidden" | "not_found" | "link_not_found" | "method_not_allowed" | "conflict" | "call_not_active" | "idempotency_key_reused" | "link_unavailable" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "service_unavailable";
+                code: "validation_error" | "unauthorized" | "invalid_credentials" | "payment_declined" | "stripe_error" | "stripe_not_connected" | "forbidden" | "not_found" | "link_not_found" | "method_not_allowed" | "conflict" | "call_not_active" | "idempotency_key_reused" | "link_unavailable" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "service_unavailable";
                 /** @description In the language chosen from Accept-Language. */
                 message: string;
                 /**
                  * @description `null`, or an object of strings: for `validation_error` each offending field (dotted
                  *     path) mapped to a message; for `conflict` the field concerned; otherwise as the
-                 *     code documents (e.g. `reason`, `decline_code`).
+                 *     code documents (e.g. `reason`, `decline_code`, `stripe_code`).
                  */
                 details: {
                     [key: string]: string;
@@ -1081,13 +1361,23 @@ export interface components {
         InitiateCallRequest: {
             short_code: components["schemas"]["ShortCode"];
             /**
-             * @description A payment method. The simulated provider knows `pm_card_visa`, `pm_card_mastercard`
+             * @description A payment method. With Stripe, the `payment_method` of a SetupIntent confirmed on the
+             *     client (`POST /v1/payments/setup-intent` or `/v1/payments/guest/setup-intent`). The
+             *     simulated provider knows `pm_card_visa`, `pm_card_mastercard`
              *     (authorise), `pm_card_chargeDeclined`, `pm_card_insufficientFunds` (decline) and
              *     `pm_card_declineAfterFirstHold` (authorises window 1, declines every later window).
              */
             payment_method_id: string;
             /** @description Shown to the host (default: the guest's or user's display name). */
             guest_name?: string;
+            /**
+             * @description Only when retrying after a first hold that needed 3-D Secure (`402 payment_declined`,
+             *     `decline_code` `authentication_required`): the `details.payment_intent_id` of that answer,
+             *     once the client has authenticated it with Stripe.js. Sent with a new `X-Idempotency-Key`;
+             *     the authenticated PaymentIntent becomes window 1's hold.
+             * @example pi_3QbX2cLkdIwHu7ix1HiJkLmN
+             */
+            payment_intent_id?: string;
         };
         /**
          * @description `pending` (hold being placed) → `waiting` (host not there) → `active` (both connected,
@@ -1126,7 +1416,12 @@ export interface components {
             ended_at: string | null;
             duration_seconds: number | null;
             amount_charged: components["schemas"]["Money"];
-            /** @enum {string|null} */
+            /**
+             * @description Why the call ended. `billing_failed`: the next window's hold failed; both participants
+             *     were sent `billing {status: "hold_failed"}` before the boundary, and the call ended at
+             *     `held_until`, the end of the last paid window (see docs/signaling.md).
+             * @enum {string|null}
+             */
             end_reason: "guest_ended" | "host_ended" | "guest_cancelled" | "host_declined" | "host_no_show" | "connection_lost" | "billing_failed" | "link_unavailable" | "payment_declined" | null;
         };
         /** @description coturn "use-auth-secret" credentials; `username` = `<unix expiry>:<call id>`, `credential` = base64(HMAC-SHA1(TURN_SECRET, username)). */
@@ -1149,18 +1444,44 @@ export interface components {
             data: components["schemas"]["Call"][];
             pagination: components["schemas"]["Pagination"];
         };
+        /**
+         * @description One entry of the payment history (see `GET /v1/payments/history`).
+         * @example {
+         *       "id": "01JDB3A8E2G4J6M8Q0S2V4X6Z8",
+         *       "type": "refund",
+         *       "payment_id": "01JD4R9F6M2XQ8W3N5K7P0T1VB",
+         *       "call_id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
+         *       "window": 1,
+         *       "amount": "10.00",
+         *       "fee": "0.70",
+         *       "net": "9.30",
+         *       "status": "succeeded",
+         *       "currency": "usd",
+         *       "created_at": "2026-12-03T14:07:11Z"
+         *     }
+         */
         PaymentEntry: {
             id: components["schemas"]["Id"];
             /** @enum {unknown} */
-            type: "charge" | "earning";
+            type: "charge" | "earning" | "refund" | "dispute";
+            /** @description The captured payment the entry is about: the entry's own `id` for `charge` and `earning`, the payment refunded or disputed for `refund` and `dispute`. */
+            payment_id: components["schemas"]["Id"];
             call_id: components["schemas"]["Id"];
-            /** @description The billing window captured. */
+            /** @description The billing window of the payment. */
             window: number;
+            /** @description The amount captured (`charge`, `earning`), refunded (`refund`) or disputed (`dispute`). */
             amount: components["schemas"]["Money"];
-            /** @description The platform fee (earnings only). */
+            /** @description The platform fee (`earning`), the platform fee refunded (a host's `refund`); null otherwise. */
             fee: components["schemas"]["Money"] | null;
-            /** @description What the host earns (earnings only). */
+            /** @description What the host earns (`earning`), the host's transfer reversed (a host's `refund`); null otherwise. */
             net: components["schemas"]["Money"] | null;
+            /**
+             * @description Null for `charge` and `earning`; the refund's status for `refund` (`pending`,
+             *     `succeeded`, `failed`, `canceled`, `requires_action`); the dispute's status for
+             *     `dispute` (`warning_needs_response`, `warning_under_review`, `warning_closed`,
+             *     `needs_response`, `under_review`, `won`, `lost`, ...).
+             */
+            status: string | null;
             /** @constant */
             currency: "usd";
             /** Format: date-time */
@@ -1169,6 +1490,217 @@ export interface components {
         PaymentPage: {
             data: components["schemas"]["PaymentEntry"][];
             pagination: components["schemas"]["Pagination"];
+        };
+        /**
+         * @description A card-saving session to confirm on the client (Stripe.js).
+         * @example {
+         *       "client_secret": "seti_1QbX2cLkdIwHu7ixQ0a1B2c3_secret_RkT4u5V6w7X8y9Z0aBcDeFgHiJkLmNo",
+         *       "publishable_key": "pk_test_51QbX2cLkdIwHu7ixAbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+         *       "provider": "stripe",
+         *       "test_payment_methods": null
+         *     }
+         */
+        SetupIntent: {
+            /** @description The SetupIntent's client secret for `stripe.confirmSetup` / `stripe.confirmCardSetup` (simulated provider: a simulated secret). */
+            client_secret: string;
+            /** @description The Stripe publishable key to initialise Stripe.js with. */
+            publishable_key: string;
+            /**
+             * @description The payments provider in use.
+             * @enum {unknown}
+             */
+            provider: "stripe" | "simulated";
+            /** @description Simulated provider: the test payment methods initiate accepts; null with Stripe. */
+            test_payment_methods: string[] | null;
+        };
+        /**
+         * @description The host's Stripe Connect (Express) account status.
+         * @example {
+         *       "status": "enabled",
+         *       "charges_enabled": true,
+         *       "payouts_enabled": true,
+         *       "requirements_due": []
+         *     }
+         */
+        ConnectStatus: {
+            /**
+             * @description `not_started`: no connected account yet; `pending`: onboarding not finished (details
+             *     not submitted); `enabled`: charges enabled; `restricted`: details submitted but charges
+             *     disabled (requirements due or past due).
+             * @enum {unknown}
+             */
+            status: "not_started" | "pending" | "enabled" | "restricted";
+            charges_enabled: boolean;
+            payouts_enabled: boolean;
+            /** @description Stripe's currently-due and past-due requirements (empty when none). */
+            requirements_due: string[];
+        };
+        /**
+         * @example {
+         *       "url": "https://connect.stripe.com/setup/e/acct_1QbX2cLkdIwHu7ix/kT4u5V6w7X8y"
+         *     }
+         */
+        ConnectLink: {
+            /**
+             * Format: uri
+             * @description A single-use Stripe link; open it in the host's browser.
+             */
+            url: string;
+        };
+        /**
+         * @description A host's earnings in one currency (see `GET /v1/payments/earnings`).
+         * @example {
+         *       "currency": "usd",
+         *       "gross": "72.00",
+         *       "fee": "5.04",
+         *       "net": "66.96",
+         *       "refunded": "0.00",
+         *       "disputed": "0.00",
+         *       "pending": "66.96",
+         *       "available": "0.00"
+         *     }
+         */
+        EarningsBalance: {
+            /** @constant */
+            currency: "usd";
+            gross: components["schemas"]["Money"];
+            fee: components["schemas"]["Money"];
+            net: components["schemas"]["Money"];
+            refunded: components["schemas"]["Money"];
+            disputed: components["schemas"]["Money"];
+            pending: components["schemas"]["Money"];
+            available: components["schemas"]["Money"];
+        };
+        /**
+         * @example {
+         *       "earnings": []
+         *     }
+         */
+        Earnings: {
+            /** @description One entry per currency; empty when nothing was earned. */
+            earnings: components["schemas"]["EarningsBalance"][];
+        };
+        /**
+         * @description A payout of the host's connected account to their bank, as the provider reported it.
+         * @example {
+         *       "id": "01JDB2W4C7H9K1M3P5R7T9V1XZ",
+         *       "amount": "29.76",
+         *       "currency": "usd",
+         *       "status": "failed",
+         *       "arrival_at": "2026-12-04T00:00:00Z",
+         *       "failure_code": "account_closed",
+         *       "created_at": "2026-12-02T09:15:42Z"
+         *     }
+         */
+        Payout: {
+            id: components["schemas"]["Id"];
+            amount: components["schemas"]["Money"];
+            /** @description Lower-case ISO 4217 code (`usd`). */
+            currency: string;
+            /** @enum {unknown} */
+            status: "pending" | "in_transit" | "paid" | "failed" | "canceled";
+            /**
+             * Format: date-time
+             * @description When the payout is expected in (or arrived at) the bank.
+             */
+            arrival_at: string | null;
+            /** @description Stripe's failure code when `status` is `failed` (e.g. `account_closed`). */
+            failure_code: string | null;
+            /** Format: date-time */
+            created_at: string;
+        };
+        PayoutPage: {
+            data: components["schemas"]["Payout"][];
+            pagination: components["schemas"]["Pagination"];
+        };
+        /**
+         * @description A Stripe Event object (only the fields below are read; the rest is accepted as sent).
+         * @example {
+         *       "id": "evt_1QbX2cLkdIwHu7ixPq3RsTuV",
+         *       "object": "event",
+         *       "type": "account.updated",
+         *       "data": {
+         *         "object": {
+         *           "id": "acct_1QbX2cLkdIwHu7ix",
+         *           "object": "account",
+         *           "charges_enabled": true,
+         *           "payouts_enabled": true
+         *         }
+         *       }
+         *     }
+         */
+        StripeEvent: {
+            /** @description The event's id (`evt_…`); each event is processed once. */
+            id?: string;
+            /** @description The event type, e.g. `payment_intent.succeeded`. */
+            type?: string;
+            data?: {
+                /** @description The Stripe object the event is about (a PaymentIntent, Charge, Dispute, Account or Payout). */
+                object?: Record<string, never>;
+            } & {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * @example {
+         *       "received": true,
+         *       "duplicate": true
+         *     }
+         */
+        WebhookReceipt: {
+            /** @constant */
+            received: true;
+            /** @description True when the event had already been processed (nothing was done again). */
+            duplicate: boolean;
+        };
+        /**
+         * @example {
+         *       "reason": "duplicate"
+         *     }
+         */
+        RefundRequest: {
+            /** @description More than 0.00 and at most what is left to refund of the payment; omitted, everything not yet refunded. */
+            amount?: components["schemas"]["Money"];
+            /** @enum {unknown} */
+            reason: "requested_by_customer" | "duplicate" | "fraudulent";
+        };
+        /**
+         * @description The refund's status at the payment provider.
+         * @enum {unknown}
+         */
+        RefundStatus: "pending" | "succeeded" | "failed" | "canceled" | "requires_action";
+        /**
+         * @example {
+         *       "id": "01JDB3A8E2G4J6M8Q0S2V4X6Z8",
+         *       "payment_id": "01JD4R9F6M2XQ8W3N5K7P0T1VB",
+         *       "call_id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
+         *       "amount": "30.00",
+         *       "fee_refunded": "2.10",
+         *       "transfer_reversed": "27.90",
+         *       "reason": "duplicate",
+         *       "status": "succeeded",
+         *       "created_at": "2026-12-03T14:07:11Z"
+         *     }
+         */
+        Refund: {
+            id: components["schemas"]["Id"];
+            payment_id: components["schemas"]["Id"];
+            call_id: components["schemas"]["Id"];
+            amount: components["schemas"]["Money"];
+            /** @description The part of the platform fee given back (in proportion to `amount`, rounded half up to the cent). */
+            fee_refunded: components["schemas"]["Money"];
+            /** @description The part taken back from the host's transfer (`amount` − `fee_refunded`). */
+            transfer_reversed: components["schemas"]["Money"];
+            /** @enum {unknown} */
+            reason: "requested_by_customer" | "duplicate" | "fraudulent";
+            status: components["schemas"]["RefundStatus"];
+            /** Format: date-time */
+            created_at: string;
+        };
+        RefundEnvelope: {
+            refund: components["schemas"]["Refund"];
         };
     };
     responses: {
@@ -1448,7 +1980,14 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `payment_declined`: the hold was declined; `details.decline_code` says why (e.g. `generic_decline`, `insufficient_funds`). */
+        /**
+         * @description `payment_declined`: the hold was declined; `details.decline_code` says why (e.g.
+         *     `generic_decline`, `insufficient_funds`, `authentication_required`). For
+         *     `authentication_required` (the card needs 3-D Secure) `details.client_secret` and
+         *     `details.payment_intent_id` are the PaymentIntent to authenticate with Stripe.js before
+         *     retrying with `payment_intent_id`. Or `stripe_error`: the payment provider refused the
+         *     request for another reason (`details.stripe_code`, `details.message`; see StripeError).
+         */
         PaymentDeclined: {
             headers: {
                 "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -1490,6 +2029,82 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /**
+         * @description `service_unavailable` with `details.reason` `payments_unavailable`: the payment provider
+         *     cannot be reached, failed, or is rate-limiting the service. Try again after `Retry-After`
+         *     seconds.
+         */
+        PaymentsUnavailable: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "Content-Language": components["headers"]["Content-Language"];
+                "Retry-After": components["headers"]["Retry-After"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "service_unavailable",
+                 *         "message": "Payments are temporarily unavailable. Try again shortly.",
+                 *         "details": {
+                 *           "reason": "payments_unavailable"
+                 *         }
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description `stripe_error`: the payment provider refused the request; `details.stripe_code` is Stripe's
+         *     error code and `details.message` its message.
+         */
+        StripeError: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "Content-Language": components["headers"]["Content-Language"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "stripe_error",
+                 *         "message": "The payment provider refused the request.",
+                 *         "details": {
+                 *           "stripe_code": "resource_missing",
+                 *           "message": "No such PaymentMethod: 'pm_123'"
+                 *         }
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description `stripe_not_connected`: with the `stripe` provider, the host has not finished Stripe Connect
+         *     onboarding (charges not enabled); see `GET /v1/payments/connect`.
+         */
+        StripeNotConnected: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "Content-Language": components["headers"]["Content-Language"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
     };
     parameters: {
         /** @description Page size. */
@@ -1502,6 +2117,12 @@ export interface components {
          *     a retry with the same key and body then runs again.
          */
         IdempotencyKey: string;
+        /**
+         * @description A UUID, required; see the operation for the replay rules. A request that failed with a 5xx,
+         *     or whose server died, does not hold its key: its claim is released, or lapses within about
+         *     10 s, and a retry with the same key and body then runs again.
+         */
+        IdempotencyKeyRequired: string;
         CallId: components["schemas"]["Id"];
     };
     requestBodies: never;
@@ -2486,6 +3107,7 @@ export interface operations {
             };
             400: components["responses"]["ValidationError"];
             401: components["responses"]["Unauthorized"];
+            402: components["responses"]["StripeNotConnected"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -2619,6 +3241,7 @@ export interface operations {
             };
             400: components["responses"]["ValidationError"];
             401: components["responses"]["Unauthorized"];
+            402: components["responses"]["StripeNotConnected"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["LinkNotFound"];
             413: components["responses"]["PayloadTooLarge"];
@@ -2684,6 +3307,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["PaymentsUnavailable"];
         };
     };
     listCalls: {
@@ -2880,7 +3504,8 @@ export interface operations {
     getPaymentHistory: {
         parameters: {
             query?: {
-                type?: "charge" | "earning";
+                /** @description Only entries of this type. */
+                type?: "charge" | "earning" | "refund" | "dispute";
                 /** @description Page size. */
                 limit?: components["parameters"]["Limit"];
                 /** @description The `pagination.cursor` of the previous page (opaque); anything else is a `validation_error`. */
@@ -2909,6 +3534,528 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+        };
+    };
+    createSetupIntent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The SetupIntent to confirm on the client. */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "client_secret": "seti_1QbX2cLkdIwHu7ixQ0a1B2c3_secret_RkT4u5V6w7X8y9Z0aBcDeFgHiJkLmNo",
+                     *       "publishable_key": "pk_test_51QbX2cLkdIwHu7ixAbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+                     *       "provider": "stripe",
+                     *       "test_payment_methods": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SetupIntent"];
+                };
+            };
+            400: components["responses"]["ValidationError"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["StripeError"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["PaymentsUnavailable"];
+        };
+    };
+    createGuestSetupIntent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The SetupIntent to confirm on the client. */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "client_secret": "seti_simulated_01JD4R9F6M2XQ8W3N5K7P0T1VB_secret_Zx81kQ2m",
+                     *       "publishable_key": "pk_test_simulated",
+                     *       "provider": "simulated",
+                     *       "test_payment_methods": [
+                     *         "pm_card_visa",
+                     *         "pm_card_mastercard",
+                     *         "pm_card_chargeDeclined",
+                     *         "pm_card_insufficientFunds",
+                     *         "pm_card_declineAfterFirstHold"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SetupIntent"];
+                };
+            };
+            400: components["responses"]["ValidationError"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["StripeError"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["PaymentsUnavailable"];
+        };
+    };
+    getConnectStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The host's connected-account status. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "restricted",
+                     *       "charges_enabled": false,
+                     *       "payouts_enabled": false,
+                     *       "requirements_due": [
+                     *         "individual.verification.document",
+                     *         "external_account"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ConnectStatus"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["StripeError"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["PaymentsUnavailable"];
+        };
+    };
+    createConnectOnboarding: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The onboarding link. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "url": "https://connect.stripe.com/setup/e/acct_1QbX2cLkdIwHu7ix/kT4u5V6w7X8y"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ConnectLink"];
+                };
+            };
+            400: components["responses"]["ValidationError"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["StripeError"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["PaymentsUnavailable"];
+        };
+    };
+    createConnectDashboardLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dashboard login link. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "url": "https://connect.stripe.com/express/acct_1QbX2cLkdIwHu7ix/Lm9NoPqRsTuV"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ConnectLink"];
+                };
+            };
+            400: components["responses"]["ValidationError"];
+            401: components["responses"]["Unauthorized"];
+            /**
+             * @description `stripe_not_connected`: the host has not finished Stripe Connect onboarding (charges not
+             *     enabled); or `stripe_error`: the payment provider refused the request
+             *     (`details.stripe_code`, `details.message`).
+             */
+            402: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Content-Language": components["headers"]["Content-Language"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["PaymentsUnavailable"];
+        };
+    };
+    getEarnings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The host's earnings per currency. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "earnings": [
+                     *         {
+                     *           "currency": "usd",
+                     *           "gross": "72.00",
+                     *           "fee": "4.34",
+                     *           "net": "57.66",
+                     *           "refunded": "10.00",
+                     *           "disputed": "0.00",
+                     *           "pending": "27.90",
+                     *           "available": "29.76"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Earnings"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["StripeError"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["PaymentsUnavailable"];
+        };
+    };
+    listPayouts: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `pagination.cursor` of the previous page (opaque); anything else is a `validation_error`. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of payouts. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "id": "01JDB2W4C7H9K1M3P5R7T9V1XZ",
+                     *           "amount": "29.76",
+                     *           "currency": "usd",
+                     *           "status": "paid",
+                     *           "arrival_at": "2026-12-04T00:00:00Z",
+                     *           "failure_code": null,
+                     *           "created_at": "2026-12-02T09:15:42Z"
+                     *         }
+                     *       ],
+                     *       "pagination": {
+                     *         "cursor": null,
+                     *         "has_more": false,
+                     *         "limit": 20
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PayoutPage"];
+                };
+            };
+            400: components["responses"]["ValidationError"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    stripeWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Stripe's signature of the delivery, `t=<unix seconds>,v1=<hex HMAC-SHA256>[,v1=…]`.
+                 *     Needed in practice: the operation answers `400` itself when it is missing or invalid.
+                 */
+                "Stripe-Signature"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_3QbX2cLkdIwHu7ix1aBcDeFg",
+                 *       "object": "event",
+                 *       "type": "payment_intent.succeeded",
+                 *       "created": 1796203200,
+                 *       "livemode": false,
+                 *       "data": {
+                 *         "object": {
+                 *           "id": "pi_3QbX2cLkdIwHu7ix1HiJkLmN",
+                 *           "object": "payment_intent",
+                 *           "amount_received": 3000,
+                 *           "currency": "usd",
+                 *           "status": "succeeded"
+                 *         }
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["StripeEvent"];
+            };
+        };
+        responses: {
+            /** @description The event was received (processed now, processed before, or ignored). */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "received": true,
+                     *       "duplicate": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookReceipt"];
+                };
+            };
+            /**
+             * @description `validation_error`: the `Stripe-Signature` header is missing or invalid, its timestamp
+             *     is outside the 300 s tolerance, or the body is not a Stripe event (also every delivery
+             *     with the simulated provider). Nothing is stored.
+             */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Content-Language": components["headers"]["Content-Language"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `conflict`: the same event is being processed by another delivery right now; Stripe retries later. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Content-Language": components["headers"]["Content-Language"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `internal_error`: processing the event failed; nothing is stored and Stripe retries later. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Content-Language": components["headers"]["Content-Language"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    refundPayment: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description A UUID, required; see the operation for the replay rules. A request that failed with a 5xx,
+                 *     or whose server died, does not hold its key: its claim is released, or lapses within about
+                 *     10 s, and a retry with the same key and body then runs again.
+                 */
+                "X-Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
+            };
+            path: {
+                /** @description The payment's id (a `charge` or `earning` entry's `id`, its `payment_id`). */
+                id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "amount": "10.00",
+                 *       "reason": "requested_by_customer"
+                 *     }
+                 */
+                "application/json": components["schemas"]["RefundRequest"];
+            };
+        };
+        responses: {
+            /** @description The refund. */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "refund": {
+                     *         "id": "01JDB3A8E2G4J6M8Q0S2V4X6Z8",
+                     *         "payment_id": "01JD4R9F6M2XQ8W3N5K7P0T1VB",
+                     *         "call_id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
+                     *         "amount": "10.00",
+                     *         "fee_refunded": "0.70",
+                     *         "transfer_reversed": "9.30",
+                     *         "reason": "requested_by_customer",
+                     *         "status": "succeeded",
+                     *         "created_at": "2026-12-03T14:07:11Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RefundEnvelope"];
+                };
+            };
+            /**
+             * @description `validation_error`: `details` maps each offending field to a message; `details.amount`
+             *     when the amount is more than what is left to refund of the payment.
+             */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Content-Language": components["headers"]["Content-Language"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["StripeError"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not_found`: no payment (captured window) has this id. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Content-Language": components["headers"]["Content-Language"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: components["responses"]["IdempotencyConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["PaymentsUnavailable"];
         };
     };
     connectSignaling: {
@@ -2980,5 +4127,14 @@ export interface operationSecurity {
     createSignalingToken: "guestToken" | "accessToken";
     endCall: "guestToken" | "accessToken";
     getPaymentHistory: "guestToken" | "accessToken";
+    createSetupIntent: "accessToken";
+    createGuestSetupIntent: "guestToken";
+    getConnectStatus: "accessToken";
+    createConnectOnboarding: "accessToken";
+    createConnectDashboardLink: "accessToken";
+    getEarnings: "accessToken";
+    listPayouts: "accessToken";
+    stripeWebhook: never;
+    refundPayment: "accessToken";
     connectSignaling: never;
 }

@@ -10,6 +10,7 @@ import adminRoutes from "./admin.ts";
 import linkRoutes from "./links.ts";
 import callRoutes from "./calls.ts";
 import paymentRoutes from "./payments.ts";
+import webhookRoutes from "./webhooks.ts";
 
 export default async function v1Routes(app: FastifyInstance) {
   app.setErrorHandler(v1ErrorHandler);
@@ -39,6 +40,7 @@ export default async function v1Routes(app: FastifyInstance) {
   await app.register(linkRoutes);
   await app.register(callRoutes);
   await app.register(paymentRoutes);
+  await app.register(webhookRoutes);
 }
 
 /**

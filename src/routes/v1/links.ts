@@ -9,11 +9,13 @@ import { pageLimit } from "../../domain/pagination.ts";
 import { requireRole } from "../../plugins/auth.ts";
 
 export default async function linkRoutes(app: FastifyInstance) {
-  const { links, calls } = app.calling;
+  const { links, calls, connect } = app.calling;
   const linkId = (id: string) => fromUlid(id) ?? "00000000-0000-0000-0000-000000000000";
 
   implement(app, "createLink", async (req, reply) => {
     requireRole(req.principal, "host");
+    // With the stripe provider a host takes calls only once charges are enabled on their account.
+    await connect.requireCharges(req.principal.id);
     const link = await links.create(req.principal.id, req.body);
     return reply.code(201).send({ link: links.render(link) });
   });
@@ -31,6 +33,7 @@ export default async function linkRoutes(app: FastifyInstance) {
 
   implement(app, "updateLink", async (req) => {
     requireRole(req.principal, "host");
+    if (req.body.is_active === true) await connect.requireCharges(req.principal.id);
     return { link: links.render(await links.update(req.principal.id, linkId(req.params.id), req.body)) };
   });
 

@@ -1,0 +1,112 @@
+// Hosts get paid through a connected account at the provider (Stripe Connect Express): created on
+// the first onboarding request, onboarded through an Account Link, watched through account.updated
+// webhooks and refreshed from the provider while it is not yet enabled. With a provider that needs
+// no onboarding (simulated) every host can take payments.
+import type { Db } from "../db/client.ts";
+import type { ConnectAccount } from "../db/generated/client.ts";
+import type { AccountState, PaymentProvider } from "../adapters/payments/port.ts";
+import type { Clock } from "./clock.ts";
+import { AppError } from "./errors.ts";
+
+export type ConnectStatus = "not_started" | "pending" | "enabled" | "restricted";
+
+export function statusOf(a: Pick<ConnectAccount, "chargesEnabled" | "detailsSubmitted"> | null): ConnectStatus {
+  if (!a) return "not_started";
+  if (a.chargesEnabled) return "enabled";
+  return a.detailsSubmitted ? "restricted" : "pending";
+}
+
+const columns = (s: AccountState) => ({
+  chargesEnabled: s.chargesEnabled,
+  payoutsEnabled: s.payoutsEnabled,
+  detailsSubmitted: s.detailsSubmitted,
+  requirementsDue: s.requirementsDue,
+  disabledReason: s.disabledReason,
+});
+
+/**
+ * Stores an account's state as the provider knew it at `at`. An older state (a webhook delivered
+ * late) never overwrites a newer one. False when no stored account matches.
+ */
+export async function applyAccountState(db: Db, state: AccountState, at: Date, now: Date): Promise<boolean> {
+  const updated = await db.connectAccount.updateMany({
+    where: { accountRef: state.accountRef, statusAt: { lte: at } },
+    data: { ...columns(state), statusAt: at, updatedAt: now },
+  });
+  if (updated.count > 0) return true;
+  return (await db.connectAccount.count({ where: { accountRef: state.accountRef } })) > 0;
+}
+
+export function connect({ db, clock, provider, publicUrl }: { db: Db; clock: Clock; provider: PaymentProvider; publicUrl: string }) {
+  const now = () => new Date(clock.now());
+
+  async function ensureAccount(userId: string): Promise<ConnectAccount> {
+    const existing = await db.connectAccount.findUnique({ where: { userId } });
+    if (existing) return existing;
+    const user = await db.user.findUnique({ where: { id: userId }, select: { email: true } });
+    // One account per host even when two requests race: the provider answers both with the same
+    // account (same idempotency key), and one row wins.
+    const state = await provider.createAccount({ userId, email: user?.email ?? null, idempotencyKey: `connect-account:${userId}` });
+    const t = now();
+    await db.connectAccount.createMany({
+      data: [{ userId, accountRef: state.accountRef, ...columns(state), statusAt: t, createdAt: t, updatedAt: t }],
+      skipDuplicates: true,
+    });
+    return db.connectAccount.findUniqueOrThrow({ where: { userId } });
+  }
+
+  /** The stored account, refreshed from the provider while it cannot take charges yet. */
+  async function current(userId: string): Promise<ConnectAccount | null> {
+    const stored = await db.connectAccount.findUnique({ where: { userId } });
+    if (!stored || stored.chargesEnabled || !provider.requiresOnboarding) return stored;
+    await applyAccountState(db, await provider.account(stored.accountRef), now(), now());
+    return db.connectAccount.findUnique({ where: { userId } });
+  }
+
+  return {
+    async status(userId: string) {
+      const a = provider.requiresOnboarding ? await current(userId) : { chargesEnabled: true, payoutsEnabled: true, detailsSubmitted: true, requirementsDue: [] };
+      return {
+        status: statusOf(a),
+        charges_enabled: a?.chargesEnabled ?? false,
+        payouts_enabled: a?.payoutsEnabled ?? false,
+        requirements_due: a?.requirementsDue ?? [],
+      };
+    },
+
+    async onboardingLink(userId: string) {
+      const a = await ensureAccount(userId);
+      return {
+        url: await provider.onboardingLink(a.accountRef, {
+          returnUrl: `${publicUrl}/host?connect=return`,
+          refreshUrl: `${publicUrl}/host?connect=refresh`,
+        }),
+      };
+    },
+
+    async dashboardLink(userId: string) {
+      const a = await current(userId);
+      if (provider.requiresOnboarding && !a?.detailsSubmitted) throw new AppError("stripe_not_connected");
+      return { url: await provider.dashboardLink(a?.accountRef ?? "") };
+    },
+
+    /** Throws stripe_not_connected unless the host can take charges now. */
+    async requireCharges(userId: string) {
+      if (!provider.requiresOnboarding) return;
+      const a = await current(userId);
+      if (!a?.chargesEnabled) throw new AppError("stripe_not_connected");
+    },
+
+    /** The account that receives a host's earnings (created on demand for a provider without onboarding). */
+    async payeeOf(userId: string): Promise<string | null> {
+      if (!provider.requiresOnboarding) return null;
+      const a = await db.connectAccount.findUnique({ where: { userId }, select: { accountRef: true } });
+      if (!a) throw new AppError("stripe_not_connected");
+      return a.accountRef;
+    },
+
+    accountOf: (userId: string) => db.connectAccount.findUnique({ where: { userId } }),
+  };
+}
+
+export type Connect = ReturnType<typeof connect>;
