@@ -61,6 +61,7 @@ export function paymentProvider(config: Config, db: Db, clock: Clock): PaymentPr
     publishableKey: p.stripePublishableKey!,
     webhookSecret: p.stripeWebhookSecret!,
     ...(p.stripeApiBase ? { apiBase: p.stripeApiBase } : {}),
+    now: () => clock.now(),
   });
 }
 

@@ -6,7 +6,7 @@
 // Every instant comes from the injected clock; tick() does all work that is due at clock.now().
 import { randomBytes } from "node:crypto";
 import type { Db } from "../db/client.ts";
-import type { Call, CallTask } from "../db/generated/client.ts";
+import type { Call, CallTask, Prisma } from "../db/generated/client.ts";
 import { PaymentsRefused, type HoldInput, type HoldResult, type PaymentProvider } from "../adapters/payments/port.ts";
 import type { Clock } from "./clock.ts";
 import { transition, type TransitionOptions } from "./call-state.ts";
@@ -94,6 +94,19 @@ export function windowCharge(call: Call, k: number): number {
   return Math.ceil(used / MINUTE_MS) * call.rateCents;
 }
 
+/**
+ * Records a window's capture once (by call and window), then sets the call's amount charged to the
+ * sum of its captures: the same whoever records it (the engine or a webhook) and however often, and
+ * a crash between the two writes heals at the next attempt.
+ */
+export async function recordCapture(db: Db, capture: Prisma.CaptureCreateManyInput & { callId: string; createdAt: Date }) {
+  await db.capture.createMany({ data: [capture], skipDuplicates: true });
+  await db.$executeRaw`
+    UPDATE "calls" SET "updated_at" = ${capture.createdAt},
+      "amount_charged_cents" = (SELECT COALESCE(SUM("gross_cents"), 0) FROM "captures" WHERE "call_id" = ${capture.callId}::uuid)
+    WHERE "id" = ${capture.callId}::uuid`;
+}
+
 export interface BillingDeps {
   db: Db;
   clock: Clock;
@@ -159,13 +172,7 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
       return true;
     }
     if (!res.ok) return false;
-    const recorded = await db.capture.createMany({
-      data: [{ id: uuidv7(clock), callId: call.id, windowIndex: k, hostId: call.hostId, guestId: call.guestId, ...parts, paymentRef: win.holdRef, createdAt: now() }],
-      skipDuplicates: true,
-    });
-    if (recorded.count === 1) {
-      await db.call.update({ where: { id: call.id }, data: { amountCharged: { increment: parts.grossCents }, updatedAt: now() } });
-    }
+    await recordCapture(db, { id: uuidv7(clock), callId: call.id, windowIndex: k, hostId: call.hostId, guestId: call.guestId, ...parts, paymentRef: win.holdRef, createdAt: now() });
     await db.billingWindow.update({ where: { id: win.id }, data: { holdStatus: "captured", updatedAt: now() } });
     return true;
   }

@@ -12,8 +12,8 @@
 //             newer state, and a final status (a dispute won or lost, a payout paid) is kept.
 // A failure while applying releases the claim and answers 500; Stripe delivers the event again.
 import type { Db } from "../db/client.ts";
-import type { PaymentProvider, WebhookEvent } from "../adapters/payments/port.ts";
-import { accountStateOf } from "../adapters/payments/stripe.ts";
+import type { AccountState, PaymentProvider, WebhookEvent } from "../adapters/payments/port.ts";
+import { recordCapture } from "./billing.ts";
 import type { Clock } from "./clock.ts";
 import { applyAccountState } from "./connect.ts";
 import { AppError, validationError } from "./errors.ts";
@@ -116,17 +116,10 @@ export function webhooks({ db, clock, provider, log }: { db: Db; clock: Clock; p
     const win = holdRef ? await db.billingWindow.findFirst({ where: { holdRef }, include: { call: true } }) : null;
     if (!win || !holdRef) return log.info({ payment: holdRef }, "webhook: a payment that is not a call's hold");
     if (amount && amount > 0) {
-      const parts = split(amount);
-      const recorded = await db.capture.createMany({
-        data: [{
-          id: uuidv7(clock), callId: win.callId, windowIndex: win.index, hostId: win.call.hostId, guestId: win.call.guestId,
-          ...parts, paymentRef: holdRef, createdAt: now(),
-        }],
-        skipDuplicates: true,
+      await recordCapture(db, {
+        id: uuidv7(clock), callId: win.callId, windowIndex: win.index, hostId: win.call.hostId, guestId: win.call.guestId,
+        ...split(amount), paymentRef: holdRef, createdAt: now(),
       });
-      if (recorded.count === 1) {
-        await db.call.update({ where: { id: win.callId }, data: { amountCharged: { increment: parts.grossCents }, updatedAt: now() } });
-      }
     }
     await db.billingWindow.updateMany({ where: { id: win.id, holdStatus: { not: "captured" } }, data: { holdStatus: "captured", updatedAt: now() } });
   }
@@ -179,8 +172,8 @@ export function webhooks({ db, clock, provider, log }: { db: Db; clock: Clock; p
     }
   }
 
-  async function accountUpdated(account: Obj, created: Date) {
-    const state = accountStateOf(account as unknown as Parameters<typeof accountStateOf>[0]);
+  async function accountUpdated(state: AccountState | undefined, created: Date) {
+    if (!state) return;
     // An event's time is whole seconds, a refresh from the provider's API is stored to the
     // millisecond: an event counts as of the end of its second, so that a change made in the same
     // second as a refresh (which may have read the state before it) is not taken for older.
@@ -218,7 +211,7 @@ export function webhooks({ db, clock, provider, log }: { db: Db; clock: Clock; p
     ["charge.dispute.created", (e) => dispute(e.object, e.created)],
     ["charge.dispute.updated", (e) => dispute(e.object, e.created)],
     ["charge.dispute.closed", (e) => dispute(e.object, e.created)],
-    ["account.updated", (e) => accountUpdated(e.object, e.created)],
+    ["account.updated", (e) => accountUpdated(e.accountState, e.created)],
     ...["created", "updated", "paid", "failed", "canceled"].map(
       (s) => [`payout.${s}`, (e: WebhookEvent) => payout(e.object, e.account, e.created)] as const,
     ),

@@ -151,7 +151,7 @@ t.test("links", async (t) => {
       ["GET", "/v1/calls?status=sleeping", guest.token, undefined, 400],
       ["GET", "/v1/calls?role=admin", guest.token, undefined, 400],
       ["GET", "/v1/calls?cursor=xyz", guest.token, undefined, 400],
-      ["GET", "/v1/payments/history?type=refund", guest.token, undefined, 400],
+      ["GET", "/v1/payments/history?type=payout", guest.token, undefined, 400],
       ["GET", "/v1/payments/history?limit=101", guest.token, undefined, 400],
       ["GET", "/v1/payments/history", undefined, undefined, 401],
     ];

@@ -137,6 +137,53 @@ t.test("a call paid with Stripe, end to end", async (t) => {
     });
   });
 
+  await t.test("the seed's example on Stripe: 23 m 30 s at $3.00/min in 10-minute windows → 30.00 + 30.00 + 12.00", async (t) => {
+    const host = await onboardedHost();
+    const link = await createLink(app, host, { rate_per_minute: "3.00", window_size_minutes: 10 });
+    const guest = await makeGuest(app);
+    const card = await saveCard(guest);
+    const init = await app.inject({ method: "POST", url: "/v1/calls/initiate", headers: { ...json, ...bearer(guest.token) }, payload: { short_code: link.short_code, payment_method_id: card } });
+    t.equal(init.statusCode, 201, init.body);
+    const callId = init.json().call.id as string;
+    const joined = await join(app, host, callId);
+    const g = await connect(app, init.json().signaling_token);
+    const h = await connect(app, joined.signaling_token);
+    await g.next("billing");
+    await h.next("billing");
+    for (const step of [9, 1, 9, 1, 3.5]) await advance(app, clock, step * MIN);
+    const end = await app.inject({ method: "POST", url: `/v1/calls/${callId}/end`, headers: bearer(host.token) });
+    t.match(end.json().call, { status: "completed", amount_charged: "72.00", duration_seconds: 1410 });
+    const intents = await Promise.all([1, 2, 3].map(async (k) => pi(await holdOf(app, callId, k))));
+    t.same(intents.map((p) => [p.amount, p.status, p.amount_received]), [
+      [3000, "succeeded", 3000],
+      [3000, "succeeded", 3000],
+      [3000, "succeeded", 1200],
+    ], "three holds of 30.00, the last captured for 12.00");
+    const offSession = [1, 2, 3].map((k) => server.requests.find((r) => r.idempotencyKey === `call:${fromUlid(callId)}:w${k}:hold`)?.params.off_session ?? null);
+    t.same(offSession, [null, "true", "true"], "holds after the first are placed off-session");
+    const fees = intents.map((p) => [...server.state.applicationFees.values()].find((f) => f.charge === p.latest_charge)?.amount);
+    t.same(fees, [210, 210, 84], "7 % of each capture");
+    const transfers = [...server.state.transfers.values()].filter((x) => x.destination === host.account).map((x) => x.amount);
+    t.same(transfers, [2790, 2790, 1116], "the host receives 66.96");
+  });
+
+  await t.test("a declined card and a host who never comes: nothing captured, every hold released", async (t) => {
+    const host = await onboardedHost();
+    const link = await createLink(app, host, { rate_per_minute: "2.00", window_size_minutes: 5 });
+    const guest = await makeGuest(app);
+    const declined = await app.inject({ method: "POST", url: "/v1/calls/initiate", headers: { ...json, ...bearer(guest.token) }, payload: { short_code: link.short_code, payment_method_id: await saveCard(guest, "pm_card_insufficientFunds") } });
+    t.same([declined.statusCode, declined.json().error.code, declined.json().error.details], [402, "payment_declined", { decline_code: "insufficient_funds" }]);
+    const unknown = await app.inject({ method: "POST", url: "/v1/calls/initiate", headers: { ...json, ...bearer(guest.token) }, payload: { short_code: link.short_code, payment_method_id: "pm_does_not_exist" } });
+    t.same([unknown.statusCode, unknown.json().error.code, unknown.json().error.details?.stripe_code], [402, "stripe_error", "resource_missing"], "another Stripe refusal: stripe_error with Stripe's code");
+
+    const init = await app.inject({ method: "POST", url: "/v1/calls/initiate", headers: { ...json, ...bearer(guest.token) }, payload: { short_code: link.short_code, payment_method_id: await saveCard(guest) } });
+    t.equal(init.statusCode, 201, init.body);
+    const callId = init.json().call.id as string;
+    await advance(app, clock, 5 * MIN);
+    t.match(await getCall(app, guest, callId), { status: "cancelled", end_reason: "host_no_show", amount_charged: "0.00" });
+    t.equal(pi(await holdOf(app, callId)).status, "canceled", "the hold is released at Stripe");
+  });
+
   await t.test("3-D Secure on the first hold: 402 with the intent to authenticate, then initiate with it", async (t) => {
     const host = await onboardedHost();
     const link = await createLink(app, host, { rate_per_minute: "1.00", window_size_minutes: 5 });

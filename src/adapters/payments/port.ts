@@ -74,6 +74,8 @@ export interface WebhookEvent {
   /** The connected account the event is about (Connect events), or null. */
   account: string | null;
   object: Record<string, unknown> & { id?: string };
+  /** For account events: the connected account's state, read from `object` by the adapter. */
+  accountState?: AccountState;
 }
 
 export interface PaymentProvider {

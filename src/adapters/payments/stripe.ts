@@ -30,6 +30,8 @@ export interface StripeSettings {
   /** Real-time budget per request, retries included. */
   timeoutMs?: number;
   maxNetworkRetries?: number;
+  /** The service's clock (ms): a delivery's signature timestamp is checked against it. */
+  now?: () => number;
 }
 
 export const WEBHOOK_TOLERANCE_SECONDS = 300;
@@ -242,13 +244,15 @@ export function stripePayments(settings: StripeSettings): PaymentProvider {
     },
 
     verifyWebhook(raw, signature): WebhookEvent {
-      const event = stripe.webhooks.constructEvent(raw, signature, settings.webhookSecret, WEBHOOK_TOLERANCE_SECONDS);
+      const receivedAt = Math.floor((settings.now?.() ?? Date.now()) / 1000);
+      const event = stripe.webhooks.constructEvent(raw, signature, settings.webhookSecret, WEBHOOK_TOLERANCE_SECONDS, undefined, receivedAt);
       return {
         id: event.id,
         type: event.type,
         created: new Date(event.created * 1000),
         account: event.account ?? null,
         object: event.data.object as unknown as WebhookEvent["object"],
+        ...(event.type === "account.updated" ? { accountState: accountStateOf(event.data.object as Stripe.Account) } : {}),
       };
     },
   };
