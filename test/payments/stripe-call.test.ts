@@ -4,7 +4,6 @@
 // amounts of SPEC 4.9; an admin's partial refund gives back the fee in proportion and reverses the
 // transfer; outages answer 503 with Retry-After and heal by retry, never creating a second intent.
 import t from "tap";
-import type Stripe from "stripe";
 import { advance, bearer, connect, createLink, getCall, join, json, makeGuest, makeUser, type Party } from "../helpers/calls.ts";
 import { connectStatus, holdOf, stripeApp } from "../helpers/stripe-app.ts";
 import { fromUlid } from "../../src/domain/ids.ts";

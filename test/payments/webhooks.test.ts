@@ -6,76 +6,12 @@ import t from "tap";
 import Stripe from "stripe";
 import type { FastifyInstance } from "fastify";
 import { testApp } from "../helpers/app.ts";
-import { activeCall, advance, bearer, createLink, getCall, makeUser, type Party } from "../helpers/calls.ts";
-import { signWebhookPayload, startStripeServer, type DeliverOptions, type StripeServer } from "../helpers/stripe-server.ts";
-import type { ManualClock } from "../../src/domain/clock.ts";
+import { activeCall, advance, bearer, createLink, getCall, type Party } from "../helpers/calls.ts";
+import { signWebhookPayload } from "../helpers/stripe-server.ts";
+import { connectStatus, holdOf, stripeApp } from "../helpers/stripe-app.ts";
 import { fromUlid } from "../../src/domain/ids.ts";
 
 const MIN = 60_000;
-type Tap = Parameters<typeof testApp>[0];
-type Host = Party & { account: string };
-
-async function stripeApp(t: Tap) {
-  let clock: ManualClock | undefined;
-  const server = await startStripeServer({ now: () => clock!.now() });
-  t.teardown(() => server.close());
-  const made = await testApp(t, {
-    env: {
-      PAYMENTS_PROVIDER: "stripe",
-      STRIPE_SECRET_KEY: server.secretKey,
-      STRIPE_PUBLISHABLE_KEY: server.publishableKey,
-      STRIPE_WEBHOOK_SECRET: server.webhookSecret,
-      STRIPE_API_BASE: server.url,
-    },
-    overrides: { tickIntervalMs: 0 },
-  });
-  clock = made.clock;
-  const { app } = made;
-  await app.listen({ port: 0, host: "127.0.0.1" });
-  const hookUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/v1/webhooks/stripe`;
-
-  /** Stripe delivers `event` (signed now unless told otherwise); the answer as Stripe sees it. */
-  async function deliver(event: Stripe.Event, opts?: DeliverOptions) {
-    const res = await server.deliver(hookUrl, event, opts);
-    return { status: res.status, json: JSON.parse(res.body) };
-  }
-
-  /** The latest event of `type` about the object `id`. */
-  function eventOf(type: string, id: string): Stripe.Event {
-    const found = server.events.filter((e) => e.type === type && (e.data.object as { id?: string }).id === id).at(-1);
-    if (!found) throw new Error(`no ${type} event for ${id}; events: ${server.events.map((e) => e.type).join(", ")}`);
-    return found;
-  }
-
-  /** A host whose connected account has completed onboarding (charges enabled). */
-  async function onboardedHost(): Promise<Host> {
-    const host = await makeUser(app, "host");
-    const started = await app.inject({ method: "POST", url: "/v1/payments/connect/onboarding", headers: bearer(host.token) });
-    if (started.statusCode !== 200) throw new Error(`onboarding: ${started.statusCode} ${started.body}`);
-    const { accountRef } = await app.db.connectAccount.findUniqueOrThrow({ where: { userId: host.id } });
-    server.completeOnboarding(accountRef);
-    const status = await connectStatus(app, host);
-    if (status !== "enabled") throw new Error(`connect status: ${status}`);
-    return Object.assign(host, { account: accountRef });
-  }
-
-  /** The Stripe dashboard (or any other client of the account), through the official SDK. */
-  const dashboard = new Stripe(server.secretKey, { host: "127.0.0.1", port: server.port, protocol: "http", maxNetworkRetries: 0 });
-
-  return { ...made, server, hookUrl, deliver, eventOf, onboardedHost, dashboard };
-}
-
-async function connectStatus(app: FastifyInstance, host: Party): Promise<string> {
-  const res = await app.inject({ method: "GET", url: "/v1/payments/connect", headers: bearer(host.token) });
-  if (res.statusCode !== 200) throw new Error(`connect status: ${res.statusCode} ${res.body}`);
-  return res.json().status;
-}
-
-/** The hold (PaymentIntent) of a call's window. */
-async function holdOf(app: FastifyInstance, callId: string, index = 1): Promise<string> {
-  const win = await app.db.billingWindow.findFirstOrThrow({ where: { callId: fromUlid(callId)!, index } });
-  return win.holdRef!;
-}
 
 async function endCall(app: FastifyInstance, guest: Party, callId: string) {
   const res = await app.inject({ method: "POST", url: `/v1/calls/${callId}/end`, headers: bearer(guest.token) });

@@ -244,7 +244,7 @@ export function stripePayments(settings: StripeSettings): PaymentProvider {
     },
 
     verifyWebhook(raw, signature): WebhookEvent {
-      const receivedAt = Math.floor((settings.now?.() ?? Date.now()) / 1000);
+      const receivedAt = settings.now?.() ?? Date.now(); // ms (the SDK divides by 1000)
       const event = stripe.webhooks.constructEvent(raw, signature, settings.webhookSecret, WEBHOOK_TOLERANCE_SECONDS, undefined, receivedAt);
       return {
         id: event.id,
