@@ -19,30 +19,16 @@ export default async function paymentRoutes(app: FastifyInstance) {
     return payments.history(req.principal, { type, limit: pageLimit(limit), cursor });
   });
 
-  implement(app, "getConnectStatus", async (req) => {
+  // A host's own account, earnings and payouts.
+  const host = (req: { principal: Parameters<typeof requireRole>[0] }) => {
     requireRole(req.principal, "host");
-    return connect.status(req.principal.id);
-  });
-
-  implement(app, "createConnectOnboarding", async (req) => {
-    requireRole(req.principal, "host");
-    return connect.onboardingLink(req.principal.id);
-  });
-
-  implement(app, "createConnectDashboardLink", async (req) => {
-    requireRole(req.principal, "host");
-    return connect.dashboardLink(req.principal.id);
-  });
-
-  implement(app, "getEarnings", async (req) => {
-    requireRole(req.principal, "host");
-    return payments.earnings(req.principal.id);
-  });
-
-  implement(app, "listPayouts", async (req) => {
-    requireRole(req.principal, "host");
-    return payments.payouts(req.principal.id, { limit: pageLimit(req.query.limit), cursor: req.query.cursor });
-  });
+    return req.principal.id;
+  };
+  implement(app, "getConnectStatus", async (req) => connect.status(host(req)));
+  implement(app, "createConnectOnboarding", async (req) => connect.onboardingLink(host(req)));
+  implement(app, "createConnectDashboardLink", async (req) => connect.dashboardLink(host(req)));
+  implement(app, "getEarnings", async (req) => payments.earnings(host(req)));
+  implement(app, "listPayouts", async (req) => payments.payouts(host(req), { limit: pageLimit(req.query.limit), cursor: req.query.cursor }));
 
   implement(
     app,
