@@ -12,11 +12,40 @@ import { fromUlid } from "../../src/domain/ids.ts";
 type Tap = Parameters<typeof testApp>[0];
 export type Host = Party & { account: string };
 
-export async function stripeApp(t: Tap, opts: { env?: Record<string, string> } = {}) {
+export type ProviderName = "simulated" | "stripe";
+/** The providers a paid-call suite runs against. */
+export const PROVIDERS: ProviderName[] = ["simulated", "stripe"];
+
+/** What a test sees of a provider's holds: one entry per hold, oldest first. */
+export interface Intent {
+  /** The call it is for. */
+  reference: string;
+  status: string;
+  amount: number;
+  captured: number;
+}
+
+/**
+ * The app on the named payment provider (Stripe: pointed at a fresh local server), with the two
+ * things a provider-neutral test needs: onboarding a host, and the provider's view of the holds.
+ */
+export async function appOn(t: Tap, provider: ProviderName, opts: Parameters<typeof testApp>[1] = {}) {
+  if (provider === "simulated") {
+    const made = await testApp(t, opts);
+    const intents = async (): Promise<Intent[]> =>
+      (await made.app.db.simPaymentIntent.findMany({ orderBy: { createdAt: "asc" } })).map((i) => ({
+        reference: i.reference,
+        status: i.status,
+        amount: i.amountCents,
+        captured: i.capturedCents,
+      }));
+    return { ...made, server: undefined, onboard: async (_host: { id: string; token: string }): Promise<string | null> => null, intents };
+  }
   let clock: ManualClock | undefined;
   const server = await startStripeServer({ now: () => clock!.now() });
   t.teardown(() => server.close());
   const made = await testApp(t, {
+    ...opts,
     env: {
       PAYMENTS_PROVIDER: "stripe",
       STRIPE_SECRET_KEY: server.secretKey,
@@ -25,11 +54,33 @@ export async function stripeApp(t: Tap, opts: { env?: Record<string, string> } =
       STRIPE_API_BASE: server.url,
       ...opts.env,
     },
-    overrides: { tickIntervalMs: 0 },
   });
   clock = made.clock;
   const { app } = made;
-  await app.listen({ port: 0, host: "127.0.0.1" });
+  /** The host goes through Connect onboarding (an Account Link, completed at Stripe). */
+  async function onboard(host: { id: string; token: string }): Promise<string | null> {
+    const started = await app.inject({ method: "POST", url: "/v1/payments/connect/onboarding", headers: bearer(host.token) });
+    if (started.statusCode !== 200) throw new Error(`onboarding: ${started.statusCode} ${started.body}`);
+    const { accountRef } = await app.db.connectAccount.findUniqueOrThrow({ where: { userId: host.id } });
+    server.completeOnboarding(accountRef);
+    const status = await connectStatus(app, host);
+    if (status !== "enabled") throw new Error(`connect status: ${status}`);
+    return accountRef;
+  }
+  const intents = async (): Promise<Intent[]> =>
+    [...server.state.paymentIntents.values()].map((p) => ({
+      reference: String(p.metadata?.call_id ?? ""),
+      status: p.status,
+      amount: p.amount,
+      captured: p.amount_received ?? 0,
+    }));
+  return { ...made, server, onboard, intents };
+}
+
+export async function stripeApp(t: Tap, opts: { env?: Record<string, string> } = {}) {
+  const made = await appOn(t, "stripe", { ...opts, overrides: { tickIntervalMs: 0 } });
+  const { app, clock, onboard } = made;
+  const server = made.server!;
   const hookUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/v1/webhooks/stripe`;
 
   /** Stripe delivers `event` (signed now unless told otherwise); the answer as Stripe sees it. */
@@ -48,13 +99,7 @@ export async function stripeApp(t: Tap, opts: { env?: Record<string, string> } =
   /** A host whose connected account has completed onboarding (charges enabled). */
   async function onboardedHost(displayName?: string): Promise<Host> {
     const host = await makeUser(app, "host", displayName);
-    const started = await app.inject({ method: "POST", url: "/v1/payments/connect/onboarding", headers: bearer(host.token) });
-    if (started.statusCode !== 200) throw new Error(`onboarding: ${started.statusCode} ${started.body}`);
-    const { accountRef } = await app.db.connectAccount.findUniqueOrThrow({ where: { userId: host.id } });
-    server.completeOnboarding(accountRef);
-    const status = await connectStatus(app, host);
-    if (status !== "enabled") throw new Error(`connect status: ${status}`);
-    return Object.assign(host, { account: accountRef });
+    return Object.assign(host, { account: (await onboard(host))! });
   }
 
   /** The Stripe dashboard (or any other client of the account), through the official SDK. */
@@ -72,10 +117,10 @@ export async function stripeApp(t: Tap, opts: { env?: Record<string, string> } =
     return si.payment_method as string;
   }
 
-  return { ...made, server, hookUrl, deliver, eventOf, onboardedHost, dashboard, saveCard };
+  return { ...made, clock, server, hookUrl, deliver, eventOf, onboardedHost, dashboard, saveCard };
 }
 
-export async function connectStatus(app: FastifyInstance, host: Party): Promise<string> {
+export async function connectStatus(app: FastifyInstance, host: { token: string }): Promise<string> {
   const res = await app.inject({ method: "GET", url: "/v1/payments/connect", headers: bearer(host.token) });
   if (res.statusCode !== 200) throw new Error(`connect status: ${res.statusCode} ${res.body}`);
   return res.json().status;
