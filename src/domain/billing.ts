@@ -18,6 +18,8 @@ export const MINUTE_MS = 60_000;
 export const HOLD_AHEAD_MS = 60_000;
 /** A waiting call whose host has not come is cancelled after this long. */
 export const NO_SHOW_MS = 5 * MINUTE_MS;
+/** A first hold that asked the payer to authenticate may be used by a retried initiate this long. */
+export const AUTHENTICATION_WINDOW_MS = 30 * MINUTE_MS;
 /** A participant who dropped may come back within this long. */
 export const RECONNECT_GRACE_MS = 60_000;
 const LEASE_MS = 60_000;
@@ -42,13 +44,13 @@ export type CallEvent =
 
 export type Notify = (callId: string, event: CallEvent) => Promise<void>;
 
-type TaskKind = "capture" | "hold" | "end" | "no_show" | "reconnect_deadline" | "settle" | "void_hold";
+type TaskKind = "capture" | "hold" | "end" | "no_show" | "reconnect_deadline" | "settle" | "void_hold" | "release_unused";
 /**
  * Order of tasks due at the same instant. A reconnect deadline comes first: it ends the call at the
  * moment the participant left, so a window boundary at that same instant captures only the minutes
  * used (a capture first would charge the whole window).
  */
-const KIND_RANK: Record<string, number> = { reconnect_deadline: 0, capture: 1, hold: 2, end: 3, no_show: 4, settle: 5, void_hold: 6 };
+const KIND_RANK: Record<string, number> = { reconnect_deadline: 0, capture: 1, hold: 2, end: 3, no_show: 4, settle: 5, void_hold: 6, release_unused: 7 };
 
 const windowMs = (call: Call) => call.windowMinutes * MINUTE_MS;
 export const windowEnd = (call: Call, k: number) => new Date(call.startedAt!.getTime() + k * windowMs(call));
@@ -257,6 +259,15 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
       }
       case "settle":
         return settle(call, task);
+      case "release_unused": {
+        // The hold of a first attempt that needed 3-D Secure (its ref in `reason`): released
+        // unless a retried initiate adopted it as its window 1.
+        const ref = task.reason;
+        if (ref && (await db.billingWindow.count({ where: { holdRef: ref } })) === 0) {
+          await provider.release({ holdRef: ref, idempotencyKey: holdKey(call.id, 1, "release") });
+        }
+        return void (await finishTask(task, "done"));
+      }
       case "void_hold": {
         // A hold request whose answer never came (the provider was unreachable): sent again with
         // the same key, the provider answers with the hold if it was placed after all (or places
@@ -286,9 +297,9 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
     }
     // The rest of the schedule is void. Another settlement is kept: it was scheduled for a hold
     // recorded after this one read the windows (initiate's, overtaken by the end), and releases it;
-    // so is a void_hold (it releases a hold whose request went unanswered).
+    // so are a void_hold and a release_unused (they release holds no window records).
     await db.callTask.updateMany({
-      where: { callId: call.id, status: "pending", id: { not: task.id }, kind: { notIn: ["settle", "void_hold"] } },
+      where: { callId: call.id, status: "pending", id: { not: task.id }, kind: { notIn: ["settle", "void_hold", "release_unused"] } },
       data: { status: "cancelled", doneAt: now() },
     });
     if (call.status === "ending" || call.status === "failed") {

@@ -7,7 +7,7 @@ import type { Db } from "../db/client.ts";
 import type { Call, CallLink, CallStatus } from "../db/generated/client.ts";
 import { PaymentsUnavailable, type HoldResult, type PaymentProvider } from "../adapters/payments/port.ts";
 import { isUniqueViolation } from "./accounts.ts";
-import { NO_SHOW_MS, RECONNECT_GRACE_MS, holdRequest, type BillingEngine, type EndReason } from "./billing.ts";
+import { AUTHENTICATION_WINDOW_MS, NO_SHOW_MS, RECONNECT_GRACE_MS, holdRequest, type BillingEngine, type EndReason } from "./billing.ts";
 import type { Connect } from "./connect.ts";
 import { LIVE, isFinished, transition } from "./call-state.ts";
 import type { Clock } from "./clock.ts";
@@ -197,6 +197,11 @@ export function calls({ db, clock, links, billing, provider, connect, customerOf
       }
       if (!hold.ok) {
         await fail("payment_declined");
+        if (hold.action) {
+          // The payer may authenticate this hold and initiate again with it; if no call adopts it
+          // in time, it is released.
+          await billing.schedule(id, "release_unused", new Date(clock.now() + AUTHENTICATION_WINDOW_MS), { reason: hold.action.holdRef });
+        }
         const action = hold.action ? { client_secret: hold.action.clientSecret, payment_intent_id: hold.action.holdRef } : {};
         throw new AppError("payment_declined", { decline_code: hold.declineCode, ...action });
       }

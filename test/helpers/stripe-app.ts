@@ -81,6 +81,7 @@ export async function stripeApp(t: Tap, opts: { env?: Record<string, string> } =
   const made = await appOn(t, "stripe", { ...opts, overrides: { tickIntervalMs: 0 } });
   const { app, clock, onboard } = made;
   const server = made.server!;
+  await app.listen({ port: 0, host: "127.0.0.1" });
   const hookUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/v1/webhooks/stripe`;
 
   /** Stripe delivers `event` (signed now unless told otherwise); the answer as Stripe sees it. */

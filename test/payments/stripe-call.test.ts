@@ -206,6 +206,19 @@ t.test("a call paid with Stripe, end to end", async (t) => {
     t.equal(await holdOf(app, retried.json().call.id), details.payment_intent_id, "the authenticated intent is window 1's hold");
     const twice = await app.inject({ method: "POST", url: "/v1/calls/initiate", headers: { ...json, ...bearer(guest.token) }, payload: { ...body, payment_intent_id: details.payment_intent_id } });
     t.equal(twice.statusCode, 400, "an intent backs one call only");
+
+    // Authenticated but never used: released once the time to retry is over.
+    const idle = await makeGuest(app);
+    const idleCard = await saveCard(idle, "pm_card_authenticationRequired");
+    const abandoned = await app.inject({ method: "POST", url: "/v1/calls/initiate", headers: { ...json, ...bearer(idle.token) }, payload: { short_code: link.short_code, payment_method_id: idleCard } });
+    const unused = abandoned.json().error.details.payment_intent_id as string;
+    server.authenticate(unused);
+    t.equal(pi(unused).status, "requires_capture", "authorised on the payer's card");
+    await advance(app, clock, 30 * MIN);
+    t.equal(pi(unused).status, "canceled", "released when no retried initiate took it");
+    const adopted = details.payment_intent_id as string;
+    const cancels = server.requests.filter((r) => r.path === `/v1/payment_intents/${adopted}/cancel` && !r.replayed);
+    t.same(cancels.map((r) => r.idempotencyKey), [`call:${fromUlid(retried.json().call.id)}:w1:release`], "the adopted hold is released only by its own call (here: the host never came)");
   });
 
   await t.test("a later hold that fails: both participants are warned before the boundary, the call ends billing_failed", async (t) => {
