@@ -32,7 +32,7 @@ function start(env: Record<string, string>) {
   return { child, exited, output: () => out };
 }
 
-/** The server on a fresh data directory and a free port, once /health answers (or after 30 s). */
+/** The server on a fresh data directory and a free port, once /health answers (or after 60 s: a cold start on a loaded machine). */
 async function serve(t: Test) {
   const dataDir = mkdtempSync(path.join(tmpdir(), "vidivo-server-"));
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -40,7 +40,7 @@ async function serve(t: Test) {
   const server = start({ DATA_DIR: dataDir, PORT: String(port), ARGON2_MEMORY_KIB: "1024", ARGON2_TIME_COST: "1" });
   t.teardown(() => server.child.kill("SIGKILL"));
   let health: number | undefined;
-  for (let i = 0; i < 300 && health === undefined; i++) {
+  for (let i = 0; i < 600 && health === undefined; i++) {
     health = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.status, () => undefined);
     if (health === undefined) await new Promise((r) => setTimeout(r, 100));
   }
