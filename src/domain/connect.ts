@@ -97,6 +97,13 @@ export function connect({ db, clock, provider, publicUrl }: { db: Db; clock: Clo
       if (!a?.chargesEnabled) throw new AppError("stripe_not_connected");
     },
 
+    /** Whether the host can take charges now, as last known (webhooks keep it current). */
+    async canCharge(userId: string): Promise<boolean> {
+      if (!provider.requiresOnboarding) return true;
+      const a = await db.connectAccount.findUnique({ where: { userId }, select: { chargesEnabled: true } });
+      return a?.chargesEnabled ?? false;
+    },
+
     /** The account that receives a host's earnings (created on demand for a provider without onboarding). */
     async payeeOf(userId: string): Promise<string | null> {
       if (!provider.requiresOnboarding) return null;

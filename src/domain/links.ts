@@ -11,7 +11,7 @@ import { formatCents, parseCents } from "./money.ts";
 import { afterCursor, newestFirst, toPage } from "./pagination.ts";
 
 export type { CallLink };
-export type UnavailableReason = "inactive" | "expired" | "uses_exhausted" | "outside_schedule";
+export type UnavailableReason = "inactive" | "expired" | "uses_exhausted" | "outside_schedule" | "payments_disabled";
 
 export const MIN_RATE_CENTS = 50;
 export const MAX_RATE_CENTS = 99_999;

@@ -11,7 +11,7 @@ import { fromUlid } from "../../src/domain/ids.ts";
 const MIN = 60_000;
 
 t.test("a call paid with Stripe, end to end", async (t) => {
-  const { app, clock, server, onboardedHost, saveCard } = await stripeApp(t);
+  const { app, clock, server, onboardedHost, saveCard, deliver, eventOf } = await stripeApp(t);
   const pi = (id: string) => server.state.paymentIntents.get(id)!;
   const money = async (who: Party, url: string) => (await app.inject({ method: "GET", url, headers: bearer(who.token) })).json();
 
@@ -38,6 +38,20 @@ t.test("a call paid with Stripe, end to end", async (t) => {
     t.same(status.json(), { status: "enabled", charges_enabled: true, payouts_enabled: true, requirements_due: [] });
     t.equal((await app.inject({ method: "POST", url: "/v1/links", headers: { ...json, ...bearer(host.token) }, payload: { rate_per_minute: "2.50", window_size_minutes: 10 } })).statusCode, 201);
     t.equal((await app.inject({ method: "POST", url: "/v1/payments/connect/dashboard", headers: bearer(host.token) })).statusCode, 200);
+
+    // Stripe restricts the account later (a webhook says so): the link is shown unavailable, calls are refused.
+    const link = await createLink(app, host, { rate_per_minute: "2.50", window_size_minutes: 10 });
+    server.restrictAccount(accountRef);
+    t.equal((await deliver(eventOf("account.updated", accountRef))).status, 200);
+    const resolved = (await app.inject({ method: "GET", url: `/v1/links/resolve/${link.short_code}` })).json();
+    t.match(resolved, { available: false, unavailable_reason: "payments_disabled" });
+    const guest = await makeGuest(app);
+    const refusedCall = await app.inject({ method: "POST", url: "/v1/calls/initiate", headers: { ...json, ...bearer(guest.token) }, payload: { short_code: link.short_code, payment_method_id: "pm_card_visa" } });
+    t.same([refusedCall.statusCode, refusedCall.json().error.details], [410, { reason: "payments_disabled" }]);
+    t.equal(await app.db.call.count({ where: { linkId: fromUlid(link.id)! } }), 0, "no call, no hold");
+    server.completeOnboarding(accountRef);
+    t.equal((await deliver(eventOf("account.updated", accountRef))).status, 200);
+    t.match((await app.inject({ method: "GET", url: `/v1/links/resolve/${link.short_code}` })).json(), { available: true, unavailable_reason: null });
   });
 
   await t.test("a saved card pays an onboarded host: 1 minute at 2.50 → capture 2.50, fee 0.18, transfer 2.32", async (t) => {

@@ -556,7 +556,8 @@ export interface paths {
         /**
          * What a guest sees when opening a link (public)
          * @description The host, the terms, and whether the link can be called now; when it cannot,
-         *     `unavailable_reason` says why (`inactive`, `expired`, `uses_exhausted`, `outside_schedule`).
+         *     `unavailable_reason` says why (`inactive`, `expired`, `uses_exhausted`, `outside_schedule`,
+         *     or `payments_disabled`: with the stripe provider, the host's account cannot take charges now).
          */
         get: operations["resolveLink"];
         put?: never;
@@ -1356,7 +1357,7 @@ export interface components {
             /** @description Whether the link can be called now. */
             available: boolean;
             /** @enum {string|null} */
-            unavailable_reason: "inactive" | "expired" | "uses_exhausted" | "outside_schedule" | null;
+            unavailable_reason: "inactive" | "expired" | "uses_exhausted" | "outside_schedule" | "payments_disabled" | null;
         };
         InitiateCallRequest: {
             short_code: components["schemas"]["ShortCode"];
@@ -1966,7 +1967,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `link_unavailable`: `details.reason` is `inactive`, `expired`, `uses_exhausted` or `outside_schedule`. */
+        /** @description `link_unavailable`: `details.reason` is `inactive`, `expired`, `uses_exhausted`, `outside_schedule` or `payments_disabled` (the host's account cannot take charges now). */
         LinkUnavailable: {
             headers: {
                 "X-Request-ID": components["headers"]["X-Request-ID"];

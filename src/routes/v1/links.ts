@@ -48,7 +48,7 @@ export default async function linkRoutes(app: FastifyInstance) {
     const link = await links.byShortCode(req.params.short_code);
     if (!link) throw new AppError("link_not_found");
     const host = await app.db.user.findUniqueOrThrow({ where: { id: link.hostId } });
-    const reason = unavailableReason(link, app.clock.now());
+    const reason = unavailableReason(link, app.clock.now()) ?? ((await connect.canCharge(link.hostId)) ? null : "payments_disabled");
     const rendered = links.render(link);
     return {
       short_code: link.shortCode,
