@@ -20,9 +20,13 @@ import { identityService, type IdentityService } from "./domain/identity.ts";
 import { tokenStore } from "./domain/tokens.ts";
 import { mailerFromConfig, mailQueue, type MailQueue, type Mailer } from "./adapters/mail/index.ts";
 import { localStorage } from "./adapters/storage/local.ts";
+import { s3Storage } from "./adapters/storage/s3.ts";
 import type { Storage } from "./adapters/storage/port.ts";
 import { loggerOptions } from "./plugins/logging.ts";
 import rateLimitPlugin, { MemoryRateCounter, type RateCounter } from "./plugins/rate-limit.ts";
+import { openRedis } from "./adapters/redis.ts";
+import { RedisRateCounter } from "./adapters/rate-counter/redis.ts";
+import { RedisPubSub } from "./adapters/pubsub/redis.ts";
 import authPlugin from "./plugins/auth.ts";
 import { v1ErrorHandler } from "./routes/v1/errors.ts";
 import { vappErrorHandler } from "./routes/vapp/errors.ts";
@@ -122,7 +126,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     { env: config.env, dataDir: config.dataDir, ...config.jwt },
     (msg) => app.log.warn(msg),
   );
-  const storage = overrides.storage ?? localStorage(config.dataDir, config.publicUrl);
+  const storage =
+    overrides.storage ??
+    (config.storage.driver === "s3" ? s3Storage(config.storage, config.publicUrl) : localStorage(config.dataDir, config.publicUrl));
   const media = mediaService(storage, clock);
 
   app.decorate("config", config);
@@ -160,9 +166,17 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       guestTokenTtlSeconds: config.guestTokenTtlSeconds,
     }),
   });
+  // Redis (REDIS_URL): shared rate-limit counters and signaling fan-out. Boot waits two seconds at
+  // most for it: without it the service still serves (limits fail open, /ready answers 503).
+  const redis = config.redisUrl ? openRedis(config.redisUrl, { log: app.log, clock }) : undefined;
+  if (redis) {
+    app.addHook("onClose", () => redis.close());
+    if (!(await redis.connected(2000))) app.log.warn("Redis is not reachable yet: rate limits are not enforced until it is");
+  }
   app.decorate("readinessChecks", async () => {
     const checks: Record<string, "ok" | "failed"> = {};
     checks.database = await app.db.$queryRaw`SELECT 1`.then(() => "ok" as const, () => "failed" as const);
+    if (redis) checks.redis = (await redis.reachable()) ? "ok" : "failed";
     return checks;
   });
 
@@ -199,7 +213,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await app.register(rateLimitPlugin, {
     limits,
     clock,
-    counter: overrides.rateCounter ?? new MemoryRateCounter(clock),
+    counter: overrides.rateCounter ?? (redis ? new RedisRateCounter(redis.commands) : new MemoryRateCounter(clock)),
   });
   await app.register(authPlugin, {
     keyring,
@@ -223,6 +237,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     config,
     turnSecret: config.turn.secret ?? randomBytes(32).toString("base64url"),
     log: app.log,
+    ...(redis ? { pubsub: new RedisPubSub(redis.commands, redis.subscriber, app.log) } : {}),
     overrides,
   });
   app.decorate("calling", callingParts);

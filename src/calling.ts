@@ -59,23 +59,33 @@ export function paymentProvider(config: Config, db: Db, clock: Clock): PaymentPr
   return stripePayments({
     secretKey: p.stripeSecretKey!,
     publishableKey: p.stripePublishableKey!,
-    webhookSecret: p.stripeWebhookSecret!,
+    webhookSecrets: [p.stripeWebhookSecret!, ...(p.stripeConnectWebhookSecret ? [p.stripeConnectWebhookSecret] : [])],
     ...(p.stripeApiBase ? { apiBase: p.stripeApiBase } : {}),
     now: () => clock.now(),
   });
 }
 
-export function calling(deps: { db: Db; clock: Clock; config: Config; turnSecret: string; log: Log; overrides: CallingOverrides }): Calling {
+export function calling(deps: {
+  db: Db;
+  clock: Clock;
+  config: Config;
+  turnSecret: string;
+  log: Log;
+  /** The configured pub/sub (Redis when REDIS_URL is set); default in-process. */
+  pubsub?: PubSub;
+  overrides: CallingOverrides;
+}): Calling {
   const { db, clock, config, log, overrides } = deps;
   const provider = overrides.payments ?? paymentProvider(config, db, clock);
-  const pubsub = overrides.pubsub ?? new MemoryPubSub();
+  const pubsub = overrides.pubsub ?? deps.pubsub ?? new MemoryPubSub();
   const instance = instanceLease(db, clock);
   let hub: SignalingHub | undefined;
   const billing = billingEngine({
     db,
     clock,
     provider,
-    notify: (callId, event) => hub!.notify(callId, event),
+    // Best effort: a notice that cannot be published (Redis unreachable) must not fail the billing step.
+    notify: (callId, event) => hub!.notify(callId, event).catch((err) => log.warn({ err, callId, event: event.type }, "signaling: notice not delivered")),
     log: { error: (obj, msg) => log.error(obj, msg) },
   });
   const linkService = links({ db, clock, publicUrl: config.publicUrl });

@@ -16,13 +16,14 @@ const Env = Type.Object({
   JWT_PRIVATE_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
   JWT_KEYS_DIR: Type.Optional(Type.String({ minLength: 1 })),
   STORAGE: Type.Optional(Type.Union([Type.Literal("local"), Type.Literal("s3")])),
-  S3_BUCKET: Type.Optional(Type.String({ minLength: 1 })),
-  S3_ENDPOINT: Type.Optional(Type.String({ minLength: 1 })),
-  S3_REGION: Type.Optional(Type.String({ minLength: 1 })),
-  S3_PUBLIC_URL: Type.Optional(Type.String({ minLength: 1 })),
+  S3_BUCKET: Type.Optional(Type.String({ pattern: "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", description: "a bucket name (3-63 lowercase letters, digits, dots and hyphens)" })),
+  S3_ENDPOINT: Type.Optional(Type.String({ pattern: "^https?://[^\\s/]+(/[^\\s]*)?$", description: "an http(s) URL such as http://127.0.0.1:9000" })),
+  S3_REGION: Type.Optional(Type.String({ pattern: "^[a-z0-9-]+$", description: "a region name such as us-east-1 (auto on R2)" })),
+  S3_PUBLIC_URL: Type.Optional(Type.String({ pattern: "^https?://[^\\s/]+(/[^\\s]*)?$", description: "an http(s) URL" })),
   PAYMENTS_PROVIDER: Type.Optional(Type.Union([Type.Literal("simulated"), Type.Literal("stripe")])),
   STRIPE_SECRET_KEY: Type.Optional(Type.String({ pattern: "^(sk|rk)_(test|live)_[A-Za-z0-9_]+$", description: "a Stripe secret key (sk_test_…, sk_live_… or a restricted rk_…)" })),
   STRIPE_WEBHOOK_SECRET: Type.Optional(Type.String({ pattern: "^whsec_[A-Za-z0-9_]+$", description: "a webhook signing secret (whsec_…)" })),
+  STRIPE_CONNECT_WEBHOOK_SECRET: Type.Optional(Type.String({ pattern: "^whsec_[A-Za-z0-9_]+$", description: "a webhook signing secret (whsec_…)" })),
   STRIPE_PUBLISHABLE_KEY: Type.Optional(Type.String({ pattern: "^pk_(test|live)_[A-Za-z0-9_]+$", description: "a Stripe publishable key (pk_test_… or pk_live_…)" })),
   STRIPE_API_BASE: Type.Optional(Type.String({ pattern: "^https?://[^\\s/]+/?$", description: "an http(s) origin such as http://127.0.0.1:12111" })),
   PAYMENTS_AVAILABLE_AFTER_HOURS: Type.Optional(Type.String({ pattern: "^[0-9]+$", description: "a whole number of hours" })),
@@ -32,7 +33,7 @@ const Env = Type.Object({
   TURN_SECRET: Type.Optional(Type.String({ minLength: 1 })),
   TURN_TTL_SECONDS: Type.Optional(Type.String({ pattern: "^[0-9]+$", description: "a whole number of seconds" })),
   TRUST_PROXY: Type.Optional(
-    Type.String({ pattern: "^(true|false|[0-9]+|[0-9a-fA-F.:/, ]+)$", description: "true, false, a hop count or a list of addresses" }),
+    Type.String({ pattern: "^(true|false|[0-9a-fA-F.:/, ]+)$", description: "true, false or the load balancer's addresses/CIDR ranges" }),
   ),
   LOG_LEVEL: Type.Optional(
     Type.Union(["fatal", "error", "warn", "info", "debug", "trace", "silent"].map((l) => Type.Literal(l))),
@@ -46,7 +47,7 @@ const Env = Type.Object({
 });
 type Env = Static<typeof Env>;
 /** Variables whose values never appear in a message. */
-const SECRETS = new Set(["JWT_PRIVATE_KEY", "TURN_SECRET", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"]);
+const SECRETS = new Set(["JWT_PRIVATE_KEY", "TURN_SECRET", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_CONNECT_WEBHOOK_SECRET"]);
 
 export interface RateLimitRule {
   max: number;
@@ -72,11 +73,13 @@ export interface Config {
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
   jwt: { privateKeyPem: string | undefined; privateKeyFile: string | undefined; keysDir: string | undefined };
-  storage: { driver: "local" | "s3"; s3: { bucket?: string; endpoint?: string; region?: string; publicUrl?: string } };
+  storage: { driver: "local" } | ({ driver: "s3" } & S3Config);
   payments: {
     provider: "simulated" | "stripe";
     stripeSecretKey?: string;
     stripeWebhookSecret?: string;
+    /** The signing secret of the endpoint that receives connected accounts' events (a second endpoint at Stripe). */
+    stripeConnectWebhookSecret?: string;
     stripePublishableKey?: string;
     stripeApiBase?: string;
     /** Simulated provider: a host's earnings become available for payout this long after capture. */
@@ -84,14 +87,24 @@ export interface Config {
   };
   mail: { url: string | undefined; from: string };
   turn: { urls: string[]; secret: string | undefined; ttlSeconds: number };
-  /** Fastify's trustProxy: true, false, a hop count or a list of addresses. */
-  trustProxy: boolean | number | string;
+  /** Fastify's trustProxy: true, false or the proxies' addresses/ranges. */
+  trustProxy: boolean | string;
   logLevel: string;
   rateLimits: RateLimits;
   maxImageBytes: number;
   maxBodyBytes: number;
   guestTokenTtlSeconds: number;
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
+}
+
+/** STORAGE=s3: the bucket, and where its objects are public (else through this service's /media). */
+export interface S3Config {
+  bucket: string;
+  region: string;
+  /** An S3-compatible server (R2, MinIO…), addressed path-style; unset: AWS S3 itself. */
+  endpoint: string | undefined;
+  /** Public base of the bucket or its CDN, without a trailing slash. */
+  publicUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -113,10 +126,9 @@ export const defaultRateLimits: RateLimits = {
 /** OWASP's minimum for argon2id: 19 MiB, 2 iterations, 1 lane. */
 export const defaultArgon2 = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };
 
-function parseTrustProxy(v: string | undefined): boolean | number | string {
+function parseTrustProxy(v: string | undefined): boolean | string {
   if (v === undefined || v === "false") return false;
   if (v === "true") return true;
-  if (/^[0-9]+$/.test(v)) return Number(v);
   return v;
 }
 
@@ -144,13 +156,16 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const env = raw as Env;
   const nodeEnv = env.NODE_ENV === "production" ? "production" : env.NODE_ENV === "test" ? "test" : "development";
   const port = Number(env.PORT ?? 3000);
+  // Fastify 5 ignores a bare hop count (it cannot check the immediate peer, so it trusts no one):
+  // refused rather than accepted and silently not honoured.
+  if (env.TRUST_PROXY && /^[0-9]+$/.test(env.TRUST_PROXY)) {
+    problems.push(`TRUST_PROXY=${env.TRUST_PROXY}: a hop count is not honoured; give the load balancer's addresses or CIDR ranges (or true)`);
+  }
   if (!seen.has("PORT") && !(port >= 0 && port <= 65535)) problems.push(`PORT=${env.PORT}: must be between 0 and 65535`);
   if (env.JWT_PRIVATE_KEY && env.JWT_PRIVATE_KEY_FILE) {
     problems.push("JWT_PRIVATE_KEY and JWT_PRIVATE_KEY_FILE: set one, not both");
   }
-  // Named by SPEC 1 but not built yet: refused rather than silently replaced by the default.
-  if (env.REDIS_URL) problems.push("REDIS_URL: not supported by this build yet (rate-limit counters and signaling fan-out are in-process); unset it");
-  if (env.STORAGE === "s3") problems.push('STORAGE="s3": not supported by this build yet; use local');
+  if (env.STORAGE === "s3" && !env.S3_BUCKET) problems.push("S3_BUCKET: required when STORAGE=s3");
   if (env.PAYMENTS_PROVIDER === "stripe") {
     for (const name of ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_PUBLISHABLE_KEY"] as const) {
       if (!env[name] && !seen.has(name)) problems.push(`${name}: required when PAYMENTS_PROVIDER=stripe`);
@@ -179,14 +194,21 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     databaseUrl: env.DATABASE_URL,
     redisUrl: env.REDIS_URL,
     jwt: { privateKeyPem: env.JWT_PRIVATE_KEY, privateKeyFile: env.JWT_PRIVATE_KEY_FILE, keysDir: env.JWT_KEYS_DIR },
-    storage: {
-      driver: env.STORAGE ?? "local",
-      s3: { bucket: env.S3_BUCKET, endpoint: env.S3_ENDPOINT, region: env.S3_REGION, publicUrl: env.S3_PUBLIC_URL },
-    },
+    storage:
+      env.STORAGE === "s3"
+        ? {
+            driver: "s3",
+            bucket: env.S3_BUCKET!,
+            region: env.S3_REGION ?? "us-east-1",
+            endpoint: env.S3_ENDPOINT,
+            publicUrl: env.S3_PUBLIC_URL?.replace(/\/+$/, ""),
+          }
+        : { driver: "local" },
     payments: {
       provider: env.PAYMENTS_PROVIDER ?? "simulated",
       stripeSecretKey: env.STRIPE_SECRET_KEY,
       stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET,
+      stripeConnectWebhookSecret: env.STRIPE_CONNECT_WEBHOOK_SECRET,
       stripePublishableKey: env.STRIPE_PUBLISHABLE_KEY,
       stripeApiBase: env.STRIPE_API_BASE,
       availableAfterMs: Number(env.PAYMENTS_AVAILABLE_AFTER_HOURS ?? 48) * 3_600_000,

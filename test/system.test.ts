@@ -59,15 +59,28 @@ t.test("configuration: defaults, and one clear line per problem", async (t) => {
       'DATABASE_URL="mysql://x": must be a postgresql:// URL',
       'LOG_LEVEL="loud": must be one of fatal, error, warn, info, debug, trace, silent',
       'RATE_LIMITS="maybe": must be one of on, off',
-      'STORAGE="s3": not supported by this build yet; use local',
+      "S3_BUCKET: required when STORAGE=s3",
     ],
     "every problem, one line each",
   );
   t.same(
-    problemsOf({ REDIS_URL: "redis://127.0.0.1:6379" }),
-    ["REDIS_URL: not supported by this build yet (rate-limit counters and signaling fan-out are in-process); unset it"],
-    "settings this build cannot honour are refused, not silently replaced by the defaults",
+    problemsOf({ STORAGE: "s3", S3_BUCKET: "s3://Media", S3_ENDPOINT: "127.0.0.1:9000", S3_REGION: "EU West", S3_PUBLIC_URL: "cdn.example.org" }),
+    [
+      'S3_BUCKET="s3://Media": must be a bucket name (3-63 lowercase letters, digits, dots and hyphens)',
+      'S3_ENDPOINT="127.0.0.1:9000": must be an http(s) URL such as http://127.0.0.1:9000',
+      'S3_REGION="EU West": must be a region name such as us-east-1 (auto on R2)',
+      'S3_PUBLIC_URL="cdn.example.org": must be an http(s) URL',
+    ],
+    "malformed S3 settings: one line each",
   );
+  t.same(loadConfig({}).storage, { driver: "local" });
+  t.same(
+    loadConfig({ STORAGE: "s3", S3_BUCKET: "media", S3_ENDPOINT: "http://127.0.0.1:9000", S3_PUBLIC_URL: "https://cdn.example.org/m/" }).storage,
+    { driver: "s3", bucket: "media", region: "us-east-1", endpoint: "http://127.0.0.1:9000", publicUrl: "https://cdn.example.org/m" },
+    "STORAGE=s3: region us-east-1 unless set, the public base without its trailing slash",
+  );
+  t.equal(loadConfig({ REDIS_URL: "redis://127.0.0.1:6379" }).redisUrl, "redis://127.0.0.1:6379", "REDIS_URL is taken (test/redis.test.ts)");
+  t.same(problemsOf({ REDIS_URL: "127.0.0.1:6379" }), ['REDIS_URL="127.0.0.1:6379": must be a redis:// URL']);
   t.same(
     problemsOf({ PAYMENTS_PROVIDER: "stripe" }),
     [
@@ -92,6 +105,7 @@ t.test("configuration: defaults, and one clear line per problem", async (t) => {
   );
   t.same(problemsOf({ PAYMENTS_PROVIDER: "stripe", STRIPE_SECRET_KEY: "sk_test_abc", STRIPE_WEBHOOK_SECRET: "whsec_abc", STRIPE_PUBLISHABLE_KEY: "pk_test_abc" }), []);
   t.same(problemsOf({ PORT: "70000" }), ["PORT=70000: must be between 0 and 65535"]);
+  t.same(problemsOf({ TRUST_PROXY: "1" }), ["TRUST_PROXY=1: a hop count is not honoured; give the load balancer's addresses or CIDR ranges (or true)"], "Fastify would ignore it");
   t.throws(() => loadConfig({ JWT_PRIVATE_KEY: "a", JWT_PRIVATE_KEY_FILE: "b" }), ConfigError.prototype);
 });
 

@@ -20,6 +20,12 @@ export const HOLD_AHEAD_MS = 60_000;
 export const NO_SHOW_MS = 5 * MINUTE_MS;
 /** A first hold that asked the payer to authenticate may be used by a retried initiate this long. */
 export const AUTHENTICATION_WINDOW_MS = 30 * MINUTE_MS;
+/**
+ * When a hold request's answer may be lost (an outage, a crash before its window is recorded), the
+ * hold is looked for and released this long after the request: longer than the provider client
+ * takes to give up on a request, retries included.
+ */
+export const VOID_AFTER_MS = 3 * MINUTE_MS;
 /** A participant who dropped may come back within this long. */
 export const RECONNECT_GRACE_MS = 60_000;
 const LEASE_MS = 60_000;
@@ -160,7 +166,7 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
       await db.billingWindow.update({ where: { id: win.id }, data: { holdStatus: "released", updatedAt: now() } });
       return true;
     }
-    const parts = split(Math.min(amount, win.amountCents));
+    const parts = split(await captureAmount(win.id, Math.min(amount, win.amountCents)));
     const res = await provider.capture({
       holdRef: win.holdRef,
       amountCents: parts.grossCents,
@@ -177,6 +183,12 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
     await recordCapture(db, { id: uuidv7(clock), callId: call.id, windowIndex: k, hostId: call.hostId, guestId: call.guestId, ...parts, paymentRef: win.holdRef, createdAt: now() });
     await db.billingWindow.update({ where: { id: win.id }, data: { holdStatus: "captured", updatedAt: now() } });
     return true;
+  }
+
+  /** The amount of a window's capture: fixed by its first attempt, so that a retry never asks for another. */
+  async function captureAmount(windowId: string, computed: number): Promise<number> {
+    await db.billingWindow.updateMany({ where: { id: windowId, captureCents: null }, data: { captureCents: computed } });
+    return (await db.billingWindow.findUniqueOrThrow({ where: { id: windowId }, select: { captureCents: true } })).captureCents ?? computed;
   }
 
   async function releaseWindow(callId: string, k: number) {
@@ -213,6 +225,7 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
         const live = call.status === "active" || (call.status === "ending" && call.endedAt && start < call.endedAt.getTime());
         if (!live) return void (await finishTask(task, "cancelled"));
         const request = holdRequest(call, k);
+        await schedule(call.id, "void_hold", new Date(clock.now() + VOID_AFTER_MS), { windowIndex: k });
         const res = await placeHold(provider, request);
         await db.billingWindow.createMany({
           data: [{
@@ -269,11 +282,16 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
         return void (await finishTask(task, "done"));
       }
       case "void_hold": {
-        // A hold request whose answer never came (the provider was unreachable): sent again with
-        // the same key, the provider answers with the hold if it was placed after all (or places
-        // it now), and it is released. Nothing stays authorised on the card of a call that failed.
-        const res = await placeHold(provider, holdRequest(call, k));
-        if (res.ok) await provider.release({ holdRef: res.holdRef, idempotencyKey: holdKey(call.id, k, "release") });
+        // Window k's hold request may have reached the provider without its window being recorded
+        // (the answer was lost, or the process died first). A recorded window needs nothing: its
+        // own capture or release follows. A hold request still being retried is waited for.
+        // Otherwise the hold it placed, if any, is found (never placed anew) and released.
+        const recorded = await db.billingWindow.count({ where: { callId: call.id, index: k } });
+        if (recorded > 0) return void (await finishTask(task, "done"));
+        const retrying = await db.callTask.count({ where: { callId: call.id, kind: "hold", windowIndex: k, status: "pending" } });
+        if (retrying > 0) return retryLater(task, "the hold request is still being retried");
+        const ref = await provider.findHold(holdRequest(call, k));
+        if (ref) await provider.release({ holdRef: ref, idempotencyKey: holdKey(call.id, k, "release") });
         return void (await finishTask(task, "done"));
       }
     }

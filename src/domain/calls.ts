@@ -7,7 +7,7 @@ import type { Db } from "../db/client.ts";
 import type { Call, CallLink, CallStatus } from "../db/generated/client.ts";
 import { PaymentsUnavailable, type HoldResult, type PaymentProvider } from "../adapters/payments/port.ts";
 import { isUniqueViolation } from "./accounts.ts";
-import { AUTHENTICATION_WINDOW_MS, NO_SHOW_MS, RECONNECT_GRACE_MS, holdRequest, type BillingEngine, type EndReason } from "./billing.ts";
+import { AUTHENTICATION_WINDOW_MS, NO_SHOW_MS, RECONNECT_GRACE_MS, VOID_AFTER_MS, holdRequest, type BillingEngine, type EndReason } from "./billing.ts";
 import type { Connect } from "./connect.ts";
 import { LIVE, isFinished, transition } from "./call-state.ts";
 import type { Clock } from "./clock.ts";
@@ -22,6 +22,8 @@ export type Role = "host" | "guest";
 /** Who is asking (a user with an access token or a guest with a guest token). */
 export type Principal = { kind: "user" | "guest"; id: string };
 export const SIGNALING_TOKEN_TTL_MS = 5 * 60_000;
+/** An authenticated first hold is adopted only this long before it would be released as unused. */
+const ADOPTION_MARGIN_MS = 5 * 60_000;
 
 export interface CallsDeps {
   db: Db;
@@ -131,12 +133,15 @@ export function calls({ db, clock, links, billing, provider, connect, customerOf
    */
   async function adoptHold(holdRef: string, request: ReturnType<typeof holdRequest>): Promise<HoldResult> {
     const state = await provider.holdState(holdRef);
+    // Adopted well before the unadopted hold is released (release_unused), never near it.
+    const fresh = state ? clock.now() - state.createdAt.getTime() < AUTHENTICATION_WINDOW_MS - ADOPTION_MARGIN_MS : false;
     const fits =
+      fresh &&
       state?.status === "requires_capture" &&
       state.amountCents === request.amountCents &&
       state.customerRef === request.customerRef &&
       state.payeeRef === request.payeeRef;
-    if (!fits) throw new AppError("validation_error", { payment_intent_id: "is not an authorised hold of this amount for this payer and link" });
+    if (!fits) throw new AppError("validation_error", { payment_intent_id: "is not a recent authorised hold of this amount for this payer and link" });
     return { ok: true, holdRef };
   }
 
@@ -182,22 +187,25 @@ export function calls({ db, clock, links, billing, provider, connect, customerOf
       await billing.schedule(id, "no_show", new Date(t.getTime() + NO_SHOW_MS));
 
       const request = holdRequest(call, 1);
-      const fail = async (endReason: EndReason) => {
+      // Scheduled before the request: if its answer is lost (or this process dies before the
+      // window is recorded), the engine finds the hold later and releases it.
+      await billing.schedule(id, "void_hold", new Date(clock.now() + VOID_AFTER_MS), { windowIndex: 1 });
+      /** The call failed; `answered`: the provider's answer arrived (nothing is left to look for). */
+      const fail = async (endReason: EndReason, answered: boolean) => {
         await transition(db, id, "failed", now(), { from: ["pending"], changes: { endReason, endedAt: now() } });
-        await db.callTask.updateMany({ where: { callId: id, status: "pending" }, data: { status: "cancelled", doneAt: now() } });
+        const kinds = answered ? undefined : { not: "void_hold" };
+        await db.callTask.updateMany({ where: { callId: id, status: "pending", ...(kinds ? { kind: kinds } : {}) }, data: { status: "cancelled", doneAt: now() } });
       };
       let hold: HoldResult;
       try {
         hold = body.payment_intent_id ? await adoptHold(body.payment_intent_id, request) : await provider.hold(request);
       } catch (err) {
-        await fail(err instanceof PaymentsUnavailable ? "billing_failed" : "payment_declined");
-        // The hold may have been placed although its answer was lost: the engine asks again with
-        // the same key and releases whatever it gets.
-        if (err instanceof PaymentsUnavailable) await billing.schedule(id, "void_hold", now(), { windowIndex: 1 });
+        // Refused or unreachable: the hold may have been placed although its answer was lost.
+        await fail(err instanceof PaymentsUnavailable ? "billing_failed" : "payment_declined", false);
         throw err;
       }
       if (!hold.ok) {
-        await fail("payment_declined");
+        await fail("payment_declined", true);
         if (hold.action) {
           // The payer may authenticate this hold and initiate again with it; if no call adopts it
           // in time, it is released.
@@ -212,7 +220,7 @@ export function calls({ db, clock, links, billing, provider, connect, customerOf
         });
       } catch (err) {
         if (!isUniqueViolation(err)) throw err;
-        await fail("payment_declined");
+        await fail("payment_declined", true);
         throw new AppError("validation_error", { payment_intent_id: "is already used by another call" });
       }
       if (!(await links.countUse(link.id))) {

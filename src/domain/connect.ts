@@ -43,10 +43,9 @@ export function connect({ db, clock, provider, publicUrl }: { db: Db; clock: Clo
   async function ensureAccount(userId: string): Promise<ConnectAccount> {
     const existing = await db.connectAccount.findUnique({ where: { userId } });
     if (existing) return existing;
-    const user = await db.user.findUnique({ where: { id: userId }, select: { email: true } });
     // One account per host even when two requests race: the provider answers both with the same
-    // account (same idempotency key), and one row wins.
-    const state = await provider.createAccount({ userId, email: user?.email ?? null, idempotencyKey: `connect-account:${userId}` });
+    // account (same idempotency key, parameters that never change), and one row wins.
+    const state = await provider.createAccount({ userId, idempotencyKey: `connect-account:${userId}` });
     const t = now();
     await db.connectAccount.createMany({
       data: [{ userId, accountRef: state.accountRef, ...columns(state), statusAt: t, createdAt: t, updatedAt: t }],

@@ -47,6 +47,6 @@ export const validationError = (fields: FieldErrors) => new AppError("validation
 /** A well-formed token whose account (or guest) no longer exists: refused like any invalid token. */
 export const unknownCaller = () => new AppError("unauthorized", null, { tokenProblem: "unknown_user" });
 /** The payment provider is unreachable or throttling us: try again after a few seconds. */
-export const paymentsUnavailable = (retryAfterSeconds: number) =>
-  new AppError("service_unavailable", { reason: "payments_unavailable" }, { retryAfterSeconds });
+export const paymentsUnavailable = (retryAfterSeconds: number, cause?: unknown) =>
+  new AppError("service_unavailable", { reason: "payments_unavailable" }, { retryAfterSeconds, cause });
 export const isAppError = (e: unknown): e is AppError => e instanceof AppError;

@@ -3,7 +3,7 @@
 // and payouts, and refunds by an admin. Amounts are integer cents inside, strings outside.
 import type { Db } from "../db/client.ts";
 import type { Capture, Dispute, Refund } from "../db/generated/client.ts";
-import type { PaymentProvider } from "../adapters/payments/port.ts";
+import type { PaymentProvider, RefundResult } from "../adapters/payments/port.ts";
 import { TEST_PAYMENT_METHODS } from "../adapters/payments/simulated.ts";
 import type { Principal } from "./calls.ts";
 import type { Clock } from "./clock.ts";
@@ -19,9 +19,33 @@ const DISPUTED = ["warning_needs_response", "warning_under_review", "needs_respo
 /** Refunds that gave (or are giving) money back. */
 const REFUNDING = ["pending", "succeeded", "requires_action"];
 
-/** The part of a capture's fee given back with a refund of `amountCents`: in proportion, half up. */
-export const feeRefund = (c: Pick<Capture, "grossCents" | "feeCents">, amountCents: number) =>
-  c.grossCents === 0 ? 0 : Math.floor((2 * c.feeCents * amountCents + c.grossCents) / (2 * c.grossCents));
+/** The part of a capture's fee given back when `refundedCents` of it are refunded in all: in proportion, half up. */
+const feeRefunded = (c: Pick<Capture, "grossCents" | "feeCents">, refundedCents: number) =>
+  c.grossCents === 0 ? 0 : Math.floor((2 * c.feeCents * refundedCents + c.grossCents) / (2 * c.grossCents));
+
+/**
+ * Records a refund of a capture once (by the provider's id), or updates its status. Its share of
+ * the fee is computed on the running total, so that several partial refunds never give back more
+ * than the whole fee (each refund's own rounding would); the host's transfer is reversed by the rest.
+ */
+export async function recordRefund(db: Db, clock: Clock, capture: Capture, r: RefundResult): Promise<Refund> {
+  const known = await db.refund.findUnique({ where: { providerRef: r.refundRef } });
+  if (known) {
+    if (known.status === r.status) return known;
+    return db.refund.update({ where: { id: known.id }, data: { status: r.status } });
+  }
+  const before = (await db.refund.aggregate({ where: { captureId: capture.id, status: { in: REFUNDING } }, _sum: { amountCents: true } }))._sum.amountCents ?? 0;
+  const feeCents = feeRefunded(capture, before + r.amountCents) - feeRefunded(capture, before);
+  await db.refund.createMany({
+    data: [{
+      id: uuidv7(clock), captureId: capture.id, callId: capture.callId, hostId: capture.hostId, guestId: capture.guestId,
+      providerRef: r.refundRef, amountCents: r.amountCents, feeCents, netCents: r.amountCents - feeCents,
+      reason: r.reason, status: r.status, createdAt: r.createdAt,
+    }],
+    skipDuplicates: true,
+  });
+  return db.refund.findUniqueOrThrow({ where: { providerRef: r.refundRef } });
+}
 
 export interface PaymentsDeps {
   db: Db;
@@ -56,18 +80,9 @@ export function payments({ db, clock, provider, connect, availableAfterMs }: Pay
     const key = { ownerKind: p.kind, ownerId: p.id };
     const stored = await db.paymentCustomer.findUnique({ where: { ownerKind_ownerId: key } });
     if (stored) return stored.customerRef;
-    const who =
-      p.kind === "user"
-        ? await db.user.findUnique({ where: { id: p.id }, select: { email: true, displayName: true } })
-        : await db.guest.findUnique({ where: { id: p.id }, select: { displayName: true } });
-    // Two first requests at once get the same customer (one idempotency key per payer).
-    const customerRef = await provider.createCustomer({
-      ownerKind: p.kind,
-      ownerId: p.id,
-      email: who && "email" in who ? (who.email as string | null) : null,
-      name: who?.displayName ?? null,
-      idempotencyKey: `customer:${p.kind}:${p.id}`,
-    });
+    // Two first requests at once get the same customer (one idempotency key per payer, sent with
+    // parameters that never change: a retry after a lost answer always matches).
+    const customerRef = await provider.createCustomer({ ownerKind: p.kind, ownerId: p.id, idempotencyKey: `customer:${p.kind}:${p.id}` });
     await db.paymentCustomer.createMany({ data: [{ ...key, customerRef, createdAt: now() }], skipDuplicates: true });
     return (await db.paymentCustomer.findUniqueOrThrow({ where: { ownerKind_ownerId: key } })).customerRef;
   }
@@ -264,25 +279,7 @@ export function payments({ db, clock, provider, connect, availableAfterMs }: Pay
         connected: capture.call.payeeRef !== null,
         idempotencyKey: `refund:${captureId}:${clientKey}`,
       });
-      const feeCents = feeRefund(capture, result.amountCents);
-      await db.refund.createMany({
-        data: [{
-          id: uuidv7(clock),
-          captureId,
-          callId: capture.callId,
-          hostId: capture.hostId,
-          guestId: capture.guestId,
-          providerRef: result.refundRef,
-          amountCents: result.amountCents,
-          feeCents,
-          netCents: result.amountCents - feeCents,
-          reason: result.reason,
-          status: result.status,
-          createdAt: now(),
-        }],
-        skipDuplicates: true,
-      });
-      const r = await db.refund.findUniqueOrThrow({ where: { providerRef: result.refundRef } });
+      const r = await recordRefund(db, clock, capture, { ...result, createdAt: now() });
       return {
         refund: {
           id: toUlid(r.id),

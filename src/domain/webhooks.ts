@@ -14,6 +14,7 @@
 import type { Db } from "../db/client.ts";
 import type { AccountState, PaymentProvider, WebhookEvent } from "../adapters/payments/port.ts";
 import { recordCapture } from "./billing.ts";
+import { recordRefund } from "./payments.ts";
 import type { Clock } from "./clock.ts";
 import { applyAccountState } from "./connect.ts";
 import { AppError, validationError } from "./errors.ts";
@@ -38,8 +39,6 @@ const ref = (o: Obj, key: string): string | null => {
   return v && typeof v === "object" && typeof (v as Obj).id === "string" ? ((v as Obj).id as string) : null;
 };
 
-/** `part` of `whole` in proportion to `of`, rounded half up (integer cents). */
-const proportion = (whole: number, part: number, of: number) => (of > 0 ? Math.floor((2 * whole * part + of) / (2 * of)) : 0);
 
 /**
  * The stored rows an incoming status at `at` may replace: a final status replaces any non-final one
@@ -137,20 +136,9 @@ export function webhooks({ db, clock, provider, log }: { db: Db; clock: Clock; p
     const paymentRef = ref(charge, "payment_intent");
     const capture = paymentRef ? await captureOf(paymentRef) : null;
     if (!capture || !paymentRef) return log.info({ charge: str(charge, "id") }, "webhook: a refund of a payment that is not a capture");
-    for (const r of await provider.refunds(paymentRef)) {
-      const feeCents = proportion(capture.feeCents, r.amountCents, capture.grossCents);
-      const created = await db.refund.createMany({
-        data: [{
-          id: uuidv7(clock), captureId: capture.id, callId: capture.callId, hostId: capture.hostId, guestId: capture.guestId,
-          providerRef: r.refundRef, amountCents: r.amountCents, feeCents, netCents: r.amountCents - feeCents,
-          reason: r.reason, status: r.status, createdAt: r.createdAt,
-        }],
-        skipDuplicates: true,
-      });
-      if (created.count === 0) {
-        await db.refund.updateMany({ where: { providerRef: r.refundRef, status: { not: r.status } }, data: { status: r.status } });
-      }
-    }
+    // Oldest first, so that each refund's share of the fee follows the running total.
+    const refunds = (await provider.refunds(paymentRef)).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+    for (const r of refunds) await recordRefund(db, clock, capture, r);
   }
 
   async function dispute(d: Obj, at: Date) {
@@ -208,6 +196,10 @@ export function webhooks({ db, clock, provider, log }: { db: Db; clock: Clock; p
     // Declines are seen in the answer to the hold request itself.
     ["payment_intent.payment_failed", async (e) => log.info({ payment: e.object.id }, "webhook: payment failed")],
     ["charge.refunded", (e) => chargeRefunded(e.object)],
+    // A refund's later status (failed, canceled): the same listing brings every refund up to date.
+    ["charge.refund.updated", (e) => chargeRefunded(e.object)],
+    ["refund.updated", (e) => chargeRefunded(e.object)],
+    ["refund.failed", (e) => chargeRefunded(e.object)],
     ["charge.dispute.created", (e) => dispute(e.object, e.created)],
     ["charge.dispute.updated", (e) => dispute(e.object, e.created)],
     ["charge.dispute.closed", (e) => dispute(e.object, e.created)],

@@ -2,6 +2,7 @@
 // single renderer. Unknown errors become internal_error and are logged; their text never leaves.
 import type { FastifyError } from "fastify";
 import { PaymentsRefused, PaymentsUnavailable } from "../adapters/payments/port.ts";
+import { StorageUnavailable } from "../adapters/storage/port.ts";
 import { AppError, paymentsUnavailable, type FieldErrors } from "../domain/errors.ts";
 
 interface AjvIssue {
@@ -61,8 +62,10 @@ const frameworkCodes: Record<string, (e: FastifyError) => AppError> = {
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   // The payment provider: unreachable or throttling → 503 with Retry-After; a refusal → 402.
-  if (err instanceof PaymentsUnavailable) return paymentsUnavailable(err.retryAfterSeconds);
-  if (err instanceof PaymentsRefused) return new AppError("stripe_error", { stripe_code: err.code, message: err.message });
+  if (err instanceof PaymentsUnavailable) return paymentsUnavailable(err.retryAfterSeconds, err);
+  if (err instanceof PaymentsRefused) return new AppError("stripe_error", { stripe_code: err.code });
+  // The media store (S3) cannot be reached, fails or refuses us → 503 with Retry-After.
+  if (err instanceof StorageUnavailable) return new AppError("service_unavailable", { reason: "storage_unavailable" }, { retryAfterSeconds: 5, cause: err });
   const e = err as FastifyError & { validation?: AjvIssue[]; validationContext?: string };
   if (e && Array.isArray(e.validation)) {
     return new AppError("validation_error", fieldErrorsFromAjv(e.validation, e.validationContext));

@@ -1,8 +1,10 @@
 // Rate limits of SPEC 4.3 on top of @fastify/rate-limit. Policies are named in openapi.yaml
 // (`x-rate-limit`); operations without one get `authenticated` (per user) or `anonymous` (per IP).
-// Counters live behind the RateCounter port (in-process by default, shared Redis when configured)
-// and read the injected clock. All routes of a policy share one budget per key, so /login, /token
-// and /v1/auth/login draw on the same five attempts.
+// Counters live behind the RateCounter port (in-process by default, reading the injected clock;
+// shared Redis when configured, windows by Redis's TTL). All routes of a policy share one budget per
+// key, so /login, /token and /v1/auth/login draw on the same five attempts. A counter that fails
+// (Redis unreachable) lets the request through without rate-limit headers, with one warning a
+// minute at most: a login storm must not lock everyone out because Redis blinked.
 import fp from "fastify-plugin";
 import rateLimit from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
@@ -14,10 +16,22 @@ export type PolicyName = "login" | "register" | "passwordReset" | "authenticated
 export const POLICY_NAMES: PolicyName[] = ["login", "register", "passwordReset", "authenticated", "anonymous"];
 
 export interface RateCounter {
-  /** Counts one hit for `key` in a fixed window of `windowMs`; returns the count and ms left. */
+  /**
+   * Counts one hit for `key` in a fixed window of `windowMs`; returns the count and ms left. Rejects
+   * when the count cannot be known (the error's message says why, e.g. "Redis unreachable").
+   */
   hit(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }>;
   close?(): Promise<void>;
 }
+
+/** A hit the counter could not count: the request goes through unlimited. */
+class CounterFailure extends Error {
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
+const FAIL_OPEN_WARN_EVERY_MS = 60_000;
 
 /** In-process fixed-window counters; expired windows are swept as they are met. */
 export class MemoryRateCounter implements RateCounter {
@@ -47,7 +61,7 @@ function storeFor(counter: RateCounter) {
     incr(key: string, cb: (err: Error | null, res?: { current: number; ttl: number }) => void, timeWindow: number) {
       counter.hit(key, timeWindow).then(
         (r) => cb(null, { current: r.count, ttl: r.ttlMs }),
-        (err: Error) => cb(err),
+        (err: unknown) => cb(new CounterFailure(err)),
       );
     }
     child() {
@@ -90,6 +104,14 @@ export default fp(
         ? (req: FastifyRequest) => (req.principal ? `authenticated:${req.principal.kind}:${req.principal.id}` : `anonymous:ip:${req.ip}`)
         : (req: FastifyRequest) => `${name}:ip:${req.ip}`;
     const limiters = new Map<PolicyName, Limiter>();
+    let warnedAt = -Infinity;
+    let failing = false;
+    const failOpen = (req: FastifyRequest, err: CounterFailure) => {
+      failing = true;
+      if (clock.now() - warnedAt < FAIL_OPEN_WARN_EVERY_MS) return;
+      warnedAt = clock.now();
+      req.log.warn({ err: err.cause }, `rate limits are not enforced: ${err.message}`);
+    };
     if (limits.enabled) {
       for (const name of POLICY_NAMES) {
         const rule = limits[name];
@@ -100,6 +122,14 @@ export default fp(
           const before = reply.getHeader("x-ratelimit-reset");
           try {
             await count(req, reply);
+            if (failing) {
+              failing = false;
+              req.log.info("rate limits are enforced again");
+            }
+          } catch (err) {
+            // The plugin rethrows the store's error before it writes any header.
+            if (err instanceof CounterFailure) return failOpen(req, err);
+            throw err;
           } finally {
             const left = reply.getHeader("x-ratelimit-reset");
             if (left !== undefined && left !== before) reply.header("x-ratelimit-reset", nowSeconds(clock) + Number(left));

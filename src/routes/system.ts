@@ -3,6 +3,7 @@
 import type { FastifyInstance } from "fastify";
 import { implement } from "../contract/routes.ts";
 import { AppError } from "../domain/errors.ts";
+import { MEDIA_CACHE_CONTROL } from "../domain/media.ts";
 
 export default async function systemRoutes(app: FastifyInstance) {
   implement(app, "getHealth", async () => ({ status: "ok" as const }));
@@ -32,7 +33,7 @@ export default async function systemRoutes(app: FastifyInstance) {
     return reply
       .type(object.contentType)
       .header("content-length", object.size)
-      .header("cache-control", "public, max-age=31536000, immutable")
+      .header("cache-control", MEDIA_CACHE_CONTROL)
       .header("x-content-type-options", "nosniff")
       .send(object.stream);
   });

@@ -72,6 +72,8 @@ t.test("a participant gone exactly one grace before a window boundary is charged
   const link = await createLink(app, host, { rate_per_minute: "1.00", window_size_minutes: 1 });
   const { g, h, id } = await activeCall(app, host, link.short_code);
   await g.close();
+  // The server notices the close on its own schedule: wait until presence says the guest is gone.
+  await h.next("peer_left");
   await advance(app, clock, 60_000);
   const call = await app.db.call.findUniqueOrThrow({ where: { id: fromUlid(id)! } });
   t.equal(call.endReason, "connection_lost");

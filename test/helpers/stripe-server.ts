@@ -963,6 +963,12 @@ class Emulator {
     return this.get(this.state.refunds, "re", id);
   }
 
+  listPaymentIntents(params: Params): Obj {
+    const customer = optStr(params, "customer");
+    const intents = [...this.state.paymentIntents.values()].filter((p) => !customer || p.customer === customer);
+    return this.page(intents, params, "/v1/payment_intents");
+  }
+
   listRefunds(params: Params): Obj {
     const piId = optStr(params, "payment_intent");
     const chargeId = optStr(params, "charge");
@@ -1235,6 +1241,7 @@ function routes(em: Emulator): Route[] {
     route("POST", "/v1/setup_intents/:id/confirm", (c, p, id) => em.confirmSetupIntent(c, p, id), { params: ["client_secret", "payment_method", "return_url", "use_stripe_sdk"], publishable: true }),
     route("GET", "/v1/payment_methods/:id", (_c, _p, id) => em.paymentMethod(id)),
     route("POST", "/v1/payment_intents", (c, p) => em.createPaymentIntent(c, p), { params: PAYMENT_INTENT_PARAMS }),
+    route("GET", "/v1/payment_intents", (_c, p) => em.listPaymentIntents(p), { params: ["customer", "limit", "starting_after"] }),
     route("GET", "/v1/payment_intents/:id", (c, p, id) => em.paymentIntent(c, p, id), { params: ["client_secret"], publishable: true }),
     route("POST", "/v1/payment_intents/:id/confirm", (c, p, id) => em.confirmPaymentIntent(c, p, id), { params: ["client_secret", "off_session", "payment_method", "return_url", "use_stripe_sdk"], publishable: true }),
     route("POST", "/v1/payment_intents/:id/capture", (c, p, id) => em.capturePaymentIntent(c, p, id), { params: ["amount_to_capture", "application_fee_amount", "metadata"] }),

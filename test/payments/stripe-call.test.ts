@@ -7,6 +7,7 @@ import t from "tap";
 import { advance, bearer, connect, createLink, getCall, join, json, makeGuest, makeUser, type Party } from "../helpers/calls.ts";
 import { connectStatus, holdOf, stripeApp } from "../helpers/stripe-app.ts";
 import { fromUlid } from "../../src/domain/ids.ts";
+import { VOID_AFTER_MS } from "../../src/domain/billing.ts";
 
 const MIN = 60_000;
 
@@ -284,13 +285,15 @@ t.test("a call paid with Stripe, end to end", async (t) => {
     t.equal(lost.statusCode, 503, lost.body);
     t.match(lost.headers["retry-after"], /^\d+$/);
     t.same(lost.json().error, { code: "service_unavailable", message: lost.json().error.message, details: { reason: "payments_unavailable" } });
-    const failedCall = await app.db.call.findFirstOrThrow({ where: { guestId: guest.id, status: "failed" } });
-    await app.calling.tick();
-    const key = `call:${failedCall.id}:w1:hold`;
+    const [throttledCall, lostCall] = await app.db.call.findMany({ where: { guestId: guest.id, status: "failed" }, orderBy: { createdAt: "asc" } });
+    const intentsOf = (callId: string) => [...server.state.paymentIntents.values()].filter((p) => p.metadata?.call_id === callId);
+    t.same(intentsOf(lostCall!.id).map((p) => p.status), ["requires_capture"], "Stripe placed the hold whose answers were lost");
+    await advance(app, clock, VOID_AFTER_MS);
+    const key = `call:${lostCall!.id}:w1:hold`;
     const created = server.requests.filter((r) => r.idempotencyKey === key && !r.replayed && r.status === 200);
     t.equal(created.length, 1, "one intent for that key, however often it was asked for");
-    const orphan = [...server.state.paymentIntents.values()].filter((p) => p.metadata?.call_id === failedCall.id);
-    t.same(orphan.map((p) => p.status), ["canceled"], "the hold whose answer was lost is released");
+    t.same(intentsOf(lostCall!.id).map((p) => p.status), ["canceled"], "the engine found it and released it");
+    t.same(intentsOf(throttledCall!.id), [], "a request Stripe never ran leaves nothing, and nothing is placed to find out");
 
     // The guest retries with a new key once Stripe is back.
     const retried = await initiate("0c0c0c0c-0000-4000-8000-000000000003");

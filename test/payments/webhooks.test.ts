@@ -252,3 +252,15 @@ t.test("with the simulated provider every delivery is refused", async (t) => {
   t.same(res.json().error.details, { "stripe-signature": "webhooks are not accepted with this payment provider" });
   t.equal(await app.db.webhookEvent.count(), 0);
 });
+
+t.test("connected accounts' events come from a second endpoint, signed with its own secret", async (t) => {
+  const connectSecret = "whsec_connect00000000000000000000000";
+  const { app, server, deliver, eventOf, onboardedHost } = await stripeApp(t, { env: { STRIPE_CONNECT_WEBHOOK_SECRET: connectSecret } });
+  const host = await onboardedHost();
+  server.restrictAccount(host.account);
+  const event = eventOf("account.updated", host.account);
+  t.equal((await deliver(event, { secret: "whsec_neither000000000000000000000" })).status, 400, "a third secret is refused");
+  t.same((await deliver(event, { secret: connectSecret })).json, { received: true, duplicate: false }, "the Connect endpoint's secret is accepted");
+  t.equal(await connectStatus(app, host), "restricted");
+  t.same((await deliver(event)).json, { received: true, duplicate: true }, "and the platform endpoint's still is");
+});

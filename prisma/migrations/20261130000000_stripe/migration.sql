@@ -1,10 +1,13 @@
 -- Real payments (issue 9): provider customers, hosts' connected accounts, refunds, disputes,
 -- payouts and the webhook events received (each processed once). A provider payment backs one
--- billing window at most.
+-- billing window at most; a window's capture amount is fixed by its first attempt.
 
 -- AlterTable
 ALTER TABLE "calls" ADD COLUMN     "customer_ref" TEXT,
 ADD COLUMN     "payee_ref" TEXT;
+
+-- AlterTable
+ALTER TABLE "billing_windows" ADD COLUMN     "capture_cents" INTEGER;
 
 -- AlterTable
 ALTER TABLE "captures" ADD COLUMN     "payment_ref" TEXT;

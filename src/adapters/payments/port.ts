@@ -42,6 +42,7 @@ export interface HoldState {
   amountCents: number;
   customerRef: string | null;
   payeeRef: string | null;
+  createdAt: Date;
 }
 
 export interface AccountState {
@@ -88,6 +89,11 @@ export interface PaymentProvider {
 
   /** Authorise `amountCents` on the payment method (Stripe: a PaymentIntent with capture_method manual). */
   hold(input: HoldInput): Promise<HoldResult>;
+  /**
+   * The hold a request (same call and window) placed, if it ever reached the provider; found
+   * without placing one (Stripe: the customer's PaymentIntents by their metadata).
+   */
+  findHold(input: HoldInput): Promise<string | null>;
   /** A hold's current state at the provider (null when unknown). */
   holdState(holdRef: string): Promise<HoldState | null>;
   /** Capture `amountCents` (≤ the held amount) of a hold with its platform fee; the rest is released. */
@@ -102,12 +108,12 @@ export interface PaymentProvider {
   refunds(holdRef: string): Promise<RefundResult[]>;
 
   /** Creates the payer's customer. */
-  createCustomer(input: { ownerKind: string; ownerId: string; email: string | null; name: string | null; idempotencyKey: string }): Promise<string>;
+  createCustomer(input: { ownerKind: string; ownerId: string; idempotencyKey: string }): Promise<string>;
   /** A card-saving session for the customer: the client secret the client confirms. */
   setupIntent(input: { customerRef: string; idempotencyKey?: string }): Promise<{ clientSecret: string }>;
 
   /** Creates a host's connected account. */
-  createAccount(input: { userId: string; email: string | null; idempotencyKey: string }): Promise<AccountState>;
+  createAccount(input: { userId: string; idempotencyKey: string }): Promise<AccountState>;
   account(accountRef: string): Promise<AccountState>;
   onboardingLink(accountRef: string, urls: { returnUrl: string; refreshUrl: string }): Promise<string>;
   dashboardLink(accountRef: string): Promise<string>;

@@ -120,11 +120,18 @@ export function simulatedPayments(db: Db, clock: Clock, publicUrl = "http://loca
       });
     },
 
+    async findHold({ idempotencyKey }) {
+      const first = await db.simPaymentRequest.findFirst({ where: { idempotencyKey, replayed: false } });
+      if (!first || first.outcome === IN_FLIGHT) return null;
+      const outcome = JSON.parse(first.outcome) as HoldResult;
+      return outcome.ok ? outcome.holdRef : null;
+    },
+
     async holdState(holdRef) {
       const intent = await db.simPaymentIntent.findUnique({ where: { id: holdRef } });
       if (!intent) return null;
       const status = ["requires_capture", "succeeded", "canceled"].includes(intent.status) ? (intent.status as "succeeded") : "other";
-      return { holdRef, status, amountCents: intent.amountCents, customerRef: null, payeeRef: null };
+      return { holdRef, status, amountCents: intent.amountCents, customerRef: null, payeeRef: null, createdAt: intent.createdAt };
     },
 
     refund: ({ holdRef, amountCents, reason, idempotencyKey }) =>

@@ -24,7 +24,8 @@ import {
 export interface StripeSettings {
   secretKey: string;
   publishableKey: string;
-  webhookSecret: string;
+  /** The signing secrets of the webhook endpoints (the platform's, and the one for connected accounts). */
+  webhookSecrets: string[];
   /** Only to point the SDK at a local Stripe-compatible server (tests). */
   apiBase?: string;
   /** Real-time budget per request, retries included. */
@@ -42,6 +43,11 @@ function translate(err: unknown): never {
   if (err instanceof E.StripeRateLimitError) throw new PaymentsUnavailable("stripe rate limited the request", 2);
   // StripeAPIError also covers 409 idempotency_key_in_use (the same request still running).
   if (err instanceof E.StripeConnectionError || err instanceof E.StripeAPIError) throw new PaymentsUnavailable(`stripe unreachable: ${err.message}`);
+  // Our own misconfiguration (a revoked key, a restricted key without a permission) or a bug (a key
+  // reused with other parameters): nothing the client can act on, and never a card decline.
+  if (err instanceof E.StripeAuthenticationError || err instanceof E.StripePermissionError || err instanceof E.StripeIdempotencyError) {
+    throw new PaymentsUnavailable(`stripe refused this service's request (${err.type}): ${err.message}`, 30);
+  }
   if (err instanceof E.StripeError) {
     if ((err.statusCode ?? 0) >= 500) throw new PaymentsUnavailable(`stripe failed: ${err.message}`);
     throw new PaymentsRefused(err.code ?? err.type, err.message);
@@ -97,6 +103,7 @@ export function stripePayments(settings: StripeSettings): PaymentProvider {
         amountCents: pi.amount,
         customerRef: idOf(pi.customer),
         payeeRef: idOf(pi.transfer_data?.destination),
+        createdAt: new Date(pi.created * 1000),
       };
     } catch (err) {
       if (err instanceof Stripe.errors.StripeInvalidRequestError && err.code === "resource_missing") return null;
@@ -139,6 +146,14 @@ export function stripePayments(settings: StripeSettings): PaymentProvider {
     },
 
     holdState,
+
+    async findHold({ customerRef, reference, window }) {
+      if (!customerRef) return null;
+      // Newest first; a call's holds are among its payer's most recent intents.
+      const recent = await call(() => stripe.paymentIntents.list({ customer: customerRef, limit: 100 }));
+      const found = recent.data.find((p) => p.metadata?.call_id === reference && p.metadata?.window === String(window));
+      return found?.id ?? null;
+    },
 
     async capture({ holdRef, amountCents, feeCents, idempotencyKey }): Promise<CaptureResult> {
       try {
@@ -196,13 +211,8 @@ export function stripePayments(settings: StripeSettings): PaymentProvider {
       return all;
     },
 
-    async createCustomer({ ownerKind, ownerId, email, name, idempotencyKey }) {
-      const c = await call(() =>
-        stripe.customers.create(
-          { ...(email ? { email } : {}), ...(name ? { name } : {}), metadata: { owner_kind: ownerKind, owner_id: ownerId } },
-          { idempotencyKey },
-        ),
-      );
+    async createCustomer({ ownerKind, ownerId, idempotencyKey }) {
+      const c = await call(() => stripe.customers.create({ metadata: { owner_kind: ownerKind, owner_id: ownerId } }, { idempotencyKey }));
       return c.id;
     },
 
@@ -213,12 +223,12 @@ export function stripePayments(settings: StripeSettings): PaymentProvider {
       return { clientSecret: si.client_secret ?? "" };
     },
 
-    async createAccount({ userId, email, idempotencyKey }) {
+    async createAccount({ userId, idempotencyKey }) {
       const a = await call(() =>
         stripe.accounts.create(
           {
+            // The host gives Stripe their details during onboarding.
             type: "express",
-            ...(email ? { email } : {}),
             capabilities: { card_payments: { requested: true }, transfers: { requested: true } },
             metadata: { user_id: userId },
           },
@@ -245,7 +255,19 @@ export function stripePayments(settings: StripeSettings): PaymentProvider {
 
     verifyWebhook(raw, signature): WebhookEvent {
       const receivedAt = settings.now?.() ?? Date.now(); // ms (the SDK divides by 1000)
-      const event = stripe.webhooks.constructEvent(raw, signature, settings.webhookSecret, WEBHOOK_TOLERANCE_SECONDS, undefined, receivedAt);
+      const verify = (secret: string) => stripe.webhooks.constructEvent(raw, signature, secret, WEBHOOK_TOLERANCE_SECONDS, undefined, receivedAt);
+      // Stripe signs each endpoint's deliveries with that endpoint's secret: any of ours will do.
+      let event: Stripe.Event | undefined;
+      let failure: unknown;
+      for (const secret of settings.webhookSecrets) {
+        try {
+          event = verify(secret);
+          break;
+        } catch (err) {
+          failure = err;
+        }
+      }
+      if (!event) throw failure;
       return {
         id: event.id,
         type: event.type,

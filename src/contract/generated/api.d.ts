@@ -1137,7 +1137,21 @@ export interface components {
         Readiness: {
             /** @enum {unknown} */
             status: "ok" | "unavailable";
+            /** @description One entry per dependency; `status` is `ok` only when every check is. */
             checks: {
+                /**
+                 * @description The database answers a query.
+                 * @enum {unknown}
+                 */
+                database: "ok" | "failed";
+                /**
+                 * @description Present only when `REDIS_URL` is set: Redis answers a PING within 500 ms and this
+                 *     instance's subscriber connection is up. While it fails, rate limits are not enforced
+                 *     (they fail open) and calls whose participants are on different instances cannot relay.
+                 * @enum {unknown}
+                 */
+                redis?: "ok" | "failed";
+            } & {
                 [key: string]: "ok" | "failed";
             };
         };
@@ -1795,6 +1809,17 @@ export interface components {
                 "application/json": components["schemas"]["VappError"];
             };
         };
+        /** @description The media store cannot be reached or failed (`type` `server:unavailable`); nothing was stored. Try again after `Retry-After` seconds. */
+        VappStorageUnavailable: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                "Retry-After": components["headers"]["Retry-After"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["VappError"];
+            };
+        };
         /** @description The stored image's public URL. */
         VappImageUrl: {
             headers: {
@@ -1987,7 +2012,7 @@ export interface components {
          *     `authentication_required` (the card needs 3-D Secure) `details.client_secret` and
          *     `details.payment_intent_id` are the PaymentIntent to authenticate with Stripe.js before
          *     retrying with `payment_intent_id`. Or `stripe_error`: the payment provider refused the
-         *     request for another reason (`details.stripe_code`, `details.message`; see StripeError).
+         *     request for another reason (`details.stripe_code`; see StripeError).
          */
         PaymentDeclined: {
             headers: {
@@ -2031,6 +2056,35 @@ export interface components {
             };
         };
         /**
+         * @description `service_unavailable` with `details.reason` `storage_unavailable`: the media store (S3)
+         *     cannot be reached or failed (an upload stored nothing). Try again after `Retry-After` seconds.
+         */
+        StorageUnavailable: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "Content-Language": components["headers"]["Content-Language"];
+                "Retry-After": components["headers"]["Retry-After"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "service_unavailable",
+                 *         "message": "The service is temporarily unavailable.",
+                 *         "details": {
+                 *           "reason": "storage_unavailable"
+                 *         }
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
          * @description `service_unavailable` with `details.reason` `payments_unavailable`: the payment provider
          *     cannot be reached, failed, or is rate-limiting the service. Try again after `Retry-After`
          *     seconds.
@@ -2062,7 +2116,7 @@ export interface components {
         };
         /**
          * @description `stripe_error`: the payment provider refused the request; `details.stripe_code` is Stripe's
-         *     error code and `details.message` its message.
+         *     error code (Stripe's own message is not passed on: it may name other accounts).
          */
         StripeError: {
             headers: {
@@ -2080,8 +2134,7 @@ export interface components {
                  *         "code": "stripe_error",
                  *         "message": "The payment provider refused the request.",
                  *         "details": {
-                 *           "stripe_code": "resource_missing",
-                 *           "message": "No such PaymentMethod: 'pm_123'"
+                 *           "stripe_code": "resource_missing"
                  *         }
                  *       }
                  *     }
@@ -2305,6 +2358,7 @@ export interface operations {
             413: components["responses"]["VappTooLarge"];
             429: components["responses"]["VappRateLimited"];
             500: components["responses"]["VappInternal"];
+            503: components["responses"]["VappStorageUnavailable"];
         };
     };
     vappUploadImage: {
@@ -2326,6 +2380,7 @@ export interface operations {
             413: components["responses"]["VappTooLarge"];
             429: components["responses"]["VappRateLimited"];
             500: components["responses"]["VappInternal"];
+            503: components["responses"]["VappStorageUnavailable"];
         };
     };
     getHealth: {
@@ -2371,7 +2426,7 @@ export interface operations {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
-            /** @description A dependency is unreachable. */
+            /** @description A dependency is unreachable (the database, or Redis when `REDIS_URL` is set). */
             503: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -2510,6 +2565,7 @@ export interface operations {
             };
             400: components["responses"]["ValidationError"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["StorageUnavailable"];
         };
     };
     registerUser: {
@@ -2966,6 +3022,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["StorageUnavailable"];
         };
     };
     listUsers: {
@@ -3114,6 +3171,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["PaymentsUnavailable"];
         };
     };
     resolveLink: {
@@ -3249,6 +3307,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["PaymentsUnavailable"];
         };
     };
     initiateCall: {
@@ -3734,7 +3793,7 @@ export interface operations {
             /**
              * @description `stripe_not_connected`: the host has not finished Stripe Connect onboarding (charges not
              *     enabled); or `stripe_error`: the payment provider refused the request
-             *     (`details.stripe_code`, `details.message`).
+             *     (`details.stripe_code`).
              */
             402: {
                 headers: {

@@ -14,6 +14,9 @@ type StoredSession = { call: { id: string }; signaling_token: unknown; turn_cred
 export function sessionReplay(app: FastifyInstance): IdempotencyOptions {
   return {
     redact: (body) => ({ ...(body as StoredSession), signaling_token: null, turn_credentials: null }),
+    // A decline is not kept: a 3-D Secure one carries the intent's client secret, and a retry
+    // (after the payer authenticated, or with another card) must run again anyway.
+    keep: (status) => status !== 402,
     refresh: async (stored, req: FastifyRequest) => {
       const session = stored as StoredSession;
       const { calls } = app.calling;

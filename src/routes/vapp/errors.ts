@@ -63,6 +63,7 @@ export function renderVapp(err: AppError): VappError {
 export function vappErrorHandler(error: unknown, req: FastifyRequest, reply: FastifyReply) {
   const err = toAppError(error);
   if (err.code === "internal_error") req.log.error({ err: err.extra.cause ?? error }, "request failed");
+  else if (err.code === "service_unavailable" && err.extra.cause) req.log.warn({ err: err.extra.cause }, "a service this request needs is unavailable");
   const { status, body } = renderVapp(err);
   if (err.extra.retryAfterSeconds !== undefined) reply.header("retry-after", err.extra.retryAfterSeconds);
   return reply.status(status).type("application/json").send(body);
