@@ -40,7 +40,7 @@ export async function recordRefund(db: Db, clock: Clock, capture: Capture, r: Re
     data: [{
       id: uuidv7(clock), captureId: capture.id, callId: capture.callId, hostId: capture.hostId, guestId: capture.guestId,
       providerRef: r.refundRef, amountCents: r.amountCents, feeCents, netCents: r.amountCents - feeCents,
-      reason: r.reason, status: r.status, createdAt: r.createdAt,
+      reason: r.reason, status: r.status, requestKey: r.requestKey, createdAt: r.createdAt,
     }],
     skipDuplicates: true,
   });
@@ -70,6 +70,18 @@ export interface HistoryItem {
   created_at: string;
 }
 type Entry = SortKey & { render: () => HistoryItem };
+
+const renderRefund = (r: Refund) => ({
+  id: toUlid(r.id),
+  payment_id: toUlid(r.captureId),
+  call_id: toUlid(r.callId),
+  amount: formatCents(r.amountCents),
+  fee_refunded: formatCents(r.feeCents),
+  transfer_reversed: formatCents(r.netCents),
+  reason: r.reason as RefundReason,
+  status: r.status as "succeeded",
+  created_at: r.createdAt.toISOString(),
+});
 const sum = (rows: { _sum: Record<string, number | null> }) => rows._sum;
 
 export function payments({ db, clock, provider, connect, availableAfterMs }: PaymentsDeps) {
@@ -263,6 +275,11 @@ export function payments({ db, clock, provider, connect, availableAfterMs }: Pay
     async refund(captureId: string, body: { amount?: string; reason: RefundReason }, clientKey: string) {
       const capture = await db.capture.findUnique({ where: { id: captureId }, include: { call: { select: { payeeRef: true } } } });
       if (!capture) throw new AppError("not_found");
+      // A retry whose first attempt went through at the provider although its answer was lost
+      // (and a webhook has recorded that refund since): the same refund, not a check against what is left.
+      const idempotencyKey = `refund:${captureId}:${clientKey}`;
+      const done = await db.refund.findUnique({ where: { requestKey: idempotencyKey } });
+      if (done) return { refund: renderRefund(done) };
       const refunded = await db.refund.aggregate({ where: { captureId, status: { in: REFUNDING } }, _sum: { amountCents: true } });
       const left = capture.grossCents - (refunded._sum.amountCents ?? 0);
       const amountCents = body.amount === undefined ? left : parseCents(body.amount);
@@ -277,22 +294,10 @@ export function payments({ db, clock, provider, connect, availableAfterMs }: Pay
         amountCents,
         reason: body.reason,
         connected: capture.call.payeeRef !== null,
-        idempotencyKey: `refund:${captureId}:${clientKey}`,
+        idempotencyKey,
       });
       const r = await recordRefund(db, clock, capture, { ...result, createdAt: now() });
-      return {
-        refund: {
-          id: toUlid(r.id),
-          payment_id: toUlid(r.captureId),
-          call_id: toUlid(r.callId),
-          amount: formatCents(r.amountCents),
-          fee_refunded: formatCents(r.feeCents),
-          transfer_reversed: formatCents(r.netCents),
-          reason: r.reason as RefundReason,
-          status: r.status as "succeeded",
-          created_at: r.createdAt.toISOString(),
-        },
-      };
+      return { refund: renderRefund(r) };
     },
   };
 }

@@ -148,6 +148,19 @@ t.test("a call paid with Stripe, end to end", async (t) => {
       t.same((await money(guest, "/v1/payments/history")).data.map((e: any) => [e.type, e.amount, e.fee, e.net]), [["refund", "1.00", null, null], ["charge", "2.50", null, null]]);
       t.same((await money(host, "/v1/payments/history")).data.map((e: any) => [e.type, e.amount, e.fee, e.net]), [["refund", "1.00", "0.07", "0.93"], ["earning", "2.50", "0.18", "2.32"]]);
       t.match((await money(host, "/v1/payments/earnings")).earnings[0], { gross: "2.50", fee: "0.11", refunded: "1.00", net: "1.39", available: "1.39" });
+
+      // The rest refunded, but every answer lost; Stripe's webhook records the refund meanwhile: the
+      // admin's retry with the same key is that refund (not "nothing left to refund").
+      server.fail(3, "lost_response", { method: "POST", path: "/v1/refunds" });
+      const lostKey = "9a8b7c6d-4444-4e5f-8a9b-0c1d2e3f4a5b";
+      const lost = await refund(undefined, lostKey);
+      t.equal(lost.statusCode, 503, lost.body);
+      t.equal((await deliver(eventOf("charge.refunded", pi(hold1).latest_charge as string))).status, 200);
+      const retried = await refund(undefined, lostKey);
+      t.equal(retried.statusCode, 201, retried.body);
+      t.match(retried.json().refund, { amount: "1.50", fee_refunded: "0.11", transfer_reversed: "1.39" }, "the fee refunded in all is the whole fee, never more");
+      t.equal(server.state.refunds.size, 2, "one refund at Stripe for that request");
+      t.match((await money(host, "/v1/payments/earnings")).earnings[0], { gross: "2.50", fee: "0.00", refunded: "2.50", net: "0.00" });
     });
   });
 

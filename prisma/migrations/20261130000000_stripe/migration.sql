@@ -54,6 +54,7 @@ CREATE TABLE "refunds" (
     "net_cents" INTEGER NOT NULL,
     "reason" TEXT NOT NULL,
     "status" TEXT NOT NULL,
+    "request_key" TEXT,
     "created_at" TIMESTAMPTZ(3) NOT NULL,
 
     CONSTRAINT "refunds_pkey" PRIMARY KEY ("id")
@@ -110,6 +111,9 @@ CREATE UNIQUE INDEX "connect_accounts_account_ref_key" ON "connect_accounts"("ac
 
 -- CreateIndex
 CREATE UNIQUE INDEX "refunds_provider_ref_key" ON "refunds"("provider_ref");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "refunds_request_key_key" ON "refunds"("request_key");
 
 -- CreateIndex
 CREATE INDEX "refunds_capture_id_idx" ON "refunds"("capture_id");

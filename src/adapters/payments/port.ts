@@ -60,6 +60,8 @@ export interface RefundResult {
   status: string;
   reason: string;
   createdAt: Date;
+  /** The idempotency key of the request that made it (kept with the refund at the provider); null when made elsewhere. */
+  requestKey: string | null;
 }
 
 export interface Balance {

@@ -141,7 +141,7 @@ export function simulatedPayments(db: Db, clock: Clock, publicUrl = "http://loca
           UPDATE "sim_payment_intents" SET "refunded_cents" = "refunded_cents" + ${amountCents}
           WHERE "id" = ${holdRef} AND "status" = 'succeeded' AND "refunded_cents" + ${amountCents} <= "captured_cents"`;
         if (taken !== 1) throw new PaymentsRefused("amount_too_large", "the refund is more than what is left to refund");
-        return { refundRef: `re_sim_${token()}`, amountCents, status: "succeeded", reason, createdAt: new Date(clock.now()) };
+        return { refundRef: `re_sim_${token()}`, amountCents, status: "succeeded", reason, createdAt: new Date(clock.now()), requestKey: idempotencyKey };
       }).then((r) => ({ ...r, createdAt: new Date(r.createdAt) })),
 
     // Refunds happen only through this service here, which records each one itself.

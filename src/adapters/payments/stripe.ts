@@ -78,6 +78,7 @@ const refundResult = (r: Stripe.Refund): RefundResult => ({
   amountCents: r.amount,
   status: r.status ?? "pending",
   reason: r.reason ?? "requested_by_customer",
+  requestKey: r.metadata?.request_key ?? null,
   createdAt: new Date(r.created * 1000),
 });
 
@@ -197,6 +198,8 @@ export function stripePayments(settings: StripeSettings): PaymentProvider {
             payment_intent: holdRef,
             amount: amountCents,
             reason: reason as Stripe.RefundCreateParams.Reason,
+            // Lets a webhook-recorded refund be recognised as this request's.
+            metadata: { request_key: idempotencyKey },
             ...(connected ? { refund_application_fee: true, reverse_transfer: true } : {}),
           },
           { idempotencyKey },
