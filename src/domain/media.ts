@@ -54,6 +54,19 @@ function isLosslessWebp(data: Buffer): boolean {
 }
 
 /**
+ * Whether a JPEG's last scan is followed by its end-of-image marker. A scan cut short normally
+ * makes libjpeg warn (refused by `failOn`), but a cut scan followed by other bytes was once seen to
+ * decode without a warning; an end marker can only follow a scan that ran to its end (inside
+ * entropy-coded data a 0xFF byte is always stuffed or a restart marker).
+ */
+function isCompleteJpeg(d: Buffer): boolean {
+  const lastScan = d.lastIndexOf(JPEG_SOS);
+  return lastScan >= 0 && d.indexOf(JPEG_EOI, lastScan + 2) >= 0;
+}
+const JPEG_SOS = Buffer.from([0xff, 0xda]);
+const JPEG_EOI = Buffer.from([0xff, 0xd9]);
+
+/**
  * Whether a GIF's blocks run whole up to its trailer. libvips decodes a GIF cut short (a lost
  * frame, half a frame) without a word, whatever `failOn` says, so the structure is walked here:
  * header, colour tables, extensions and images with all their data sub-blocks, then 0x3B.
@@ -154,6 +167,7 @@ async function transcodeNow(
   }
   if (meta.format !== SHARP_FORMAT[ext]) throw new AppError("validation_error", { [field]: NOT_AN_IMAGE });
   if (ext === "gif" && !isCompleteGif(data)) throw new AppError("validation_error", { [field]: UNREADABLE });
+  if (ext === "jpg" && !isCompleteJpeg(data)) throw new AppError("validation_error", { [field]: UNREADABLE });
   try {
     return await encode(sharp(data, decoding(animated && !firstFrame)), meta);
   } catch {
