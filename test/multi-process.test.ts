@@ -18,7 +18,7 @@ import { RECONNECT_GRACE_MS } from "../src/domain/billing.ts";
 import { fromUlid } from "../src/domain/ids.ts";
 import { MEDIA_CACHE_CONTROL } from "../src/domain/media.ts";
 import { freshDatabaseUrl } from "./helpers/app.ts";
-import { Client, type Frame } from "./helpers/calls.ts";
+import { Client, nextWhere } from "./helpers/calls.ts";
 import { multipart, png } from "./helpers/images.ts";
 import { sharedKeyFile, startServer, type ServerProcess } from "./helpers/process.ts";
 import { NO_REDIS, TEST_REDIS_URL } from "./helpers/redis.ts";
@@ -74,14 +74,6 @@ function connectTo(server: ServerProcess, token: string): Promise<Client> {
     ws.once("unexpected-response", (_req, res) => reject(new Error(`upgrade refused: HTTP ${res.statusCode}`)));
     ws.once("error", reject);
   });
-}
-
-async function nextWhere(c: Client, type: string, pred: (f: Frame) => boolean, timeoutMs = 10_000): Promise<Frame> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const f = await c.next(type, Math.max(1, deadline - Date.now()));
-    if (pred(f)) return f;
-  }
 }
 
 /** Polls `probe` every 100 ms until it returns a truthy value (fails after `ms`). */
@@ -189,8 +181,8 @@ t.test("two server processes on one PostgreSQL, one Redis and one S3 server beha
     const h = await connectTo(b, joined.signaling_token);
     t.match(await h.next("welcome"), { call_id: started.call.id, role: "host", peer_present: true });
     t.same(await g.next("peer_joined"), { type: "peer_joined", role: "host" }, "the guest on A hears of the host on B");
-    await nextWhere(g, "call_state", (f) => f.status === "active");
-    await nextWhere(h, "call_state", (f) => f.status === "active");
+    await nextWhere(g, "call_state", (f) => f.status === "active", 10_000);
+    await nextWhere(h, "call_state", (f) => f.status === "active", 10_000);
     return { id: started.call.id as string, uuid: fromUlid(started.call.id)!, guestToken, g, h };
   }
 

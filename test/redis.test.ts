@@ -10,7 +10,7 @@ import { fromUlid } from "../src/domain/ids.ts";
 import { loadContract } from "../src/contract/spec.ts";
 import { contractObserver } from "./helpers/contract.ts";
 import { captureLogs, relaxedLimits, sharedDatabase, testApp } from "./helpers/app.ts";
-import { bearer, connect, createLink, join, makeGuest, makeUser, startCall, type Client, type Frame } from "./helpers/calls.ts";
+import { bearer, connect, createLink, join, makeGuest, makeUser, nextWhere, startCall } from "./helpers/calls.ts";
 import { NO_REDIS, NO_REDIS_SERVER, TEST_REDIS_URL, ownRedis } from "./helpers/redis.ts";
 import { RedisPubSub } from "../src/adapters/pubsub/redis.ts";
 import { errorBody, json } from "./v1/helpers.ts";
@@ -64,13 +64,6 @@ async function crossCall(t: Test, a: FastifyInstance, b: FastifyInstance) {
   await nextWhere(g, "call_state", (f) => f.status === "active");
   await nextWhere(h, "call_state", (f) => f.status === "active");
   return { host, guest, id: started.call.id, g, h };
-}
-
-async function nextWhere(c: Client, type: string, pred: (f: Frame) => boolean): Promise<Frame> {
-  for (;;) {
-    const f = await c.next(type);
-    if (pred(f)) return f;
-  }
 }
 
 /** Polls `probe` every 50 ms until it returns true (fails the wait after `ms`). */

@@ -6,16 +6,9 @@ import WebSocket from "ws";
 import { MemoryPubSub } from "../../src/adapters/pubsub/memory.ts";
 import { ManualClock } from "../../src/domain/clock.ts";
 import { sharedDatabase, testApp } from "../helpers/app.ts";
-import { bearer, connect, createLink, getCall, join, makeGuest, makeUser, startCall, type Client, type Frame } from "../helpers/calls.ts";
+import { bearer, connect, createLink, getCall, join, makeGuest, makeUser, nextWhere, startCall } from "../helpers/calls.ts";
 
 /** The next frame of `type` that matches `pred` (earlier non-matching frames of that type are skipped). */
-async function nextWhere(c: Client, type: string, pred: (f: Frame) => boolean): Promise<Frame> {
-  for (;;) {
-    const f = await c.next(type);
-    if (pred(f)) return f;
-  }
-}
-
 t.test("two participants on different instances reach each other", async (t) => {
   const { database, dataDir, databaseUrl } = await sharedDatabase(t, "vidivo-cross-");
   const pubsub = new MemoryPubSub();

@@ -169,6 +169,18 @@ export function refusedStatus(app: FastifyInstance, token: string, extra = ""): 
   });
 }
 
+/**
+ * The next frame of `type` that `pred` accepts (earlier ones of that type are passed over): waits
+ * up to `timeoutMs` in all when given, otherwise as `next` does for each frame.
+ */
+export async function nextWhere(c: Client, type: string, pred: (f: Frame) => boolean, timeoutMs?: number): Promise<Frame> {
+  const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
+  for (;;) {
+    const f = await c.next(type, deadline === undefined ? undefined : Math.max(1, deadline - Date.now()));
+    if (pred(f)) return f;
+  }
+}
+
 /** A new guest's call on `shortCode` with both participants connected: active, window 1 held. */
 export async function activeCall(app: FastifyInstance, host: Party, shortCode: string) {
   const guest = await makeGuest(app);
