@@ -157,9 +157,9 @@ export function calls({ db, clock, links, billing, provider, connect, customerOf
       if (reason) throw new AppError("link_unavailable", { reason });
       if (p.kind === "user" && p.id === link.hostId) throw new AppError("forbidden", { short_code: "is your own link" });
 
-      if (!(await connect.canCharge(link.hostId))) throw new AppError("link_unavailable", { reason: "payments_disabled" });
-      // The host's account and the payer's customer at the provider (nothing is created here
-      // when the provider cannot be reached: the request answers 503 before any call exists).
+      // The host's account (410 payments_disabled when it cannot take charges now) and the payer's
+      // customer at the provider (nothing is created here when the provider cannot be reached: the
+      // request answers 503 before any call exists).
       const payeeRef = await connect.payeeOf(link.hostId);
       const customerRef = await customerOf(p);
 

@@ -103,11 +103,14 @@ export function connect({ db, clock, provider, publicUrl }: { db: Db; clock: Clo
       return a?.chargesEnabled ?? false;
     },
 
-    /** The account that receives a host's earnings (created on demand for a provider without onboarding). */
+    /**
+     * The account that receives a host's earnings (null for a provider without onboarding); a host
+     * whose account cannot take charges now makes their links unavailable (payments_disabled).
+     */
     async payeeOf(userId: string): Promise<string | null> {
       if (!provider.requiresOnboarding) return null;
-      const a = await db.connectAccount.findUnique({ where: { userId }, select: { accountRef: true } });
-      if (!a) throw new AppError("stripe_not_connected");
+      const a = await db.connectAccount.findUnique({ where: { userId }, select: { accountRef: true, chargesEnabled: true } });
+      if (!a?.chargesEnabled) throw new AppError("link_unavailable", { reason: "payments_disabled" });
       return a.accountRef;
     },
 
