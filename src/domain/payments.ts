@@ -4,7 +4,6 @@
 import type { Db } from "../db/client.ts";
 import type { Capture, Dispute, Refund } from "../db/generated/client.ts";
 import type { PaymentProvider, RefundResult } from "../adapters/payments/port.ts";
-import { TEST_PAYMENT_METHODS } from "../adapters/payments/simulated.ts";
 import type { Principal } from "./calls.ts";
 import type { Clock } from "./clock.ts";
 import type { Connect } from "./connect.ts";
@@ -193,7 +192,7 @@ export function payments({ db, clock, provider, connect, availableAfterMs }: Pay
         client_secret: clientSecret,
         publishable_key: provider.publishableKey,
         provider: provider.name === "stripe" ? ("stripe" as const) : ("simulated" as const),
-        test_payment_methods: provider.name === "simulated" ? TEST_PAYMENT_METHODS : null,
+        test_payment_methods: provider.testPaymentMethods ? [...provider.testPaymentMethods] : null,
       };
     },
 

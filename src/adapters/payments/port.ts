@@ -86,6 +86,8 @@ export interface PaymentProvider {
   readonly name: string;
   /** Handed to clients (Stripe.js). */
   readonly publishableKey: string;
+  /** The payment method ids a client may use without saving a card (simulated), or null. */
+  readonly testPaymentMethods: readonly string[] | null;
   /** False when every host can take payments without onboarding (simulated). */
   readonly requiresOnboarding: boolean;
 

@@ -76,6 +76,7 @@ export function simulatedPayments(db: Db, clock: Clock, publicUrl = "http://loca
   return {
     name: "simulated",
     publishableKey: "pk_test_simulated",
+    testPaymentMethods: TEST_PAYMENT_METHODS,
     requiresOnboarding: false,
 
     hold: ({ paymentMethodId, amountCents, reference, idempotencyKey }) =>

@@ -115,6 +115,7 @@ export function stripePayments(settings: StripeSettings): PaymentProvider {
   return {
     name: "stripe",
     publishableKey: settings.publishableKey,
+    testPaymentMethods: null,
     requiresOnboarding: true,
 
     async hold(input): Promise<HoldResult> {
