@@ -1,22 +1,16 @@
-// Prisma CLI configuration. "engine: js" runs the schema engine in JavaScript over a driver adapter,
-// so nothing is downloaded: `prisma generate` needs no database, and `prisma migrate diff/dev`
-// (used by developers to write new SQL migrations) run against a throw-away embedded PGlite.
-// Migrations are committed SQL applied by scripts/migrate.ts (see README).
+// Prisma CLI configuration. The app never reads it: it connects through a driver adapter
+// (src/db/client.ts) and applies the committed SQL migrations itself (scripts/migrate.ts).
+// `prisma generate` needs no database. Prisma 7 runs `prisma migrate diff` in its native schema
+// engine, which it downloads on first use; it reads the datasource below when a database is needed.
 import { defineConfig } from "prisma/config";
 
-// The CLI still checks for native engine files before it notices "engine: js"; point the check at a
-// file that exists so it never tries to download them (this machine has no route to that host).
-process.env.PRISMA_QUERY_ENGINE_LIBRARY ??= "prisma/schema.prisma";
+// The CLI checks for the native schema engine even for `prisma generate`, which does not use it;
+// point the check at a file that exists so generate never tries to download it (this machine has
+// no route to that host). Unset it to let `prisma migrate diff` fetch the real engine.
 process.env.PRISMA_SCHEMA_ENGINE_BINARY ??= "prisma/schema.prisma";
 
 export default defineConfig({
-  experimental: { adapter: true },
-  engine: "js",
   schema: "prisma/schema.prisma",
   migrations: { path: "prisma/migrations" },
-  async adapter() {
-    const { PGlite } = await import("@electric-sql/pglite");
-    const { PrismaPGlite } = await import("pglite-prisma-adapter");
-    return new PrismaPGlite(new PGlite(process.env.PRISMA_PGLITE_DIR ?? "memory://")) as never;
-  },
+  datasource: { url: process.env.DATABASE_URL, shadowDatabaseUrl: process.env.SHADOW_DATABASE_URL },
 });

@@ -3,6 +3,8 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import cors from "@fastify/cors";
+import compress from "@fastify/compress";
+import { constants as zlibConstants } from "node:zlib";
 import multipart from "@fastify/multipart";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
@@ -16,6 +18,7 @@ import { loadKeyring, type Keyring } from "./domain/keys.ts";
 import { argon2Passwords, type Passwords } from "./domain/passwords.ts";
 import { mediaService, type MediaService } from "./domain/media.ts";
 import { accounts, type Accounts } from "./domain/accounts.ts";
+import { userDirectory, type Directory } from "./domain/directory.ts";
 import { identityService, type IdentityService } from "./domain/identity.ts";
 import { tokenStore } from "./domain/tokens.ts";
 import { mailerFromConfig, mailQueue, type MailQueue, type Mailer } from "./adapters/mail/index.ts";
@@ -45,6 +48,8 @@ export interface Services {
   accounts: Accounts;
   media: MediaService;
   identity: IdentityService;
+  /** The V-app user list, kept in memory per instance (issue 11). */
+  directory: Directory;
 }
 
 declare module "fastify" {
@@ -106,7 +111,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       const given = req.headers["x-request-id"];
       return typeof given === "string" && REQUEST_ID_RE.test(given) ? given : randomUUID();
     },
-    logController: new LogController({ requestIdLogLabel: "request_id" }),
+    logController: new LogController({ requestIdLogLabel: "request_id", disableRequestLogging: true }),
     trustProxy: config.trustProxy as boolean | string,
     bodyLimit: config.maxBodyBytes,
     // Requests on connections open when the close begins are served (see the shutdown hooks below).
@@ -154,10 +159,12 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // Registered after the database's onClose hook, so it runs first: queued mail is written out
   // (it reads nothing from the database) before the database closes.
   app.addHook("onClose", () => mail.close());
-  const accountService = accounts({ db: database.prisma, clock, passwords, media });
+  const directory = userDirectory({ db: database.prisma, log: app.log });
+  const accountService = accounts({ db: database.prisma, clock, passwords, media, directory });
   app.decorate("services", {
     accounts: accountService,
     media,
+    directory,
     identity: identityService({
       accounts: accountService,
       tokens: tokenStore({ db: database.prisma, clock }),
@@ -168,11 +175,14 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
   // Redis (REDIS_URL): shared rate-limit counters and signaling fan-out. Boot waits two seconds at
   // most for it: without it the service still serves (limits fail open, /ready answers 503).
-  const redis = config.redisUrl ? openRedis(config.redisUrl, { log: app.log, clock }) : undefined;
+  const redis = config.redisUrl ? await openRedis(config.redisUrl, { log: app.log, clock }) : undefined;
   if (redis) {
     app.addHook("onClose", () => redis.close());
     if (!(await redis.connected(2000))) app.log.warn("Redis is not reachable yet: rate limits are not enforced until it is");
   }
+  const pubsub = overrides.pubsub ?? (redis ? new RedisPubSub(redis.commands, redis.subscriber, app.log) : undefined);
+  if (pubsub) await directory.listen(pubsub);
+  app.addHook("onClose", () => directory.close());
   app.decorate("readinessChecks", async () => {
     const checks: Record<string, "ok" | "failed"> = {};
     checks.database = await app.db.$queryRaw`SELECT 1`.then(() => "ok" as const, () => "failed" as const);
@@ -189,11 +199,16 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   app.addHook("preClose", async () => {
     closing = true;
   });
-  app.addHook("onRequest", async (req, reply) => {
+  // Hooks every request runs are synchronous (an async hook costs a promise per request).
+  app.addHook("onSend", (req, reply, payload, done) => {
     reply.header("x-request-id", req.id);
-  });
-  app.addHook("onSend", async (_req, reply) => {
     if (closing) reply.header("connection", "close");
+    done(null, payload);
+  });
+  // One access-log line per request, when it is answered (Fastify's own request logging writes two).
+  app.addHook("onResponse", (req, reply, done) => {
+    req.log.info({ req, res: reply, responseTime: reply.elapsedTime }, "request completed");
+    done();
   });
   if (overrides.onResponse) {
     const observe = overrides.onResponse;
@@ -209,6 +224,16 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     maxAge: 600,
     strictPreflight: false,
   });
+  // Responses are compressed when the client accepts it and they exceed one packet (br, gzip or
+  // deflate, by the client's preference, then in that order). Brotli at quality 3: on JSON it
+  // compresses as well as gzip at about the CPU of gzip, where the plugin's default 4 costs 1.5 to
+  // 3 times more (11, zlib's default, hundreds of times). Pictures (image/*) are stored compressed
+  // and are sent as they are; request bodies are never decompressed (no route accepts an encoded body).
+  await app.register(compress, {
+    threshold: 1400,
+    brotliOptions: { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 3 } },
+    globalDecompression: false,
+  });
   await app.register(multipart, { throwFileSizeLimit: true });
   await app.register(rateLimitPlugin, {
     limits,
@@ -220,7 +245,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     issuer: config.publicUrl,
     clock,
     guestTokenTtlSeconds: config.guestTokenTtlSeconds,
-    callers: { roleNow: (id) => app.services.accounts.roleNow(id), guestActive: (id) => app.services.identity.guestActive(id) },
+    callers: { accountNow: (id) => app.services.accounts.byId(id), guestActive: (id) => app.services.identity.guestActive(id) },
   });
 
   // Documentation: the spec as written, rendered by Swagger UI at /docs.
@@ -237,7 +262,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     config,
     turnSecret: config.turn.secret ?? randomBytes(32).toString("base64url"),
     log: app.log,
-    ...(redis ? { pubsub: new RedisPubSub(redis.commands, redis.subscriber, app.log) } : {}),
+    ...(pubsub ? { pubsub } : {}),
     overrides,
   });
   app.decorate("calling", callingParts);

@@ -26,6 +26,8 @@ export interface CallingOverrides {
   tickIntervalMs?: number;
   /** How long an end request waits for the call's settlement before answering 202 (real ms, default 5000). */
   endWaitMs?: number;
+  /** Calls the billing ticker works on at once (default TICK_PARALLELISM). */
+  billingParallelism?: number;
 }
 
 export interface Calling {
@@ -87,6 +89,7 @@ export function calling(deps: {
     // Best effort: a notice that cannot be published (Redis unreachable) must not fail the billing step.
     notify: (callId, event) => hub!.notify(callId, event).catch((err) => log.warn({ err, callId, event: event.type }, "signaling: notice not delivered")),
     log: { error: (obj, msg) => log.error(obj, msg) },
+    ...(overrides.billingParallelism !== undefined ? { parallelism: overrides.billingParallelism } : {}),
   });
   const linkService = links({ db, clock, publicUrl: config.publicUrl });
   const connectService = connect({ db, clock, provider, publicUrl: config.publicUrl });
@@ -125,8 +128,13 @@ export function calling(deps: {
       if (await callService.disconnected(callId, role, connId, new Date(clock.now()))) await signaling.peerLeft(callId, role);
     }
   }
+  // One heartbeat at a time: a tick asked for while one is under way (a slow database) shares it.
+  let beating: Promise<void> | undefined;
   const tick = async () => {
-    await keepPresence().catch((err) => log.error({ err }, "instance heartbeat failed"));
+    beating ??= keepPresence()
+      .catch((err) => log.error({ err }, "instance heartbeat failed"))
+      .finally(() => (beating = undefined));
+    await beating;
     return billing.tick();
   };
   const period = overrides.tickIntervalMs ?? 1000;

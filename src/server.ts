@@ -1,7 +1,11 @@
 // Process entry: read the configuration, build the app, listen, and close gracefully on SIGTERM.
-import { buildApp } from "./app.ts";
+// The service's modules are loaded after the configuration is read, while the slow parts of a
+// first start that need no JavaScript run beside them: the embedded database is copied from the
+// build's template and the development key is generated (file copies and RSA key generation on
+// libuv's worker threads).
 import { ConfigError, loadConfig } from "./config.ts";
-import { KeyConfigError } from "./domain/keys.ts";
+import { seedEmbeddedDatabase } from "./db/pglite.ts";
+import { KeyConfigError, prepareDevKey } from "./domain/keys.ts";
 
 async function main() {
   let config;
@@ -16,6 +20,14 @@ async function main() {
   }
   let app;
   try {
+    const firstStartWork = Promise.all([
+      config.databaseUrl ? undefined : seedEmbeddedDatabase(config.dataDir),
+      prepareDevKey({ env: config.env, dataDir: config.dataDir, ...config.jwt }),
+    ]);
+    const loading = import("./app.ts");
+    loading.catch(() => {}); // awaited below, once the first-start work has settled
+    await firstStartWork;
+    const { buildApp } = await loading;
     app = await buildApp(config);
   } catch (err) {
     if (err instanceof KeyConfigError) {

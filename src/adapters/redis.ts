@@ -2,8 +2,9 @@
 // publishing, readiness) and one for subscriptions (a subscribed connection takes no other command).
 // Commands fail fast while Redis is unreachable (no offline queue, a short command timeout, nothing
 // re-sent after a reconnect), so callers fail open or report instead of waiting. Both connections
-// reconnect by themselves; ioredis subscribes again to every channel the subscriber had.
-import { Redis } from "ioredis";
+// reconnect by themselves; ioredis subscribes again to every channel the subscriber had. ioredis is
+// imported here, when REDIS_URL is set, not by every start.
+import type { Redis } from "ioredis";
 import type { Clock } from "../domain/clock.ts";
 
 export const REDIS_COMMAND_TIMEOUT_MS = 500;
@@ -23,7 +24,8 @@ export interface RedisConnections {
   close(): Promise<void>;
 }
 
-export function openRedis(url: string, deps: { log: Log; clock: Clock }): RedisConnections {
+export async function openRedis(url: string, deps: { log: Log; clock: Clock }): Promise<RedisConnections> {
+  const { Redis } = await import("ioredis");
   const { log, clock } = deps;
   const options = {
     connectionName: "vidivo",

@@ -1,10 +1,9 @@
-// Opens the database: embedded PGlite in $DATA_DIR/pg by default, PostgreSQL when DATABASE_URL is
-// set. Both are reached through Prisma driver adapters (no native engine). The committed SQL
-// migrations are applied before the client is handed out.
-import { mkdirSync } from "node:fs";
-import path from "node:path";
+// Opens the database: embedded PGlite in $DATA_DIR/pg by default (see pglite.ts), PostgreSQL when
+// DATABASE_URL is set. Both are reached through Prisma driver adapters (no native engine). The
+// committed SQL migrations are applied before the client is handed out.
 import { PrismaClient } from "./generated/client.ts";
 import { migrate, type SqlSession } from "./migrate.ts";
+import { openPglite, pgliteSession } from "./pglite.ts";
 
 export type Db = PrismaClient;
 
@@ -32,18 +31,7 @@ export async function openSqlSession(opts: DatabaseOptions): Promise<SqlSession 
     };
   }
   const pglite = await openPglite(opts.dataDir);
-  return {
-    query: async (sql, params) => (await pglite.query(sql, params as unknown[])).rows as Record<string, unknown>[],
-    exec: async (sql) => void (await pglite.exec(sql)),
-    close: () => pglite.close(),
-  };
-}
-
-async function openPglite(dataDir: string) {
-  const { PGlite } = await import("@electric-sql/pglite");
-  const dir = path.join(dataDir, "pg");
-  mkdirSync(dir, { recursive: true });
-  return PGlite.create(dir);
+  return { ...pgliteSession(pglite), close: () => pglite.close() };
 }
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
@@ -61,14 +49,9 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   }
   // PGlite is one in-process connection: migrations and Prisma share it.
   const pglite = await openPglite(opts.dataDir);
-  await migrate({
-    query: async (sql, params) => (await pglite.query(sql, params as unknown[])).rows as Record<string, unknown>[],
-    exec: async (sql) => void (await pglite.exec(sql)),
-  });
+  await migrate(pgliteSession(pglite));
   const { PrismaPGlite } = await import("pglite-prisma-adapter");
-  // pglite-prisma-adapter 0.6 is typed against an older @prisma/driver-adapter-utils; the runtime
-  // interface is the same.
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) as never });
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
   await prisma.$connect();
   return {
     prisma,

@@ -7,6 +7,7 @@ import { uuidv7 } from "./ids.ts";
 import type { Clock } from "./clock.ts";
 import type { Passwords } from "./passwords.ts";
 import type { MediaService } from "./media.ts";
+import type { Directory } from "./directory.ts";
 import { afterCursor, newestFirst, toPage, type Page } from "./pagination.ts";
 
 export type { User };
@@ -25,6 +26,8 @@ export interface AccountsDeps {
   clock: Clock;
   passwords: Passwords;
   media: MediaService;
+  /** Told of every change this module makes to the V-app user list (it also sees others' by itself). */
+  directory?: Pick<Directory, "changed">;
 }
 
 /**
@@ -40,13 +43,14 @@ export function isUniqueViolation(err: unknown): boolean {
   );
 }
 
-export function accounts({ db, clock, passwords, media }: AccountsDeps) {
+export function accounts({ db, clock, passwords, media, directory }: AccountsDeps) {
+  const listChanged = () => directory?.changed();
   return {
     async createWithUsername(input: { username: string; password: string; displayName: string }): Promise<User> {
       const passwordHash = await passwords.hash(input.password);
       const now = new Date(clock.now());
       try {
-        return await db.user.create({
+        const user = await db.user.create({
           data: {
             id: uuidv7(clock),
             username: input.username,
@@ -56,6 +60,8 @@ export function accounts({ db, clock, passwords, media }: AccountsDeps) {
             updatedAt: now,
           },
         });
+        listChanged();
+        return user;
       } catch (err) {
         if (isUniqueViolation(err)) throw new AppError("conflict", { username: "must be unique" });
         throw err;
@@ -75,16 +81,6 @@ export function accounts({ db, clock, passwords, media }: AccountsDeps) {
     },
 
     byId: (id: string) => db.user.findUnique({ where: { id } }),
-
-    /** The account's role as it is now, or null when the account is gone (one primary-key read). */
-    roleNow: async (id: string): Promise<Role | null> => (await db.user.findUnique({ where: { id }, select: { role: true } }))?.role ?? null,
-
-    /** Every other account with a username, oldest first (the V-app's contact list). */
-    othersWithUsername: (excludeId: string) =>
-      db.user.findMany({
-        where: { username: { not: null }, id: { not: excludeId } },
-        orderBy: [{ createdAt: "asc" }, { id: "asc" }],
-      }),
 
     /** A v1 account: e-mail (trimmed, unique case-insensitively), password, role `user`. */
     async createWithEmail(input: { email: string; password: string; displayName: string }): Promise<User> {
@@ -106,9 +102,13 @@ export function accounts({ db, clock, passwords, media }: AccountsDeps) {
     /** Changes the fields given; a taken username is a conflict. */
     async updateProfile(id: string, patch: { displayName?: string; username?: string; bio?: string | null }): Promise<User> {
       try {
-        return await db.user.update({ where: { id }, data: { ...patch, updatedAt: new Date(clock.now()) } });
+        const user = await db.user.update({ where: { id }, data: { ...patch, updatedAt: new Date(clock.now()) } });
+        if (patch.displayName !== undefined || patch.username !== undefined) listChanged();
+        return user;
       } catch (err) {
         if (isUniqueViolation(err)) throw new AppError("conflict", { username: "must be unique" });
+        // No row to update: the account was deleted since the caller's token was checked.
+        if ((err as { code?: string })?.code === "P2025") throw unknownCaller();
         throw err;
       }
     },
@@ -164,6 +164,7 @@ export function accounts({ db, clock, passwords, media }: AccountsDeps) {
         await media.remove(imageKey);
         throw unknownCaller();
       }
+      listChanged();
       if (before.imageKey) await media.remove(before.imageKey).catch(() => {});
       return user;
     },

@@ -2,11 +2,14 @@
 // last one captured for the minutes used. The schedule is durable: windows, tasks and captures are
 // rows, and a ticker claims calls with due tasks (a per-call lease taken with FOR UPDATE SKIP
 // LOCKED), so a restart or a second instance never skips, repeats or double-charges a step.
-// Every provider request carries an idempotency key derived from (call, window, action).
+// A tick claims such calls in batches and works on many at once (up to `parallelism`, each under its
+// own lease, its steps in order): provider requests overlap, and the event loop stays free for
+// requests between the database's answers. Every provider request carries an idempotency key
+// derived from (call, window, action).
 // Every instant comes from the injected clock; tick() does all work that is due at clock.now().
 import { randomBytes } from "node:crypto";
 import type { Db } from "../db/client.ts";
-import type { Call, CallTask, Prisma } from "../db/generated/client.ts";
+import { Prisma, type Call, type CallStatus, type CallTask } from "../db/generated/client.ts";
 import { PaymentsRefused, type HoldInput, type HoldResult, type PaymentProvider } from "../adapters/payments/port.ts";
 import type { Clock } from "./clock.ts";
 import { transition, type TransitionOptions } from "./call-state.ts";
@@ -30,6 +33,13 @@ export const VOID_AFTER_MS = 3 * MINUTE_MS;
 export const RECONNECT_GRACE_MS = 60_000;
 const LEASE_MS = 60_000;
 const RETRY_MS = [5_000, 15_000, 60_000, 300_000];
+/**
+ * Calls a tick works on at once. Their database queries share the connection pool; what overlaps
+ * is the waiting: for the provider (hundreds of ms at a real one) and for the pool itself.
+ */
+export const TICK_PARALLELISM = 128;
+/** A tick stops claiming after this many claims (a safety bound; the next tick goes on). */
+const MAX_CLAIMS_PER_TICK = 1_000;
 
 export type EndReason =
   | "guest_ended"
@@ -102,18 +112,74 @@ export function windowCharge(call: Call, k: number): number {
   return Math.ceil(used / MINUTE_MS) * call.rateCents;
 }
 
-/**
- * Records a window's capture once (by call and window), then sets the call's amount charged to the
- * sum of its captures: the same whoever records it (the engine or a webhook) and however often, and
- * a crash between the two writes heals at the next attempt.
- */
-export async function recordCapture(db: Db, capture: Prisma.CaptureCreateManyInput & { callId: string; createdAt: Date }) {
-  await db.capture.createMany({ data: [capture], skipDuplicates: true });
-  await db.$executeRaw`
-    UPDATE "calls" SET "updated_at" = ${capture.createdAt},
-      "amount_charged_cents" = (SELECT COALESCE(SUM("gross_cents"), 0) FROM "captures" WHERE "call_id" = ${capture.callId}::uuid)
-    WHERE "id" = ${capture.callId}::uuid`;
+export interface CaptureRecord {
+  id: string;
+  callId: string;
+  windowIndex: number;
+  hostId: string;
+  guestId: string;
+  grossCents: number;
+  feeCents: number;
+  netCents: number;
+  paymentRef: string | null;
+  createdAt: Date;
 }
+
+/**
+ * Records a window's capture once (by call and window), marks the window captured and sets the
+ * call's amount charged to the sum of its captures, in one statement: the same whoever records it
+ * (the engine or a webhook) and however often.
+ */
+export async function recordCapture(db: Db, c: CaptureRecord) {
+  // The sum is read in the statement's snapshot, which does not yet hold the row it inserts.
+  await db.$executeRaw`
+    WITH "inserted" AS (
+      INSERT INTO "captures" ("id", "call_id", "window_index", "host_id", "guest_id", "gross_cents", "fee_cents", "net_cents", "payment_ref", "created_at")
+      VALUES (${c.id}::uuid, ${c.callId}::uuid, ${c.windowIndex}, ${c.hostId}::uuid, ${c.guestId}::uuid, ${c.grossCents}, ${c.feeCents}, ${c.netCents}, ${c.paymentRef}, ${c.createdAt})
+      ON CONFLICT DO NOTHING
+      RETURNING "gross_cents"),
+    "window" AS (
+      UPDATE "billing_windows" SET "hold_status" = 'captured', "updated_at" = ${c.createdAt}
+      WHERE "call_id" = ${c.callId}::uuid AND "index" = ${c.windowIndex} AND "hold_status" <> 'captured')
+    UPDATE "calls" SET "updated_at" = ${c.createdAt},
+      "amount_charged_cents" = (SELECT COALESCE(SUM("gross_cents"), 0) FROM "captures" WHERE "call_id" = ${c.callId}::uuid)
+        + COALESCE((SELECT "gross_cents" FROM "inserted"), 0)
+    WHERE "id" = ${c.callId}::uuid`;
+}
+
+/*
+ * The engine's steps read and write with raw statements: each costs a third of a Prisma model
+ * query's CPU here (measured: ~0.4 ms against ~1.2 ms), and a boundary is a few of them for every
+ * call at once. Rows come back in the database's names and are mapped to the model's types below,
+ * where a column added to the model fails to compile until it is mapped.
+ */
+interface CallRow {
+  id: string; link_id: string; host_id: string; guest_kind: string; guest_id: string; guest_name: string;
+  status: CallStatus; end_reason: string | null; rate_cents: number; window_minutes: number;
+  payment_method_id: string; customer_ref: string | null; payee_ref: string | null; amount_charged_cents: number;
+  created_at: Date; updated_at: Date; started_at: Date | null; ended_at: Date | null;
+  host_conn: string | null; guest_conn: string | null; host_left_at: Date | null; guest_left_at: Date | null;
+  lease_owner: string | null; lease_until: Date | null;
+}
+const callOf = (r: CallRow): Call => ({
+  id: r.id, linkId: r.link_id, hostId: r.host_id, guestKind: r.guest_kind, guestId: r.guest_id, guestName: r.guest_name,
+  status: r.status, endReason: r.end_reason, rateCents: r.rate_cents, windowMinutes: r.window_minutes,
+  paymentMethodId: r.payment_method_id, customerRef: r.customer_ref, payeeRef: r.payee_ref, amountCharged: r.amount_charged_cents,
+  createdAt: r.created_at, updatedAt: r.updated_at, startedAt: r.started_at, endedAt: r.ended_at,
+  hostConn: r.host_conn, guestConn: r.guest_conn, hostLeftAt: r.host_left_at, guestLeftAt: r.guest_left_at,
+  leaseOwner: r.lease_owner, leaseUntil: r.lease_until,
+});
+/** A call_tasks row as json_agg renders it (instants as ISO strings). */
+interface TaskJson {
+  id: string; call_id: string; kind: string; window_index: number | null; ref_time: string | null; dedupe_key: string;
+  reason: string | null; due_at: string; status: string; attempts: number; last_error: string | null; created_at: string; done_at: string | null;
+}
+const instant = (v: string | null) => (v === null ? null : new Date(v));
+const taskOf = (j: TaskJson): CallTask => ({
+  id: j.id, callId: j.call_id, kind: j.kind, windowIndex: j.window_index, refTime: instant(j.ref_time), dedupeKey: j.dedupe_key,
+  reason: j.reason, dueAt: new Date(j.due_at), status: j.status, attempts: j.attempts, lastError: j.last_error,
+  createdAt: new Date(j.created_at), doneAt: instant(j.done_at),
+});
 
 export interface BillingDeps {
   db: Db;
@@ -121,32 +187,34 @@ export interface BillingDeps {
   provider: PaymentProvider;
   notify: Notify;
   log?: { error(obj: unknown, msg: string): void };
+  /** Calls a tick works on at once (default TICK_PARALLELISM). */
+  parallelism?: number;
 }
 
-export function billingEngine({ db, clock, provider, notify, log }: BillingDeps) {
+export function billingEngine({ db, clock, provider, notify, log, parallelism = TICK_PARALLELISM }: BillingDeps) {
   const now = () => new Date(clock.now());
+  const inFlightMax = Math.max(1, Math.floor(parallelism));
+  /** Calls claimed by one query: a quarter of the room, so that claims are few and the pipeline stays full. */
+  const batch = Math.max(1, Math.ceil(inFlightMax / 4));
 
-  async function schedule(callId: string, kind: TaskKind, dueAt: Date, extra: { windowIndex?: number; refTime?: Date; reason?: string; dedupe?: string } = {}) {
-    const dedupeKey = extra.dedupe ?? (extra.windowIndex !== undefined ? `${kind}:${extra.windowIndex}` : kind);
-    await db.callTask.createMany({
-      data: [{
-        id: uuidv7(clock),
-        callId,
-        kind,
-        windowIndex: extra.windowIndex ?? null,
-        refTime: extra.refTime ?? null,
-        reason: extra.reason ?? null,
-        dedupeKey,
-        dueAt,
-        status: "pending",
-        createdAt: now(),
-      }],
-      skipDuplicates: true,
-    });
+  type TaskFields = { windowIndex?: number; refTime?: Date; reason?: string; dedupe?: string };
+  /** VALUES rows of new pending tasks; one per call and dedupe key (an existing one is kept). */
+  const taskValues = (callId: string, tasks: { kind: TaskKind; dueAt: Date; extra?: TaskFields }[]) =>
+    Prisma.join(
+      tasks.map(({ kind, dueAt, extra = {} }) => {
+        const dedupeKey = extra.dedupe ?? (extra.windowIndex !== undefined ? `${kind}:${extra.windowIndex}` : kind);
+        return Prisma.sql`(${uuidv7(clock)}::uuid, ${callId}::uuid, ${kind}, ${extra.windowIndex ?? null}::int, ${extra.refTime ?? null}::timestamptz,
+          ${extra.reason ?? null}::text, ${dedupeKey}, ${dueAt}, 'pending', 0, ${now()})`;
+      }),
+    );
+  const TASK_COLUMNS = Prisma.sql`"id", "call_id", "kind", "window_index", "ref_time", "reason", "dedupe_key", "due_at", "status", "attempts", "created_at"`;
+
+  async function schedule(callId: string, kind: TaskKind, dueAt: Date, extra: TaskFields = {}) {
+    await db.$executeRaw`INSERT INTO "call_tasks" (${TASK_COLUMNS}) VALUES ${taskValues(callId, [{ kind, dueAt, extra }])} ON CONFLICT DO NOTHING`;
   }
 
   const finishTask = (task: CallTask, status: "done" | "cancelled") =>
-    db.callTask.updateMany({ where: { id: task.id, status: "pending" }, data: { status, doneAt: now() } });
+    db.$executeRaw`UPDATE "call_tasks" SET "status" = ${status}, "done_at" = ${now()} WHERE "id" = ${task.id}::uuid AND "status" = 'pending'`;
 
   async function retryLater(task: CallTask, error: string) {
     const delay = RETRY_MS[Math.min(task.attempts, RETRY_MS.length - 1)]!;
@@ -158,17 +226,20 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
 
   /** Captures (or, for nothing used, releases) window k's hold. False when the provider failed. */
   async function captureWindow(call: Call, k: number): Promise<boolean> {
-    const win = await db.billingWindow.findUnique({ where: { callId_index: { callId: call.id, index: k } } });
-    if (!win || win.holdStatus !== "held" || !win.holdRef) return true;
     const amount = windowCharge(call, k);
     if (amount === 0) {
-      await provider.release({ holdRef: win.holdRef, idempotencyKey: holdKey(call.id, k, "release") });
-      await db.billingWindow.update({ where: { id: win.id }, data: { holdStatus: "released", updatedAt: now() } });
+      await releaseWindow(call.id, k);
       return true;
     }
-    const parts = split(await captureAmount(win.id, Math.min(amount, win.amountCents)));
+    // The amount is fixed by the first attempt (at most the hold), so that a retry never asks for another.
+    const [win] = await db.$queryRaw<{ id: string; hold_ref: string; capture_cents: number }[]>`
+      UPDATE "billing_windows" SET "capture_cents" = COALESCE("capture_cents", LEAST(${amount}, "amount_cents"))
+      WHERE "call_id" = ${call.id}::uuid AND "index" = ${k} AND "hold_status" = 'held' AND "hold_ref" IS NOT NULL
+      RETURNING "id", "hold_ref", "capture_cents"`;
+    if (!win) return true;
+    const parts = split(win.capture_cents);
     const res = await provider.capture({
-      holdRef: win.holdRef,
+      holdRef: win.hold_ref,
       amountCents: parts.grossCents,
       feeCents: call.payeeRef ? parts.feeCents : null,
       idempotencyKey: holdKey(call.id, k, "capture"),
@@ -180,22 +251,17 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
       return true;
     }
     if (!res.ok) return false;
-    await recordCapture(db, { id: uuidv7(clock), callId: call.id, windowIndex: k, hostId: call.hostId, guestId: call.guestId, ...parts, paymentRef: win.holdRef, createdAt: now() });
-    await db.billingWindow.update({ where: { id: win.id }, data: { holdStatus: "captured", updatedAt: now() } });
+    await recordCapture(db, { id: uuidv7(clock), callId: call.id, windowIndex: k, hostId: call.hostId, guestId: call.guestId, ...parts, paymentRef: win.hold_ref, createdAt: now() });
     return true;
   }
 
-  /** The amount of a window's capture: fixed by its first attempt, so that a retry never asks for another. */
-  async function captureAmount(windowId: string, computed: number): Promise<number> {
-    await db.billingWindow.updateMany({ where: { id: windowId, captureCents: null }, data: { captureCents: computed } });
-    return (await db.billingWindow.findUniqueOrThrow({ where: { id: windowId }, select: { captureCents: true } })).captureCents ?? computed;
-  }
-
   async function releaseWindow(callId: string, k: number) {
-    const win = await db.billingWindow.findUnique({ where: { callId_index: { callId, index: k } } });
-    if (!win || win.holdStatus !== "held" || !win.holdRef) return;
-    await provider.release({ holdRef: win.holdRef, idempotencyKey: holdKey(callId, k, "release") });
-    await db.billingWindow.update({ where: { id: win.id }, data: { holdStatus: "released", updatedAt: now() } });
+    const [win] = await db.$queryRaw<{ id: string; hold_ref: string }[]>`
+      SELECT "id", "hold_ref" FROM "billing_windows"
+      WHERE "call_id" = ${callId}::uuid AND "index" = ${k} AND "hold_status" = 'held' AND "hold_ref" IS NOT NULL`;
+    if (!win) return;
+    await provider.release({ holdRef: win.hold_ref, idempotencyKey: holdKey(callId, k, "release") });
+    await db.$executeRaw`UPDATE "billing_windows" SET "hold_status" = 'released', "updated_at" = ${now()} WHERE "id" = ${win.id}::uuid`;
   }
 
   /**
@@ -215,8 +281,8 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
     return ended;
   }
 
-  async function runTask(task: CallTask): Promise<void> {
-    const call = await db.call.findUniqueOrThrow({ where: { id: task.callId } });
+  /** Runs one due task of `call` (read under the lease just renewed). */
+  async function runTask(task: CallTask, call: Call): Promise<void> {
     const k = task.windowIndex ?? 0;
     switch (task.kind as TaskKind) {
       case "hold": {
@@ -227,18 +293,24 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
         const request = holdRequest(call, k);
         await schedule(call.id, "void_hold", new Date(clock.now() + VOID_AFTER_MS), { windowIndex: k });
         const res = await placeHold(provider, request);
+        if (res.ok) {
+          // The window, its capture and the next hold, and this task done: one statement.
+          await db.$executeRaw`
+            WITH "window" AS (
+              INSERT INTO "billing_windows" ("id", "call_id", "index", "amount_cents", "hold_status", "hold_ref", "created_at", "updated_at")
+              VALUES (${uuidv7(clock)}::uuid, ${call.id}::uuid, ${k}, ${request.amountCents}, 'held', ${res.holdRef}, ${now()}, ${now()})
+              ON CONFLICT DO NOTHING),
+            "next" AS (
+              INSERT INTO "call_tasks" (${TASK_COLUMNS}) VALUES ${taskValues(call.id, windowTasks(call, k))} ON CONFLICT DO NOTHING)
+            UPDATE "call_tasks" SET "status" = 'done', "done_at" = ${now()} WHERE "id" = ${task.id}::uuid AND "status" = 'pending'`;
+          if (call.status === "active") await notify(call.id, { type: "billing", window: k, status: "held", held_until: windowEnd(call, k).toISOString() });
+          return;
+        }
         await db.billingWindow.createMany({
-          data: [{
-            id: uuidv7(clock), callId: call.id, index: k, amountCents: request.amountCents,
-            holdStatus: res.ok ? "held" : "declined", holdRef: res.ok ? res.holdRef : null,
-            createdAt: now(), updatedAt: now(),
-          }],
+          data: [{ id: uuidv7(clock), callId: call.id, index: k, amountCents: request.amountCents, holdStatus: "declined", holdRef: null, createdAt: now(), updatedAt: now() }],
           skipDuplicates: true,
         });
-        if (res.ok) {
-          await scheduleWindow(call, k);
-          if (call.status === "active") await notify(call.id, { type: "billing", window: k, status: "held", held_until: windowEnd(call, k).toISOString() });
-        } else if (call.status === "ending") {
+        if (call.status === "ending") {
           // Ended meanwhile, but later than the boundary of the last window that is paid for (the
           // ticker ran late): the call ended at that boundary, for lack of payment.
           await db.call.updateMany({
@@ -299,7 +371,8 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
 
   /** Final step of every call: capture what was used, release every other hold, close the schedule. */
   async function settle(call: Call, task: CallTask) {
-    const windows = await db.billingWindow.findMany({ where: { callId: call.id, holdStatus: "held" }, orderBy: { index: "asc" } });
+    const windows = await db.$queryRaw<{ index: number }[]>`
+      SELECT "index" FROM "billing_windows" WHERE "call_id" = ${call.id}::uuid AND "hold_status" = 'held' ORDER BY "index"`;
     let failed = false;
     for (const w of windows) {
       if (call.startedAt && windowCharge(call, w.index) > 0) {
@@ -316,10 +389,10 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
     // The rest of the schedule is void. Another settlement is kept: it was scheduled for a hold
     // recorded after this one read the windows (initiate's, overtaken by the end), and releases it;
     // so are a void_hold and a release_unused (they release holds no window records).
-    await db.callTask.updateMany({
-      where: { callId: call.id, status: "pending", id: { not: task.id }, kind: { notIn: ["settle", "void_hold", "release_unused"] } },
-      data: { status: "cancelled", doneAt: now() },
-    });
+    await db.$executeRaw`
+      UPDATE "call_tasks" SET "status" = 'cancelled', "done_at" = ${now()}
+      WHERE "call_id" = ${call.id}::uuid AND "status" = 'pending' AND "id" <> ${task.id}::uuid
+        AND "kind" NOT IN ('settle', 'void_hold', 'release_unused')`;
     if (call.status === "ending" || call.status === "failed") {
       await transition(db, call.id, call.endReason === "billing_failed" ? "failed" : "completed", now());
     }
@@ -327,41 +400,100 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
     await notify(call.id, { type: "call_ended", reason: call.endReason ?? "ended" });
   }
 
+  /** After window k's hold: capture k at its end, and hold k+1 a minute before. */
+  const windowTasks = (call: Call, k: number) => [
+    { kind: "capture" as const, dueAt: windowEnd(call, k), extra: { windowIndex: k } },
+    { kind: "hold" as const, dueAt: new Date(windowEnd(call, k).getTime() - HOLD_AHEAD_MS), extra: { windowIndex: k + 1 } },
+  ];
+
   async function scheduleWindow(call: Call, k: number) {
-    // After window k's hold: capture k at its end, and hold k+1 a minute before.
-    await schedule(call.id, "capture", windowEnd(call, k), { windowIndex: k });
-    await schedule(call.id, "hold", new Date(windowEnd(call, k).getTime() - HOLD_AHEAD_MS), { windowIndex: k + 1 });
+    await db.$executeRaw`INSERT INTO "call_tasks" (${TASK_COLUMNS}) VALUES ${taskValues(call.id, windowTasks(call, k))} ON CONFLICT DO NOTHING`;
   }
 
   async function releaseLease(callId: string, owner: string) {
     await db.$executeRaw`UPDATE "calls" SET "lease_owner" = NULL, "lease_until" = NULL WHERE "id" = ${callId}::uuid AND "lease_owner" = ${owner}`;
   }
 
-  /** Extends the lease before each step; false when it lapsed and another worker took the call. */
-  async function renewLease(callId: string, owner: string) {
-    const renewed = await db.$executeRaw`
-      UPDATE "calls" SET "lease_until" = ${new Date(clock.now() + LEASE_MS)} WHERE "id" = ${callId}::uuid AND "lease_owner" = ${owner}`;
-    return renewed === 1;
+  /**
+   * Before each step: extends the lease and reads the call as it is now with its due tasks, in due
+   * order (one statement); null when the lease lapsed and another worker took the call.
+   */
+  async function renewLease(callId: string, owner: string): Promise<{ call: Call; due: CallTask[] } | null> {
+    const t = now();
+    const [row] = await db.$queryRaw<(CallRow & { due: TaskJson[] })[]>`
+      WITH "leased" AS (
+        UPDATE "calls" SET "lease_until" = ${new Date(t.getTime() + LEASE_MS)}
+        WHERE "id" = ${callId}::uuid AND "lease_owner" = ${owner}
+        RETURNING *)
+      SELECT "leased".*,
+        (SELECT COALESCE(json_agg(k.*), '[]'::json) FROM "call_tasks" k
+         WHERE k."call_id" = "leased"."id" AND k."status" = 'pending' AND k."due_at" <= ${t}) AS "due"
+      FROM "leased"`;
+    if (!row) return null;
+    const due = row.due.map(taskOf);
+    due.sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime() || KIND_RANK[a.kind]! - KIND_RANK[b.kind]! || a.id.localeCompare(b.id));
+    return { call: callOf(row), due };
+  }
+
+  /** Gives the lease back unless more of the call's work is due (then false: the drain goes on). */
+  async function releaseIfIdle(callId: string, owner: string): Promise<boolean> {
+    const released = await db.$executeRaw`
+      UPDATE "calls" SET "lease_owner" = NULL, "lease_until" = NULL
+      WHERE "id" = ${callId}::uuid AND "lease_owner" = ${owner}
+        AND NOT EXISTS (SELECT 1 FROM "call_tasks" WHERE "call_id" = ${callId}::uuid AND "status" = 'pending' AND "due_at" <= ${now()})`;
+    return released === 1;
   }
 
   /** Runs a leased call's due tasks in order, then gives the lease back. */
   async function drain(callId: string, owner: string) {
+    let released = false;
     try {
       for (let guard = 0; guard < 1000; guard++) {
-        if (!(await renewLease(callId, owner))) return;
-        const due = await db.callTask.findMany({ where: { callId, status: "pending", dueAt: { lte: now() } } });
+        const leased = await renewLease(callId, owner);
+        if (!leased) {
+          released = true; // another worker's now
+          return;
+        }
+        const { call, due } = leased;
         if (due.length === 0) break;
-        due.sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime() || KIND_RANK[a.kind]! - KIND_RANK[b.kind]! || a.id.localeCompare(b.id));
         try {
-          await runTask(due[0]!);
+          await runTask(due[0]!, call);
         } catch (err) {
           log?.error({ err, callId, task: due[0]!.kind }, "billing task failed");
           await retryLater(due[0]!, (err as Error).message ?? "error");
         }
+        // The last due task is done: the lease goes back in the same statement that checks that
+        // nothing else became due meanwhile.
+        if (due.length === 1 && (await releaseIfIdle(callId, owner))) {
+          released = true;
+          return;
+        }
       }
     } finally {
-      await releaseLease(callId, owner);
+      if (!released) await releaseLease(callId, owner);
     }
+  }
+
+  /**
+   * Leases up to `limit` calls with due tasks to `owner`, the longest due first (FOR UPDATE SKIP
+   * LOCKED: instances never wait on each other's calls). Found from the due tasks (their index on
+   * status and due time), so ended calls, however many, cost nothing.
+   */
+  async function claim(owner: string, limit: number): Promise<string[]> {
+    const t = now();
+    const rows = await db.$queryRaw<{ id: string }[]>`
+      UPDATE "calls" SET "lease_owner" = ${owner}, "lease_until" = ${new Date(t.getTime() + LEASE_MS)}
+      WHERE "id" IN (
+        SELECT c."id"
+        FROM (SELECT "call_id", min("due_at") AS "first_due" FROM "call_tasks"
+              WHERE "status" = 'pending' AND "due_at" <= ${t} GROUP BY "call_id") d
+        JOIN "calls" c ON c."id" = d."call_id"
+        WHERE c."lease_until" IS NULL OR c."lease_until" < ${t}
+        ORDER BY d."first_due", c."id"
+        LIMIT ${limit}
+        FOR UPDATE OF c SKIP LOCKED)
+      RETURNING "id"`;
+    return rows.map((r) => r.id);
   }
 
   async function leaseOne(callId: string): Promise<string | null> {
@@ -377,6 +509,53 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
   }
 
   let ticking: Promise<number> = Promise.resolve(0);
+  /** The ticker's work in progress, by call. */
+  const draining = new Map<string, Promise<void>>();
+  /** A tick asked for while another runs: it starts when that one ends, and later asks share it. */
+  let queued: Promise<number> | undefined;
+
+  /**
+   * One tick: claims calls with due work in batches and drains up to `inFlightMax` of them at once,
+   * claiming again as room frees up, until a claim finds nothing and every drain has finished.
+   */
+  async function runTick(): Promise<number> {
+    const owner = randomBytes(8).toString("hex");
+    const inFlight = new Set<Promise<void>>();
+    let total = 0;
+    // A call whose work failed outright (its retry could not even be recorded: the database is
+    // likely down) ends the claiming; the next tick tries again.
+    let failed = false;
+    try {
+      for (let claims = 0; claims < MAX_CLAIMS_PER_TICK && !failed; claims++) {
+        while (inFlight.size > inFlightMax - batch) await Promise.race(inFlight);
+        // A turn of the event loop between claims: requests waiting for it are served first.
+        await new Promise((resolve) => setImmediate(resolve));
+        const ids = await claim(owner, batch);
+        for (const id of ids) {
+          const work: Promise<void> = drain(id, owner)
+            .catch((err) => {
+              failed = true;
+              log?.error({ err, callId: id }, "billing: a call's due work failed");
+            })
+            .finally(() => {
+              inFlight.delete(work);
+              draining.delete(id);
+            });
+          inFlight.add(work);
+          draining.set(id, work);
+        }
+        total += ids.length;
+        if (ids.length < batch) {
+          // Nothing else is due right now: once a drain finishes, look again (time has passed).
+          if (inFlight.size === 0) break;
+          await Promise.race(inFlight);
+        }
+      }
+    } finally {
+      await Promise.allSettled(inFlight);
+    }
+    return total;
+  }
 
   return {
     schedule,
@@ -401,10 +580,23 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
       await this.runCall(callId);
     },
 
-    /** Runs a call's due work now (e.g. right after an end request), waiting briefly for another worker's lease. */
+    /**
+     * Runs a call's due work now (e.g. right after an end request), waiting briefly for another
+     * worker's lease: for this instance's ticker, until its work on the call is done (it runs
+     * whatever became due meanwhile, a settlement too); for another instance, by asking again.
+     */
     async runCall(callId: string, waitMs = 3000): Promise<boolean> {
       const deadline = Date.now() + waitMs;
       for (;;) {
+        const local = draining.get(callId);
+        if (local) {
+          const left = deadline - Date.now();
+          if (left <= 0) return false;
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([local, new Promise((r) => (timer = setTimeout(r, left)))]);
+          clearTimeout(timer);
+          continue;
+        }
         const owner = await leaseOne(callId);
         if (owner) {
           await drain(callId, owner);
@@ -416,33 +608,19 @@ export function billingEngine({ db, clock, provider, notify, log }: BillingDeps)
     },
 
     /**
-     * Claims calls with due tasks (FOR UPDATE SKIP LOCKED: instances never wait on each other's
-     * calls) and runs them. Ticks of one instance run one after another; resolves when this one is done.
+     * Runs the work due at clock.now() on every call that no other worker holds (see runTick) and
+     * resolves with the number of calls claimed. Ticks of one instance run one after another: a
+     * tick asked for while one runs starts when it ends (and is shared by every such ask).
      */
     tick(): Promise<number> {
-      const run = async () => {
-        let total = 0;
-        for (let round = 0; round < 100; round++) {
-          const owner = randomBytes(8).toString("hex");
-          const t = now();
-          const claimed = await db.$queryRaw<{ id: string }[]>`
-            UPDATE "calls" SET "lease_owner" = ${owner}, "lease_until" = ${new Date(t.getTime() + LEASE_MS)}
-            WHERE "id" IN (
-              SELECT c."id" FROM "calls" c
-              WHERE (c."lease_until" IS NULL OR c."lease_until" < ${t})
-                AND EXISTS (SELECT 1 FROM "call_tasks" k WHERE k."call_id" = c."id" AND k."status" = 'pending' AND k."due_at" <= ${t})
-              ORDER BY c."id"
-              LIMIT 20
-              FOR UPDATE OF c SKIP LOCKED)
-            RETURNING "id"`;
-          if (claimed.length === 0) break;
-          for (const { id } of claimed) await drain(id, owner);
-          total += claimed.length;
-        }
-        return total;
+      if (queued) return queued;
+      const run = () => {
+        queued = undefined;
+        return runTick();
       };
-      ticking = ticking.then(run, run);
-      return ticking;
+      queued = ticking.then(run, run);
+      ticking = queued;
+      return queued;
     },
   };
 }

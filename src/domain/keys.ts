@@ -3,9 +3,10 @@
 // JWT_KEYS_DIR (a public key, or a private key whose public half is used) is a further
 // verification key, so tokens signed by a retired key keep verifying until they expire. Key ids
 // are RFC 7638 thumbprints, so every instance derives the same kid.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash, createPrivateKey, createPublicKey, generateKeyPair, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { promisify } from "node:util";
 
 export interface VerificationKey {
   kid: string;
@@ -64,22 +65,42 @@ function retiredKey(pem: string, origin: string): VerificationKey {
   return verificationKey(key, origin);
 }
 
+const devKeyFile = (dataDir: string) => path.join(dataDir, "keys", "dev-signing-key.pem");
+const usesDevKey = (src: KeySource) => !src.privateKeyPem && !src.privateKeyFile && src.env !== "production";
+
+/** Writes a generated development key unless there is one; a concurrent start that loses the race keeps the winner's. */
+function saveDevKey(file: string, privateKey: KeyObject) {
+  try {
+    writeFileSync(file, privateKey.export({ format: "pem", type: "pkcs8" }), { flag: "wx", mode: 0o600 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  }
+}
+
 /** Generates the development key once; a concurrent start that loses the race reads the winner's. */
 function devKey(dataDir: string): string {
-  const dir = path.join(dataDir, "keys");
-  const file = path.join(dir, "dev-signing-key.pem");
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = devKeyFile(dataDir);
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   try {
     return readFileSync(file, "utf8");
   } catch {
-    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-    try {
-      writeFileSync(file, privateKey.export({ format: "pem", type: "pkcs8" }), { flag: "wx", mode: 0o600 });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-    }
+    saveDevKey(file, generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey);
     return readFileSync(file, "utf8");
   }
+}
+
+/**
+ * The first start's development key, generated on a worker thread (an RSA key takes a few hundred
+ * milliseconds of CPU) while the entry point loads the rest of the service; loadKeyring then reads
+ * it. Does nothing when a key is configured or the development key exists.
+ */
+export async function prepareDevKey(src: KeySource): Promise<void> {
+  if (!usesDevKey(src)) return;
+  const file = devKeyFile(src.dataDir);
+  if (existsSync(file)) return;
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const { privateKey } = await promisify(generateKeyPair)("rsa", { modulusLength: 2048 });
+  saveDevKey(file, privateKey);
 }
 
 export function loadKeyring(src: KeySource, warn: (msg: string) => void = () => {}): Keyring {

@@ -1,6 +1,5 @@
 // Images: recognised by their content (magic bytes), never by the declared type or file name.
-import { fileTypeFromBuffer } from "file-type";
-import sharp, { type Metadata, type Sharp, type SharpOptions } from "sharp";
+import type { Metadata, Sharp, SharpOptions } from "sharp";
 import { AppError } from "./errors.ts";
 import { uuidv7 } from "./ids.ts";
 import type { Clock } from "./clock.ts";
@@ -20,6 +19,7 @@ export const MEDIA_CACHE_CONTROL = "public, max-age=31536000, immutable";
  * PNG (file-type's "apng") is a PNG: it is stored and served as image/png.
  */
 export async function detectImage(data: Buffer): Promise<ImageExt | null> {
+  const { fileTypeFromBuffer } = await import("file-type");
   const t = await fileTypeFromBuffer(data);
   if (!t) return null;
   if (t.ext === "apng") return "png";
@@ -34,6 +34,10 @@ export const AVATAR_SIZE = 512;
 export const MAX_INPUT_PIXELS = 40_000_000;
 const NOT_AN_IMAGE = "must be a PNG, JPEG, GIF or WebP image";
 const UNREADABLE = "must be a readable image of at most 40 megapixels";
+
+/** sharp (libvips: a third of a second and 25 MB of memory) is loaded by the first upload, not at start. */
+let sharpLoaded: Promise<typeof import("sharp").default> | undefined;
+const loadSharp = () => (sharpLoaded ??= import("sharp").then((m) => m.default));
 
 /** The decoder every upload goes through: truncated or corrupt data is an error, not a grey band. */
 const decoding = (animated: boolean): SharpOptions => ({ animated, limitInputPixels: MAX_INPUT_PIXELS, failOn: "truncated" });
@@ -104,6 +108,7 @@ function isCompleteGif(d: Buffer): boolean {
  * every frame turned upright; libvips rotates a multi-frame image only as a whole strip.
  */
 async function orientFrames(data: Buffer, orientation: number, pages: number): Promise<Sharp> {
+  const sharp = await loadSharp();
   const { data: strip, info } = await sharp(data, decoding(true)).raw().toBuffer({ resolveWithObject: true });
   const raw = { width: info.width, height: info.height / pages, channels: info.channels };
   const frameBytes = strip.length / pages;
@@ -157,6 +162,7 @@ async function transcodeNow(
   encode: (image: Sharp, meta: Metadata) => Promise<Buffer>,
   firstFrame: boolean,
 ): Promise<Buffer> {
+  const sharp = await loadSharp();
   const animated = ext === "gif" || ext === "webp";
   let meta: Metadata;
   try {

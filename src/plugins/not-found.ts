@@ -37,8 +37,9 @@ export default fp(
     // An unmatched request's body is never read: whatever it holds (broken JSON, a body over the
     // limit), the answer is the 404/405 below. Fastify hands a 404 request whose content type has
     // no parser straight to the handler, so the type is dropped before parsing would begin.
-    app.addHook("onRequest", async (req) => {
+    app.addHook("onRequest", (req, _reply, done) => {
       if (req.is404) delete req.headers["content-type"];
+      done();
     });
 
     app.setNotFoundHandler(async (req, reply) => {

@@ -1,5 +1,6 @@
 // The one spec-assertion helper: every response the suite produces (inject or real HTTP) is
 // checked against openapi.yaml — status declared, content type, body schema, declared headers.
+import zlib from "node:zlib";
 import Ajv2020 from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import type { FastifyReply, FastifyRequest } from "fastify";
@@ -72,6 +73,13 @@ export function checkResponse(contract: Contract, operationSpec: Json | undefine
   return problems;
 }
 
+function decoded(body: Buffer, encoding: unknown): Buffer {
+  if (encoding === "gzip") return zlib.gunzipSync(body);
+  if (encoding === "br") return zlib.brotliDecompressSync(body);
+  if (encoding === "deflate") return zlib.inflateSync(body);
+  return body;
+}
+
 const RATE_HEADERS = ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"];
 
 /**
@@ -101,8 +109,17 @@ export function contractObserver(contract: Contract, report: (problems: string[]
       : url === undefined
         ? unmatched[contract.surfaceOf(req.url)]
         : undefined;
-    const body = payload === null || payload === undefined || typeof payload === "string" || Buffer.isBuffer(payload) ? payload : undefined;
     const headers = reply.getHeaders() as Record<string, unknown>;
+    // A stream of buffers already in memory (GET /users) carries them as `parts`: checked whole.
+    const parts = (payload as { parts?: unknown } | null | undefined)?.parts;
+    const sent = Array.isArray(parts)
+      ? Buffer.concat(parts as Buffer[])
+      : payload === null || payload === undefined || typeof payload === "string" || Buffer.isBuffer(payload)
+        ? payload
+        : undefined;
+    // The compression plugin encodes after this hook; a route that encodes its own body (GET
+    // /users' gzip) is checked as decoded.
+    const body = Buffer.isBuffer(sent) ? decoded(sent, headers["content-encoding"]) : sent;
     const problems = checkResponse(contract, op, { method: req.method, url: req.url, status: reply.statusCode, headers, body });
     if (limited && op && op["x-rate-limit"] !== "none") {
       const missing = RATE_HEADERS.filter((h) => headers[h] === undefined);

@@ -3,7 +3,7 @@
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
-import nodemailer from "nodemailer";
+import type { Transporter } from "nodemailer";
 import type { Clock } from "../../domain/clock.ts";
 import type { Mailer } from "./port.ts";
 
@@ -11,12 +11,15 @@ export const outboxDir = (dataDir: string) => path.join(dataDir, "outbox");
 
 export function outboxMailer(dataDir: string, from: string, clock: Clock): Mailer {
   const dir = outboxDir(dataDir);
-  const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "unix" });
+  // nodemailer is loaded by the first message, not by every start.
+  let composer: Promise<Transporter> | undefined;
+  const compose = () =>
+    (composer ??= import("nodemailer").then((m) => m.default.createTransport({ streamTransport: true, buffer: true, newline: "unix" })));
   let seq = 0;
   return {
     async send(message) {
       const now = new Date(clock.now());
-      const info = await composer.sendMail({ from, to: message.to, subject: message.subject, text: message.text, date: now });
+      const info = await (await compose()).sendMail({ from, to: message.to, subject: message.subject, text: message.text, date: now });
       await mkdir(dir, { recursive: true });
       const stamp = now.toISOString().replace(/[-:]/g, "").replace(".", "");
       const name = `${stamp}-${String(seq++).padStart(6, "0")}-${randomUUID()}.eml`;

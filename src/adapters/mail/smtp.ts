@@ -1,15 +1,17 @@
-// SMTP driver (MAIL_URL=smtp://user:pass@host:port or smtps://…), through nodemailer.
-import nodemailer from "nodemailer";
+// SMTP driver (MAIL_URL=smtp://user:pass@host:port or smtps://…), through nodemailer, which is
+// loaded by the first message rather than by every start.
+import type { Transporter } from "nodemailer";
 import type { Mailer } from "./port.ts";
 
 export function smtpMailer(url: string, from: string): Mailer {
-  const transport = nodemailer.createTransport(url);
+  let transport: Promise<Transporter> | undefined;
+  const connect = () => (transport ??= import("nodemailer").then((m) => m.default.createTransport(url)));
   return {
     async send(message) {
-      await transport.sendMail({ from, to: message.to, subject: message.subject, text: message.text });
+      await (await connect()).sendMail({ from, to: message.to, subject: message.subject, text: message.text });
     },
     async close() {
-      transport.close();
+      if (transport) (await transport).close();
     },
   };
 }

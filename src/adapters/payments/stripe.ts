@@ -8,7 +8,10 @@
 //   webhooks   the SDK's signature check over the raw body (300 s tolerance)
 // Every POST carries an idempotency key from the caller; the SDK retries network failures and
 // Stripe's 409/429/5xx with that same key, so a retry never creates a second object.
-import Stripe from "stripe";
+// The SDK (half a second of loading) is loaded by the first provider made, not by every start; with
+// require, because verifyWebhook is synchronous and a webhook may arrive right after the start.
+import { createRequire } from "node:module";
+import type Stripe from "stripe";
 import {
   PaymentsRefused,
   PaymentsUnavailable,
@@ -37,9 +40,12 @@ export interface StripeSettings {
 
 export const WEBHOOK_TOLERANCE_SECONDS = 300;
 
+let loaded: typeof Stripe | undefined;
+const sdk = () => (loaded ??= createRequire(import.meta.url)("stripe") as typeof Stripe);
+
 /** Maps the SDK's exceptions to the port's: unreachable or throttled → PaymentsUnavailable, else PaymentsRefused. */
 function translate(err: unknown): never {
-  const E = Stripe.errors;
+  const E = sdk().errors;
   if (err instanceof E.StripeRateLimitError) throw new PaymentsUnavailable("stripe rate limited the request", 2);
   // StripeAPIError also covers 409 idempotency_key_in_use (the same request still running).
   if (err instanceof E.StripeConnectionError || err instanceof E.StripeAPIError) throw new PaymentsUnavailable(`stripe unreachable: ${err.message}`);
@@ -86,7 +92,8 @@ const idOf = (v: string | { id: string } | null | undefined) => (v == null ? nul
 
 export function stripePayments(settings: StripeSettings): PaymentProvider {
   const base = settings.apiBase ? new URL(settings.apiBase) : null;
-  const stripe = new Stripe(settings.secretKey, {
+  const Sdk = sdk();
+  const stripe = new Sdk(settings.secretKey, {
     maxNetworkRetries: settings.maxNetworkRetries ?? 2,
     timeout: settings.timeoutMs ?? 30_000,
     appInfo: { name: "vidivo-backend" },
@@ -107,7 +114,7 @@ export function stripePayments(settings: StripeSettings): PaymentProvider {
         createdAt: new Date(pi.created * 1000),
       };
     } catch (err) {
-      if (err instanceof Stripe.errors.StripeInvalidRequestError && err.code === "resource_missing") return null;
+      if (err instanceof Sdk.errors.StripeInvalidRequestError && err.code === "resource_missing") return null;
       translate(err);
     }
   }
@@ -137,7 +144,7 @@ export function stripePayments(settings: StripeSettings): PaymentProvider {
       try {
         pi = await stripe.paymentIntents.create(params, { idempotencyKey: input.idempotencyKey });
       } catch (err) {
-        if (err instanceof Stripe.errors.StripeCardError) return { ok: false, declineCode: err.decline_code || err.code || "card_declined" };
+        if (err instanceof Sdk.errors.StripeCardError) return { ok: false, declineCode: err.decline_code || err.code || "card_declined" };
         translate(err);
       }
       if (pi.status === "requires_capture") return { ok: true, holdRef: pi.id };
@@ -166,7 +173,7 @@ export function stripePayments(settings: StripeSettings): PaymentProvider {
         );
         return { ok: true };
       } catch (err) {
-        if (err instanceof Stripe.errors.StripeInvalidRequestError && err.code === "payment_intent_unexpected_state") {
+        if (err instanceof Sdk.errors.StripeInvalidRequestError && err.code === "payment_intent_unexpected_state") {
           // Captured already (an earlier attempt whose answer was lost), or no longer capturable.
           const state = await holdState(holdRef);
           if (state?.status === "succeeded") return { ok: true };
@@ -184,7 +191,7 @@ export function stripePayments(settings: StripeSettings): PaymentProvider {
       try {
         await stripe.paymentIntents.cancel(holdRef, {}, { idempotencyKey });
       } catch (err) {
-        if (err instanceof Stripe.errors.StripeInvalidRequestError && err.code === "payment_intent_unexpected_state") {
+        if (err instanceof Sdk.errors.StripeInvalidRequestError && err.code === "payment_intent_unexpected_state") {
           const state = await holdState(holdRef);
           if (state?.status === "canceled") return;
         }

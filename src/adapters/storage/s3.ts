@@ -9,14 +9,22 @@
 // Its body is the re-encoded image, a Buffer, not sharp's output stream: an image is decoded to its
 // end and found whole before the store is asked for anything (a truncated one is a validation
 // error, not an aborted upload), and the one-at-a-time image work is not held during network I/O.
+//
+// The SDK (a second of loading, tens of MB) is imported at the first operation, not at start: a
+// service that keeps its images on local disk never loads it.
 import type { Readable } from "node:stream";
-import { DeleteObjectCommand, GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
+import type { S3Client } from "@aws-sdk/client-s3";
 import type { S3Config } from "../../config.ts";
 import { MEDIA_CACHE_CONTROL, contentTypeForKey, isMediaKey } from "../../domain/media.ts";
 import { StorageUnavailable, type Storage } from "./port.ts";
 
-export function s3Client(config: S3Config): S3Client {
+type Sdk = typeof import("@aws-sdk/client-s3") & Pick<typeof import("@aws-sdk/lib-storage"), "Upload">;
+let sdk: Promise<Sdk> | undefined;
+const loadSdk = () =>
+  (sdk ??= Promise.all([import("@aws-sdk/client-s3"), import("@aws-sdk/lib-storage")]).then(([s3, storage]) => ({ ...s3, Upload: storage.Upload })));
+
+export async function s3Client(config: S3Config): Promise<S3Client> {
+  const { S3Client } = await loadSdk();
   return new S3Client({
     region: config.region,
     // An S3-compatible server is addressed path-style (http://host/bucket/key): no DNS per bucket.
@@ -34,13 +42,16 @@ const unavailable = (action: string, key: string, cause: unknown) =>
 const isNoSuchKey = (err: unknown) => (err as { name?: string } | null)?.name === "NoSuchKey";
 
 /** `publicUrl`: this service's public base, for /media/<key> when S3_PUBLIC_URL is unset. */
-export function s3Storage(config: S3Config, publicUrl: string, client: S3Client = s3Client(config)): Storage {
+export function s3Storage(config: S3Config, publicUrl: string, given?: S3Client): Storage {
   const Bucket = config.bucket;
+  let made: Promise<S3Client> | undefined;
+  const client = () => (given ? Promise.resolve(given) : (made ??= s3Client(config)));
   return {
     async put(key, data, contentType) {
+      const { Upload } = await loadSdk();
       // leavePartsOnError is false (the default): a failed multipart upload is aborted.
       const upload = new Upload({
-        client,
+        client: await client(),
         params: { Bucket, Key: key, Body: data, ContentType: contentType, CacheControl: MEDIA_CACHE_CONTROL },
       });
       try {
@@ -51,8 +62,9 @@ export function s3Storage(config: S3Config, publicUrl: string, client: S3Client 
     },
     async get(key) {
       if (!isMediaKey(key)) return null;
+      const { GetObjectCommand } = await loadSdk();
       try {
-        const object = await client.send(new GetObjectCommand({ Bucket, Key: key }));
+        const object = await (await client()).send(new GetObjectCommand({ Bucket, Key: key }));
         return { stream: object.Body as Readable, size: object.ContentLength ?? 0, contentType: contentTypeForKey(key) };
       } catch (err) {
         if (isNoSuchKey(err)) return null;
@@ -60,8 +72,9 @@ export function s3Storage(config: S3Config, publicUrl: string, client: S3Client 
       }
     },
     async delete(key) {
+      const { DeleteObjectCommand } = await loadSdk();
       try {
-        await client.send(new DeleteObjectCommand({ Bucket, Key: key }));
+        await (await client()).send(new DeleteObjectCommand({ Bucket, Key: key }));
       } catch (err) {
         // S3 answers 204 for a missing key; some compatible servers answer NoSuchKey.
         if (!isNoSuchKey(err)) throw unavailable("delete", key, err);

@@ -64,7 +64,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every other user (the caller excluded), oldest first */
+        /**
+         * Every other user (the caller excluded), oldest first
+         * @description The whole list, every time, as the V-app's clients expect. It carries an `ETag` that changes
+         *     whenever the list does (a user signs up, is renamed, changes picture or is deleted, on any
+         *     instance) and differs per caller; a request whose `If-None-Match` names it is answered `304`
+         *     without a body. A request without `If-None-Match` gets the list as before. When
+         *     `Accept-Encoding` admits gzip the list is sent gzip-encoded, whichever coding the client
+         *     prefers (it is kept compressed).
+         */
         get: operations["vappListUsers"];
         put?: never;
         post?: never;
@@ -2193,6 +2201,11 @@ export interface components {
         "Retry-After": number;
         /** @description The language of the error message, negotiated from Accept-Language (en by default). */
         "Content-Language": "en" | "es" | "fr";
+        /**
+         * @description The validator of the caller's user list (weak): it changes whenever the list does and
+         *     differs per caller. Sent back in `If-None-Match`, it is answered `304` while the list is unchanged.
+         */
+        VappUsersETag: string;
         /** @description The methods the path supports. */
         Allow: string;
     };
@@ -2314,7 +2327,10 @@ export interface operations {
     vappListUsers: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` of the list the client holds (or `*`); `304` while it is current. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2327,11 +2343,24 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    ETag: components["headers"]["VappUsersETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["VappUser"][];
                 };
+            };
+            /** @description The list named by `If-None-Match` is still the current one; no body. */
+            304: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    ETag: components["headers"]["VappUsersETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["VappBadToken"];
             403: components["responses"]["VappForbidden"];

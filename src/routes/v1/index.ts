@@ -20,7 +20,7 @@ export default async function v1Routes(app: FastifyInstance) {
   // it, naming the field, before the schema is checked. Parts an operation does not declare (a
   // query string, a JSON body sent to an operation that takes none) are ignored; such a body is
   // dropped here, so that nothing after this point (handlers, idempotency hashes) ever walks it.
-  app.addHook("preValidation", async (req) => {
+  app.addHook("preValidation", (req, _reply, done) => {
     const schema = req.routeOptions.schema ?? {};
     if (!schema.body) req.body = undefined;
     const parts = [
@@ -30,8 +30,9 @@ export default async function v1Routes(app: FastifyInstance) {
     ] as const;
     for (const [part, value] of parts) {
       const field = invalidTextAt(value);
-      if (field !== null) throw validationError({ [field || part]: "must not contain NUL characters or unpaired surrogates" });
+      if (field !== null) return done(validationError({ [field || part]: "must not contain NUL characters or unpaired surrogates" }));
     }
+    done();
   });
   // Resource plugins are registered below.
   await app.register(authRoutes);

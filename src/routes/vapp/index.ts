@@ -4,16 +4,17 @@
 import type { FastifyInstance } from "fastify";
 import { implement } from "../../contract/routes.ts";
 import { AppError } from "../../domain/errors.ts";
-import { toVappUserId } from "../../domain/ids.ts";
 import type { User } from "../../domain/accounts.ts";
 import { readImagePart } from "../../plugins/uploads.ts";
 import { vappErrorHandler } from "./errors.ts";
+import { acceptsGzip, bodyOf, etagMatches, GZIP_MIN_BYTES, userListEtag, userListRenderer } from "./user-list.ts";
 import { credentialsInput, signupInput } from "./validation.ts";
 
 const MEDIA_TYPE = /^\s*[\w!#$%&'*+.^`|~-]+\/[\w!#$%&'*+.^`|~-]+\s*(;.*)?$/;
+const JSON_TYPE = "application/json; charset=utf-8";
 
 export default async function vappRoutes(app: FastifyInstance) {
-  const { accounts, media } = app.services;
+  const { accounts, media, directory } = app.services;
 
   app.setErrorHandler(vappErrorHandler);
 
@@ -27,22 +28,23 @@ export default async function vappRoutes(app: FastifyInstance) {
   });
   // Anything else is read (within the body limit) and ignored — a malformed Content-Type included.
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, _body, done) => done(null, undefined));
-  app.addHook("onRequest", async (req) => {
+  app.addHook("onRequest", (req, _reply, done) => {
     const type = req.headers["content-type"];
     if (type !== undefined && !MEDIA_TYPE.test(type)) req.headers["content-type"] = "application/octet-stream";
+    done();
   });
 
-  const vappUser = (u: User) => ({
-    id: toVappUserId(u.id),
-    name: u.username ?? "",
-    display_name: u.displayName,
-    image_url: media.urlOrNull(u.imageKey),
-  });
-  const session = async (user: User) => ({
-    user: vappUser(user),
-    token: app.tokens.vapp({ id: user.id, username: user.username ?? "" }),
-    users: (await accounts.othersWithUsername(user.id)).map(vappUser),
-  });
+  // Every other user comes from the directory's rendered list (user-list.ts), its bytes spliced
+  // into the response as they are.
+  const lists = userListRenderer((key) => media.urlOrNull(key));
+  const { vappUser } = lists;
+  const userList = async () => lists.listOf(await directory.current());
+  /** `{"user", "token", "users"}`, in the bytes the schema's serializer would write. */
+  const session = async (user: User) => {
+    const users = (await userList()).json(user.id);
+    const head = JSON.stringify({ user: vappUser(user), token: app.tokens.vapp({ id: user.id, username: user.username ?? "" }) });
+    return Buffer.concat([Buffer.from(`${head.slice(0, -1)},"users":`), ...users, Buffer.from("}")]);
+  };
   const login = async (body: unknown) => {
     const { username, password } = credentialsInput(body);
     const user = await accounts.checkPassword({ username }, password);
@@ -58,12 +60,12 @@ export default async function vappRoutes(app: FastifyInstance) {
     "vappSignup",
     async (req, reply) => {
       const user = await accounts.createWithUsername(signupInput(req.body));
-      return reply.status(201).send(await session(user));
+      return reply.status(201).type(JSON_TYPE).send(await session(user));
     },
     ownRules,
   );
 
-  implement(app, "vappLogin", async (req) => session(await login(req.body)), ownRules);
+  implement(app, "vappLogin", async (req, reply) => reply.type(JSON_TYPE).send(await session(await login(req.body))), ownRules);
 
   implement(
     app,
@@ -75,7 +77,20 @@ export default async function vappRoutes(app: FastifyInstance) {
     ownRules,
   );
 
-  implement(app, "vappListUsers", async (req) => (await accounts.othersWithUsername(req.principal.id)).map(vappUser));
+  // The list carries a validator (If-None-Match → 304), and its gzip encoding is assembled from
+  // the rendered list's precompressed segments (other encodings: the compression plugin's, per request).
+  const renderKey = media.url("");
+  implement(app, "vappListUsers", async (req, reply) => {
+    const list = await userList();
+    const caller = req.principal.id;
+    const etag = userListEtag(list.version, caller, renderKey);
+    reply.header("etag", etag).header("vary", "accept-encoding");
+    if (etagMatches(req.headers["if-none-match"], etag)) return reply.code(304).send();
+    const gzip = list.bytes >= GZIP_MIN_BYTES && acceptsGzip(req.headers["accept-encoding"]);
+    if (gzip) reply.header("content-encoding", "gzip");
+    const body = bodyOf(gzip ? list.gzip(caller) : list.json(caller));
+    return reply.type(JSON_TYPE).header("content-length", body.length).send(body);
+  });
 
   // No route bodyLimit for images: a multipart body is not read by the content-type parser (the
   // image's own limit applies, in readImagePart), and any other body keeps the 1 MiB limit of every

@@ -1,0 +1,203 @@
+// The billing ticker works on many calls at once (SPEC 4.9's schedule, issue 11): at one window
+// boundary the provider requests of different calls are in flight together, never more than the
+// engine's bound, and each step still happens exactly once. Then generated interleavings: two
+// engines on one database tick concurrently (the provider's answers released in orders fast-check
+// chooses) while calls are ended through either, and no hold or capture is ever requested twice,
+// and every window is charged by the rule.
+import fc from "fast-check";
+import t from "tap";
+import type { FastifyInstance } from "fastify";
+import type { CaptureResult, HoldInput, HoldResult, PaymentProvider } from "../../src/adapters/payments/port.ts";
+import { MemoryPubSub } from "../../src/adapters/pubsub/memory.ts";
+import { simulatedPayments } from "../../src/adapters/payments/simulated.ts";
+import { MINUTE_MS } from "../../src/domain/billing.ts";
+import { FINISHED } from "../../src/domain/call-state.ts";
+import { ManualClock } from "../../src/domain/clock.ts";
+import { fromUlid } from "../../src/domain/ids.ts";
+import { sharedDatabase, testApp } from "../helpers/app.ts";
+import { delegate, makeGuest, makeUser } from "../helpers/calls.ts";
+
+const onPostgres = Boolean(process.env.DATABASE_URL);
+
+/** A call made through the domain (no sockets): initiated, joined, both present, active. */
+async function activeCall(app: FastifyInstance, hostId: string, shortCode: string, tag: string) {
+  const { calls, instance } = app.calling;
+  const guest = await makeGuest(app);
+  const started = await calls.initiate({ kind: "guest", id: guest.id }, { short_code: shortCode, payment_method_id: "pm_card_visa" });
+  const id = fromUlid(started.call.id)!;
+  await calls.join({ kind: "user", id: hostId }, id);
+  await calls.connected(id, "guest", `${instance.id}.g${tag}`);
+  await calls.connected(id, "host", `${instance.id}.h${tag}`);
+  await calls.activate(id);
+  return { id, guestId: guest.id };
+}
+
+/** SPEC 4.9 for one call: each window used is captured once, for ceil(minutes used in it) × rate. */
+async function assertBilledOnce(app: FastifyInstance, callId: string): Promise<string[]> {
+  const problems: string[] = [];
+  const call = await app.db.call.findUniqueOrThrow({ where: { id: callId } });
+  if (!FINISHED.includes(call.status)) problems.push(`still ${call.status}`);
+  const requests = await app.db.simPaymentRequest.findMany({ where: { idempotencyKey: { startsWith: `call:${callId}:` } } });
+  const perKey = new Map<string, number>();
+  for (const r of requests) perKey.set(r.idempotencyKey, (perKey.get(r.idempotencyKey) ?? 0) + 1);
+  for (const [key, n] of perKey) if (n !== 1) problems.push(`${key} requested ${n} times`);
+  const captures = await app.db.capture.findMany({ where: { callId }, orderBy: { windowIndex: "asc" } });
+  const expected: [number, number][] = [];
+  if (call.startedAt && call.endedAt) {
+    const W = call.windowMinutes * MINUTE_MS;
+    const s = call.startedAt.getTime();
+    const e = call.endedAt.getTime();
+    for (let k = 1; s + (k - 1) * W < e; k++) expected.push([k, Math.ceil((Math.min(e, s + k * W) - (s + (k - 1) * W)) / MINUTE_MS) * call.rateCents]);
+  }
+  const got = captures.map((c) => [c.windowIndex, c.grossCents] as [number, number]);
+  if (JSON.stringify(got) !== JSON.stringify(expected)) problems.push(`captured ${JSON.stringify(got)}, expected ${JSON.stringify(expected)}`);
+  const intents = await app.db.simPaymentIntent.findMany({ where: { reference: callId } });
+  if (intents.some((i) => i.status === "requires_capture")) problems.push("a hold is left open");
+  const atProvider = intents.reduce((n, i) => n + i.capturedCents, 0);
+  if (atProvider !== call.amountCharged) problems.push(`charged ${call.amountCharged}, the provider captured ${atProvider}`);
+  return problems.map((p) => `call ${callId}: ${p}`);
+}
+
+t.test("one boundary: captures of many calls are in flight together, within the bound, each once", async (t) => {
+  const BOUND = 6;
+  const CALLS = 15;
+  const clock = new ManualClock(new Date());
+  // Captures wait at a gate until BOUND of them are in flight at once; then it stays open.
+  let inFlight = 0;
+  let most = 0;
+  let open = false;
+  const waiting: (() => void)[] = [];
+  let reached!: () => void;
+  const boundReached = new Promise<void>((r) => (reached = r));
+  const openGate = () => {
+    open = true;
+    reached();
+    for (const w of waiting.splice(0)) w();
+  };
+  const provider: PaymentProvider & { inner?: PaymentProvider } = delegate(
+    {
+      name: "gated-captures",
+      inner: undefined as PaymentProvider | undefined,
+      async capture(i: Parameters<PaymentProvider["capture"]>[0]): Promise<CaptureResult> {
+        most = Math.max(most, ++inFlight);
+        try {
+          if (!open) {
+            if (inFlight >= BOUND) openGate();
+            else await new Promise<void>((r) => waiting.push(r));
+          }
+          return await provider.inner!.capture(i);
+        } finally {
+          inFlight--;
+        }
+      },
+    },
+    () => provider.inner,
+  );
+  const { app } = await testApp(t, { overrides: { clock, payments: provider, tickIntervalMs: 0, billingParallelism: BOUND } });
+  provider.inner = simulatedPayments(app.db, clock);
+  const host = await makeUser(app, "host", "Hal");
+  const link = await app.calling.links.create(host.id, { rate_per_minute: "1.00", window_size_minutes: 1 });
+  const calls = [];
+  for (let i = 0; i < CALLS; i++) calls.push(await activeCall(app, host.id, link.shortCode, String(i)));
+  await app.calling.tick(); // window 2's holds (due when each call turned active)
+
+  clock.advance(MINUTE_MS); // window 1 ends for every call: CALLS captures (and window 3's holds) are due
+  const ticking = app.calling.tick();
+  // A guard against a ticker that waits for each capture before starting the next (it never
+  // reaches the bound): fail, then let it finish.
+  const guard = setTimeout(() => {
+    t.fail(`only ${most} capture(s) were ever in flight at once`);
+    openGate();
+  }, 30_000);
+  await boundReached;
+  clearTimeout(guard);
+  await ticking;
+  t.equal(most, BOUND, `${BOUND} captures in flight at once, never more`);
+
+  const requests = await app.db.simPaymentRequest.findMany({ where: { action: "capture" } });
+  t.equal(requests.length, CALLS, "one capture request per call");
+  t.equal(new Set(requests.map((r) => r.idempotencyKey)).size, CALLS, "for window 1 of each call");
+  const captures = await app.db.capture.findMany({ where: { callId: { in: calls.map((c) => c.id) } } });
+  t.same([...new Set(captures.map((c) => `${c.windowIndex} ${c.grossCents}`))], ["1 100"], "window 1 captured at $1.00");
+  t.equal(captures.length, CALLS);
+  const holds = await app.db.billingWindow.count({ where: { callId: { in: calls.map((c) => c.id) }, index: 3, holdStatus: "held" } });
+  t.equal(holds, CALLS, "and window 3 held for each call");
+
+  for (const c of calls) await app.calling.calls.end({ kind: "guest", id: c.guestId }, c.id);
+  await app.calling.tick();
+  const problems = (await Promise.all(calls.map((c) => assertBilledOnce(app, c.id)))).flat();
+  t.same(problems, [], "every call billed once, by the rule");
+});
+
+t.test("two engines on one database, generated interleavings: no step twice, every window by the rule", async (t) => {
+  const RUNS = Number(process.env.BILLING_RUNS ?? (onPostgres ? 25 : 6));
+  const { database, dataDir, databaseUrl } = await sharedDatabase(t, "vidivo-billing-fc-");
+  const clock = new ManualClock(new Date());
+  const pubsub = new MemoryPubSub();
+  // Every hold, capture and release waits for the scheduler of the run in progress, which
+  // releases them (across both engines) in the order fast-check picks.
+  const current: { s?: fc.Scheduler } = {};
+  const scheduled = <T>(label: string, f: () => Promise<T>): Promise<T> => (current.s ? current.s.schedule(Promise.resolve(label), label).then(f) : f());
+  const engine = async (name: string, parallelism: number) => {
+    const provider: PaymentProvider & { inner?: PaymentProvider } = delegate(
+      {
+        name: `scheduled-${name}`,
+        inner: undefined as PaymentProvider | undefined,
+        hold: (i: HoldInput): Promise<HoldResult> => scheduled(`${name} hold w${i.window}`, () => provider.inner!.hold(i)),
+        capture: (i: Parameters<PaymentProvider["capture"]>[0]) => scheduled(`${name} capture`, () => provider.inner!.capture(i)),
+        release: (i: Parameters<PaymentProvider["release"]>[0]) => scheduled(`${name} release`, () => provider.inner!.release(i)),
+      },
+      () => provider.inner,
+    );
+    const opts = { dataDir, ...(databaseUrl ? { databaseUrl } : {}) };
+    const { app } = await testApp(t, { ...opts, overrides: { database, pubsub, clock, payments: provider, tickIntervalMs: 0, endWaitMs: 2000, billingParallelism: parallelism } });
+    provider.inner = simulatedPayments(app.db, clock);
+    return app;
+  };
+  const a = await engine("A", 4);
+  const b = await engine("B", 3);
+  const apps = { A: a, B: b };
+  const host = await makeUser(a, "host", "Hal");
+
+  const step = fc.record({
+    advanceSeconds: fc.integer({ min: 0, max: 150 }),
+    tickA: fc.boolean(),
+    tickB: fc.boolean(),
+    end: fc.option(fc.record({ call: fc.nat(), via: fc.constantFrom<"A" | "B">("A", "B") }), { nil: undefined }),
+  });
+  let run = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 }), fc.array(step, { minLength: 1, maxLength: 5 }), fc.scheduler(), async (windowMinutes, count, steps, s) => {
+      run++;
+      const link = await a.calling.links.create(host.id, { rate_per_minute: "1.00", window_size_minutes: windowMinutes });
+      const calls = [];
+      for (let i = 0; i < count; i++) calls.push(await activeCall(a, host.id, link.shortCode, `${run}.${i}`));
+      current.s = s;
+      try {
+        for (const st of steps) {
+          clock.advance(st.advanceSeconds * 1000);
+          const work: Promise<unknown>[] = [];
+          if (st.tickA) work.push(a.calling.billing.tick());
+          if (st.tickB) work.push(b.calling.billing.tick());
+          if (st.end) {
+            const c = calls[st.end.call % calls.length]!;
+            work.push(apps[st.end.via].calling.calls.end({ kind: "guest", id: c.guestId }, c.id));
+          }
+          await s.waitFor(Promise.all(work));
+        }
+        // Every call ends; both engines tick until everything is settled.
+        for (const c of calls) await s.waitFor(a.calling.calls.end({ kind: "guest", id: c.guestId }, c.id));
+        for (let i = 0; i < 5; i++) {
+          clock.advance(5_000);
+          await s.waitFor(Promise.all([a.calling.billing.tick(), b.calling.billing.tick()]));
+        }
+      } finally {
+        current.s = undefined;
+      }
+      const problems = (await Promise.all(calls.map((c) => assertBilledOnce(a, c.id)))).flat();
+      if (problems.length) throw new Error(problems.join("\n"));
+    }),
+    { numRuns: RUNS },
+  );
+  t.pass(`${run} generated runs (with shrinking), each step once at the provider`);
+});
