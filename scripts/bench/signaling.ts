@@ -12,6 +12,7 @@ import WebSocket from "ws";
 import { buildApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import { uuidv7 } from "../../src/domain/ids.ts";
+import { waitFor } from "./relay.ts";
 
 const { values } = parseArgs({
   options: { pairs: { type: "string", default: "50" }, messages: { type: "string", default: "200" }, rate: { type: "string", default: "40" } },
@@ -45,16 +46,6 @@ function open(token: string): Promise<WebSocket> {
   });
 }
 
-const waitFor = (ws: WebSocket, type: string) =>
-  new Promise<void>((resolve) => {
-    const on = (d: WebSocket.RawData) => {
-      if (JSON.parse(String(d)).type === type) {
-        ws.off("message", on);
-        resolve();
-      }
-    };
-    ws.on("message", on);
-  });
 
 console.log(`setting up ${PAIRS} call pairs…`);
 const pairs: { callId: string; guestToken: string; guest: WebSocket; host: WebSocket }[] = [];
