@@ -4,7 +4,8 @@
 // the scheme's verifier to every operation that declares it.
 //
 // The caller rule, for every scheme: a token only names its subject. Whether that caller still
-// exists, and with what role, is what the database says now (one primary-key read per request, whose row the handler gets with the principal), so
+// exists, and with what role, is what the database says now (one primary-key read per request,
+// whose row the handler gets with the principal), so
 // a deleted account is refused at once and a demoted host or admin loses access at once, not when
 // the token expires.
 import { randomUUID } from "node:crypto";
