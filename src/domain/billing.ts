@@ -12,7 +12,7 @@ import type { Db } from "../db/client.ts";
 import { Prisma, type Call, type CallStatus, type CallTask } from "../db/generated/client.ts";
 import { PaymentsRefused, type HoldInput, type HoldResult, type PaymentProvider } from "../adapters/payments/port.ts";
 import type { Clock } from "./clock.ts";
-import { transition, type TransitionOptions } from "./call-state.ts";
+import { transition } from "./call-state.ts";
 import { uuidv7 } from "./ids.ts";
 import { split } from "./money.ts";
 
@@ -129,12 +129,14 @@ export interface CaptureRecord {
 }
 
 /**
- * Records a window's capture once (by call and window), marks the window captured and sets the
- * call's amount charged to the sum of its captures, in one statement: the same whoever records it
- * (the engine or a webhook) and however often.
+ * Records a window's capture once (by call and window), marks the window captured and adds it to
+ * the call's amount charged, in one statement: the same whoever records it (the engine or a
+ * webhook) and however often. Two windows of one call recorded at once both count: each statement
+ * adds its own capture to the total it finds once it holds the call's row, where a sum read in its
+ * snapshot would miss the other's. The sum still mends a total left short by an earlier version
+ * (which wrote the capture and the total in two statements).
  */
 export async function recordCapture(db: Db, c: CaptureRecord) {
-  // The sum is read in the statement's snapshot, which does not yet hold the row it inserts.
   await db.$executeRaw`
     WITH "inserted" AS (
       INSERT INTO "captures" ("id", "call_id", "window_index", "host_id", "guest_id", "gross_cents", "fee_cents", "net_cents", "payment_ref", "created_at")
@@ -145,8 +147,9 @@ export async function recordCapture(db: Db, c: CaptureRecord) {
       UPDATE "billing_windows" SET "hold_status" = 'captured', "updated_at" = ${c.createdAt}
       WHERE "call_id" = ${c.callId}::uuid AND "index" = ${c.windowIndex} AND "hold_status" <> 'captured')
     UPDATE "calls" SET "updated_at" = ${c.createdAt},
-      "amount_charged_cents" = (SELECT COALESCE(SUM("gross_cents"), 0) FROM "captures" WHERE "call_id" = ${c.callId}::uuid)
-        + COALESCE((SELECT "gross_cents" FROM "inserted"), 0)
+      "amount_charged_cents" = GREATEST(
+        "amount_charged_cents" + COALESCE((SELECT "gross_cents" FROM "inserted"), 0),
+        (SELECT COALESCE(SUM("gross_cents"), 0) FROM "captures" WHERE "call_id" = ${c.callId}::uuid) + COALESCE((SELECT "gross_cents" FROM "inserted"), 0))
     WHERE "id" = ${c.callId}::uuid`;
 }
 
@@ -160,7 +163,7 @@ interface CallRow {
   id: string; link_id: string; host_id: string; guest_kind: string; guest_id: string; guest_name: string;
   status: CallStatus; end_reason: string | null; rate_cents: number; window_minutes: number;
   payment_method_id: string; customer_ref: string | null; payee_ref: string | null; amount_charged_cents: number;
-  created_at: Date; updated_at: Date; started_at: Date | null; ended_at: Date | null;
+  created_at: Date; updated_at: Date; started_at: Date | null; ended_at: Date | null; billed_until: Date | null; paid_until: Date | null;
   host_conn: string | null; guest_conn: string | null; host_left_at: Date | null; guest_left_at: Date | null;
   lease_owner: string | null; lease_until: Date | null;
 }
@@ -168,7 +171,7 @@ const callOf = (r: CallRow): Call => ({
   id: r.id, linkId: r.link_id, hostId: r.host_id, guestKind: r.guest_kind, guestId: r.guest_id, guestName: r.guest_name,
   status: r.status, endReason: r.end_reason, rateCents: r.rate_cents, windowMinutes: r.window_minutes,
   paymentMethodId: r.payment_method_id, customerRef: r.customer_ref, payeeRef: r.payee_ref, amountCharged: r.amount_charged_cents,
-  createdAt: r.created_at, updatedAt: r.updated_at, startedAt: r.started_at, endedAt: r.ended_at,
+  createdAt: r.created_at, updatedAt: r.updated_at, startedAt: r.started_at, endedAt: r.ended_at, billedUntil: r.billed_until, paidUntil: r.paid_until,
   hostConn: r.host_conn, guestConn: r.guest_conn, hostLeftAt: r.host_left_at, guestLeftAt: r.guest_left_at,
   leaseOwner: r.lease_owner, leaseUntil: r.lease_until,
 });
@@ -227,19 +230,67 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
     });
   }
 
-  /** Captures (or, for nothing used, releases) window k's hold. False when the provider failed. */
-  async function captureWindow(call: Call, k: number): Promise<boolean> {
+  /**
+   * Fixes the amount of window k's capture (at most the hold; the first attempt's amount is kept,
+   * so that a retry never asks for another). For a call that is still active the window was used in
+   * full, and its end becomes the call's billed_until in the same statement, so that an end
+   * recorded meanwhile cannot fall before it; if the call ended meanwhile, nothing is fixed
+   * ("ended": read it again). Undefined when the window holds nothing to capture.
+   */
+  async function fixCapture(call: Call, k: number, amount: number): Promise<{ id: string; hold_ref: string; capture_cents: number } | "ended" | undefined> {
+    if (call.status !== "active") {
+      const [win] = await db.$queryRaw<{ id: string; hold_ref: string; capture_cents: number }[]>`
+        UPDATE "billing_windows" SET "capture_cents" = COALESCE("capture_cents", LEAST(${amount}, "amount_cents"))
+        WHERE "call_id" = ${call.id}::uuid AND "index" = ${k} AND "hold_status" = 'held' AND "hold_ref" IS NOT NULL
+        RETURNING "id", "hold_ref", "capture_cents"`;
+      return win;
+    }
+    const [row] = await db.$queryRaw<{ held: number; active: number; id: string | null; hold_ref: string | null; capture_cents: number | null }[]>`
+      WITH "held" AS (
+        SELECT "id" FROM "billing_windows"
+        WHERE "call_id" = ${call.id}::uuid AND "index" = ${k} AND "hold_status" = 'held' AND "hold_ref" IS NOT NULL),
+      "billed" AS (
+        UPDATE "calls" SET "billed_until" = GREATEST("billed_until", ${windowEnd(call, k)})
+        WHERE "id" = ${call.id}::uuid AND "status" = 'active' AND EXISTS (SELECT 1 FROM "held")
+        RETURNING "id"),
+      "fixed" AS (
+        UPDATE "billing_windows" SET "capture_cents" = COALESCE("capture_cents", LEAST(${amount}, "amount_cents"))
+        WHERE "id" IN (SELECT "id" FROM "held") AND "hold_status" = 'held' AND EXISTS (SELECT 1 FROM "billed")
+        RETURNING "id", "hold_ref", "capture_cents")
+      SELECT (SELECT count(*) FROM "held")::int AS "held", (SELECT count(*) FROM "billed")::int AS "active", f.*
+      FROM (SELECT 1) one LEFT JOIN "fixed" f ON true`;
+    if (!row || row.held === 0) return undefined;
+    if (row.active === 0) return "ended";
+    return row.id ? { id: row.id, hold_ref: row.hold_ref!, capture_cents: row.capture_cents! } : undefined;
+  }
+
+  /**
+   * The reconnect deadline of a participant of `call` who left before `at` and has not come back
+   * (the later of the two); null when both were there at `at`.
+   */
+  function awayUntil(call: Call, at: Date): Date | null {
+    let until: Date | null = null;
+    for (const [conn, leftAt] of [[call.hostConn, call.hostLeftAt], [call.guestConn, call.guestLeftAt]] as const) {
+      if (conn !== null || !leftAt || leftAt >= at) continue;
+      const deadline = new Date(leftAt.getTime() + RECONNECT_GRACE_MS);
+      if (!until || deadline > until) until = deadline;
+    }
+    return until;
+  }
+
+  /**
+   * Captures (or, for nothing used, releases) window k's hold: "done", "failed" (the provider
+   * failed: retried later), or "ended" (the call was read active and has ended since: read again).
+   */
+  async function captureWindow(call: Call, k: number): Promise<"done" | "failed" | "ended"> {
     const amount = windowCharge(call, k);
     if (amount === 0) {
       await releaseWindow(call.id, k);
-      return true;
+      return "done";
     }
-    // The amount is fixed by the first attempt (at most the hold), so that a retry never asks for another.
-    const [win] = await db.$queryRaw<{ id: string; hold_ref: string; capture_cents: number }[]>`
-      UPDATE "billing_windows" SET "capture_cents" = COALESCE("capture_cents", LEAST(${amount}, "amount_cents"))
-      WHERE "call_id" = ${call.id}::uuid AND "index" = ${k} AND "hold_status" = 'held' AND "hold_ref" IS NOT NULL
-      RETURNING "id", "hold_ref", "capture_cents"`;
-    if (!win) return true;
+    const win = await fixCapture(call, k, amount);
+    if (win === "ended") return win;
+    if (!win) return "done";
     const parts = split(win.capture_cents);
     const res = await provider.capture({
       holdRef: win.hold_ref,
@@ -251,11 +302,11 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
       // The provider let the hold go (its authorization expired): there is nothing to capture.
       await db.billingWindow.updateMany({ where: { id: win.id, holdStatus: "held" }, data: { holdStatus: "expired", updatedAt: now() } });
       log?.error({ callId: call.id, window: k, error: res.error }, "hold expired before its capture");
-      return true;
+      return "done";
     }
-    if (!res.ok) return false;
+    if (!res.ok) return "failed";
     await recordCapture(db, { id: uuidv7(clock), callId: call.id, windowIndex: k, hostId: call.hostId, guestId: call.guestId, ...parts, paymentRef: win.hold_ref, createdAt: now() });
-    return true;
+    return "done";
   }
 
   async function releaseWindow(callId: string, k: number) {
@@ -268,17 +319,42 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
   }
 
   /**
-   * Ends the call (pending/waiting → cancelled, active → ending, at `endedAt` but never before it
-   * started) and schedules its settlement. Null when the call was not in a state that `opts` allows.
+   * Ends the call (pending/waiting → cancelled, active → ending) for `reason` at `endedAt`, and
+   * schedules its settlement; null when the call was not in a state that `from` allows. `gone`:
+   * only if that participant has been gone since `endedAt` (their reconnect deadline).
+   *
+   * An active call's end is computed from its row in the statement that records it, so that it is
+   * the same whichever of the engine and the participants reaches the database first: an end that
+   * fell due earlier and that the engine has not run yet comes first, at its own instant and for its
+   * own reason (the next window's hold was declined: paid_until; a participant gone past the
+   * reconnect grace); and the call never ends before it started, nor before a window captured in
+   * full while it was active (billed_until). So its charge is always the rule for its start and end.
    */
-  async function markEnded(callId: string, reason: EndReason, endedAt: Date, opts: Pick<TransitionOptions, "from" | "guard"> = {}): Promise<Call | null> {
+  async function markEnded(callId: string, reason: EndReason, endedAt: Date, opts: { from?: readonly CallStatus[]; gone?: "host" | "guest" } = {}): Promise<Call | null> {
     const t = now();
-    const changes = { endReason: reason, endedAt };
-    let ended = await transition(db, callId, "cancelled", t, { ...opts, changes });
-    if (!ended) {
-      const started = await db.call.findUnique({ where: { id: callId }, select: { startedAt: true } });
-      const at = started?.startedAt && started.startedAt > endedAt ? started.startedAt : endedAt;
-      ended = await transition(db, callId, "ending", t, { ...opts, changes: { ...changes, endedAt: at } });
+    const from = opts.from ?? ["pending", "waiting", "active"];
+    let ended = opts.gone ? null : await transition(db, callId, "cancelled", t, { from, changes: { endReason: reason, endedAt } });
+    if (!ended && from.includes("active")) {
+      const at = Prisma.sql`${endedAt}::timestamptz`;
+      const grace = Prisma.sql`${RECONNECT_GRACE_MS} * interval '1 millisecond'`;
+      const gone =
+        opts.gone === "host" ? Prisma.sql`AND "host_conn" IS NULL AND "host_left_at" = ${at}`
+        : opts.gone === "guest" ? Prisma.sql`AND "guest_conn" IS NULL AND "guest_left_at" = ${at}`
+        : Prisma.empty;
+      // Expressions on the row itself: re-evaluated on the version this statement updates, should
+      // another statement change the row first.
+      const left = (role: "host" | "guest") =>
+        Prisma.sql`CASE WHEN ${Prisma.raw(`"${role}_conn"`)} IS NULL AND ${Prisma.raw(`"${role}_left_at"`)} + ${grace} <= ${at} THEN ${Prisma.raw(`"${role}_left_at"`)} END`;
+      const [row] = await db.$queryRaw<CallRow[]>`
+        UPDATE "calls" SET "status" = 'ending', "updated_at" = ${t},
+          "ended_at" = GREATEST(LEAST(${at}, "paid_until", ${left("host")}, ${left("guest")}), "started_at", "billed_until"),
+          "end_reason" = CASE
+            WHEN "paid_until" <= LEAST(${at}, ${left("host")}, ${left("guest")}) THEN 'billing_failed'
+            WHEN LEAST(${left("host")}, ${left("guest")}) < ${at} THEN 'connection_lost'
+            ELSE ${reason} END
+        WHERE "id" = ${callId}::uuid AND "status" = 'active' ${gone}
+        RETURNING *`;
+      ended = row ? callOf(row) : null;
     }
     if (ended) await schedule(callId, "settle", t);
     return ended;
@@ -309,26 +385,37 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
           if (call.status === "active") await notify(call.id, { type: "billing", window: k, status: "held", held_until: windowEnd(call, k).toISOString() });
           return;
         }
-        await db.billingWindow.createMany({
-          data: [{ id: uuidv7(clock), callId: call.id, index: k, amountCents: request.amountCents, holdStatus: "declined", holdRef: null, createdAt: now(), updatedAt: now() }],
-          skipDuplicates: true,
-        });
-        if (call.status === "ending") {
-          // Ended meanwhile, but later than the boundary of the last window that is paid for (the
-          // ticker ran late): the call ended at that boundary, for lack of payment.
-          await db.call.updateMany({
-            where: { id: call.id, status: "ending", endedAt: { gt: windowEnd(call, k - 1) } },
-            data: { endedAt: windowEnd(call, k - 1), endReason: "billing_failed", updatedAt: now() },
-          });
-        } else {
-          // The call ends at the boundary of the window that is paid for; both participants hear it now.
-          await schedule(call.id, "end", windowEnd(call, k - 1), { refTime: windowEnd(call, k - 1), reason: "billing_failed" });
-          await notify(call.id, { type: "billing", window: k, status: "hold_failed", held_until: windowEnd(call, k - 1).toISOString() });
+        // Declined: the call ends at the end of the last window paid for. That bound goes on the
+        // call's row with the declined window, in one statement: an end recorded before, later than
+        // the bound (the ticker ran late), is moved back to it; an end recorded after keeps to it.
+        const paidUntil = windowEnd(call, k - 1);
+        const cut = Prisma.sql`"status" = 'ending' AND "ended_at" > ${paidUntil}`;
+        await db.$executeRaw`
+          WITH "window" AS (
+            INSERT INTO "billing_windows" ("id", "call_id", "index", "amount_cents", "hold_status", "hold_ref", "created_at", "updated_at")
+            VALUES (${uuidv7(clock)}::uuid, ${call.id}::uuid, ${k}, ${request.amountCents}, 'declined', NULL, ${now()}, ${now()})
+            ON CONFLICT DO NOTHING)
+          UPDATE "calls" SET "paid_until" = LEAST("paid_until", ${paidUntil}), "updated_at" = ${now()},
+            "ended_at" = CASE WHEN ${cut} THEN ${paidUntil} ELSE "ended_at" END,
+            "end_reason" = CASE WHEN ${cut} THEN 'billing_failed' ELSE "end_reason" END
+          WHERE "id" = ${call.id}::uuid`;
+        if (call.status === "active") {
+          // Both participants hear it now; the call ends at the bound unless it ends before.
+          await schedule(call.id, "end", paidUntil, { refTime: paidUntil, reason: "billing_failed" });
+          await notify(call.id, { type: "billing", window: k, status: "hold_failed", held_until: paidUntil.toISOString() });
         }
         return void (await finishTask(task, "done"));
       }
       case "capture": {
-        if (!(await captureWindow(call, k))) return retryLater(task, "capture failed");
+        // A window whose end the call passed while a participant was away waits for their reconnect
+        // deadline (which runs first at the same instant): if they do not come back, the call ends
+        // when they left, and the window is captured for the minutes until then.
+        const until = call.status === "active" ? awayUntil(call, windowEnd(call, k)) : null;
+        if (until && until > task.dueAt) return void (await db.$executeRaw`UPDATE "call_tasks" SET "due_at" = ${until} WHERE "id" = ${task.id}::uuid`);
+        const done = await captureWindow(call, k);
+        if (done === "failed") return retryLater(task, "capture failed");
+        // Ended meanwhile: the task stays due, and runs again on the call as it is now.
+        if (done === "ended") return;
         return void (await finishTask(task, "done"));
       }
       case "end":
@@ -339,10 +426,7 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
         return void (await finishTask(task, "done"));
       case "reconnect_deadline": {
         // Only if that participant is still gone since that very moment (no reconnect meanwhile).
-        if (task.refTime) {
-          const gone = task.reason === "host" ? { hostConn: null, hostLeftAt: task.refTime } : { guestConn: null, guestLeftAt: task.refTime };
-          await markEnded(call.id, "connection_lost", task.refTime, { from: ["active"], guard: gone });
-        }
+        if (task.refTime) await markEnded(call.id, "connection_lost", task.refTime, { from: ["active"], gone: task.reason === "host" ? "host" : "guest" });
         return void (await finishTask(task, "done"));
       }
       case "settle":
@@ -359,10 +443,14 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
       case "void_hold": {
         // Window k's hold request may have reached the provider without its window being recorded
         // (the answer was lost, or the process died first). A recorded window needs nothing: its
-        // own capture or release follows. A hold request still being retried is waited for.
+        // own capture or release follows. A hold request still being retried is waited for, and
+        // so is initiate's (window 1) while the call is pending: initiate may yet record it (a
+        // process that stalled past VOID_AFTER_MS; in tests, a clock moved meanwhile). A call
+        // that stays pending is cancelled at its no-show deadline, and then its hold is looked for.
         // Otherwise the hold it placed, if any, is found (never placed anew) and released.
         const recorded = await db.billingWindow.count({ where: { callId: call.id, index: k } });
         if (recorded > 0) return void (await finishTask(task, "done"));
+        if (k === 1 && call.status === "pending") return retryLater(task, "initiate is still waiting for its hold");
         const retrying = await db.callTask.count({ where: { callId: call.id, kind: "hold", windowIndex: k, status: "pending" } });
         if (retrying > 0) return retryLater(task, "the hold request is still being retried");
         const ref = await provider.findHold(holdRequest(call, k));
@@ -378,8 +466,9 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
       SELECT "index" FROM "billing_windows" WHERE "call_id" = ${call.id}::uuid AND "hold_status" = 'held' ORDER BY "index"`;
     let failed = false;
     for (const w of windows) {
+      // The call has ended: its windows' use is known.
       if (call.startedAt && windowCharge(call, w.index) > 0) {
-        if (!(await captureWindow(call, w.index))) failed = true;
+        if ((await captureWindow(call, w.index)) !== "done") failed = true;
       } else await releaseWindow(call.id, w.index);
     }
     if (failed) {
@@ -479,11 +568,13 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
 
   /**
    * Leases up to `limit` calls with due tasks to `owner`, the longest due first (FOR UPDATE SKIP
-   * LOCKED: instances never wait on each other's calls). Found from the due tasks (their index on
-   * status and due time), so ended calls, however many, cost nothing.
+   * LOCKED: instances never wait on each other's calls), but none this engine is working on. Found
+   * from the due tasks (their index on status and due time), so ended calls, however many, cost nothing.
    */
   async function claim(owner: string, limit: number): Promise<string[]> {
     const t = now();
+    const mine = [...draining.keys()];
+    const notMine = mine.length ? Prisma.sql`AND c."id" NOT IN (${Prisma.join(mine.map((id) => Prisma.sql`${id}::uuid`))})` : Prisma.empty;
     const rows = await db.$queryRaw<{ id: string }[]>`
       UPDATE "calls" SET "lease_owner" = ${owner}, "lease_until" = ${new Date(t.getTime() + LEASE_MS)}
       WHERE "id" IN (
@@ -491,7 +582,7 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
         FROM (SELECT "call_id", min("due_at") AS "first_due" FROM "call_tasks"
               WHERE "status" = 'pending' AND "due_at" <= ${t} GROUP BY "call_id") d
         JOIN "calls" c ON c."id" = d."call_id"
-        WHERE c."lease_until" IS NULL OR c."lease_until" < ${t}
+        WHERE (c."lease_until" IS NULL OR c."lease_until" < ${t}) ${notMine}
         ORDER BY d."first_due", c."id"
         LIMIT ${limit}
         FOR UPDATE OF c SKIP LOCKED)
@@ -512,8 +603,19 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
   }
 
   let ticking: Promise<number> = Promise.resolve(0);
-  /** The ticker's work in progress, by call. */
+  /**
+   * This engine's drains in progress (the ticker's and runCall's), by call: never claimed again
+   * while they run, even when their lease lapsed meanwhile (a clock that jumped), so that one
+   * process never works on a call twice at once.
+   */
   const draining = new Map<string, Promise<void>>();
+  const track = (callId: string, work: Promise<void>): Promise<void> => {
+    const tracked: Promise<void> = work.finally(() => {
+      if (draining.get(callId) === tracked) draining.delete(callId);
+    });
+    draining.set(callId, tracked);
+    return tracked;
+  };
   /** A tick asked for while another runs: it starts when that one ends, and later asks share it. */
   let queued: Promise<number> | undefined;
 
@@ -522,7 +624,6 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
    * claiming again as room frees up, until a claim finds nothing and every drain has finished.
    */
   async function runTick(): Promise<number> {
-    const owner = randomBytes(8).toString("hex");
     const inFlight = new Set<Promise<void>>();
     let total = 0;
     // A call whose work failed outright (its retry could not even be recorded: the database is
@@ -533,19 +634,17 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
         while (inFlight.size > inFlightMax - batch) await Promise.race(inFlight);
         // A turn of the event loop between claims: requests waiting for it are served first.
         await new Promise((resolve) => setImmediate(resolve));
+        // Each claim its own owner: a drain whose lease lapsed learns so at its next step.
+        const owner = randomBytes(8).toString("hex");
         const ids = await claim(owner, batch);
         for (const id of ids) {
-          const work: Promise<void> = drain(id, owner)
+          const work: Promise<void> = track(id, drain(id, owner))
             .catch((err) => {
               failed = true;
               log?.error({ err, callId: id }, "billing: a call's due work failed");
             })
-            .finally(() => {
-              inFlight.delete(work);
-              draining.delete(id);
-            });
+            .finally(() => inFlight.delete(work));
           inFlight.add(work);
-          draining.set(id, work);
         }
         total += ids.length;
         if (ids.length < batch) {
@@ -602,7 +701,7 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
         }
         const owner = await leaseOne(callId);
         if (owner) {
-          await drain(callId, owner);
+          await track(callId, drain(callId, owner));
           return true;
         }
         if (Date.now() >= deadline) return false;

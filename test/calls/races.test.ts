@@ -28,6 +28,8 @@ const RUNS = Number(process.env.RACE_RUNS ?? (process.env.DATABASE_URL ? 25 : 4)
 const IN_FLIGHT = 12;
 // RACE_SHARD=i/n runs every n-th pair from the i-th (0-based), to spread a full search over processes.
 const [shard, shards] = (process.env.RACE_SHARD ?? "0/1").split("/").map(Number) as [number, number];
+// RACE_PAIRS=join+tick,join+no_show runs only those pairs (to replay a failure's kind many times).
+const only = process.env.RACE_PAIRS?.split(",");
 const seed = Number(process.env.RACE_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
 /** mulberry32: a small seeded generator, so a failing run can be replayed with RACE_SEED. */
@@ -105,7 +107,7 @@ t.test(`call state races: ${RUNS} interleavings for each pair of operations`, { 
 
   const pairs: [Op, Op][] = [];
   for (let i = 0; i < OPS.length; i++) for (let j = i + 1; j < OPS.length; j++) pairs.push([OPS[i]!, OPS[j]!]);
-  const mine = pairs.filter((_, k) => k % shards === shard);
+  const mine = pairs.filter((p, k) => k % shards === shard && (!only || only.includes(p.join("+"))));
   t.comment(`pairs ${mine.map((p) => p.join("+")).join(", ")}`);
   const queue = mine.flatMap((p) => Array.from({ length: RUNS }, () => p));
   const failures: string[] = [];
@@ -245,7 +247,18 @@ t.test(`call state races: ${RUNS} interleavings for each pair of operations`, { 
     const intents = await app.db.simPaymentIntent.findMany({ where: { reference: id } });
     for (const i of intents) if (i.status === "requires_capture") fail(`hold ${i.id} left open at the provider`);
     const expected = expectedCharge(call.startedAt, call.endedAt, call.rateCents, windowMinutes);
-    if (call.amountCharged !== expected) fail(`charged ${call.amountCharged}, the rule says ${expected} (${call.startedAt?.toISOString()} → ${call.endedAt?.toISOString()}, ${call.endReason})`);
+    if (call.amountCharged !== expected) {
+      // What the engine did, for the failure's reader: windows, captures and tasks, in minutes from the start.
+      const at = (d: Date | null) => (d && call.startedAt ? ((d.getTime() - call.startedAt.getTime()) / MINUTE_MS).toFixed(2) : "-");
+      const captures = await app.db.capture.findMany({ where: { callId: id } });
+      const tasks = await app.db.callTask.findMany({ where: { callId: id }, orderBy: { createdAt: "asc" } });
+      fail(
+        `charged ${call.amountCharged}, the rule says ${expected} (${call.startedAt?.toISOString()} → ${call.endedAt?.toISOString()}, ${call.endReason}, ` +
+          `window ${windowMinutes} min, ended at ${at(call.endedAt)}); windows ${windows.map((w) => `${w.index}:${w.holdStatus}`).join(" ")}; ` +
+          `captures ${captures.map((c) => `${c.windowIndex}:${c.grossCents}`).join(" ")}; ` +
+          `tasks ${tasks.map((k) => `${k.kind}${k.windowIndex ?? ""}@${at(k.dueAt)}:${k.status}${k.doneAt ? `@${at(k.doneAt)}` : ""}`).join(" ")}`,
+      );
+    }
     const captured = intents.reduce((n, i) => n + i.capturedCents, 0);
     if (captured !== call.amountCharged) fail(`provider captured ${captured}, call says ${call.amountCharged}`);
   }

@@ -3,7 +3,7 @@
 import type { FastifyInstance } from "fastify";
 import WebSocket from "ws";
 import type { PaymentProvider } from "../../src/adapters/payments/port.ts";
-import { uuidv7, toUlid } from "../../src/domain/ids.ts";
+import { fromUlid, uuidv7, toUlid } from "../../src/domain/ids.ts";
 
 /**
  * A test's payment provider: the members of `own` (e.g. a slowed or failing hold), every other
@@ -191,6 +191,22 @@ export async function activeCall(app: FastifyInstance, host: Party, shortCode: s
   await g.next("billing");
   await h.next("billing");
   return { guest, id: started.call.id, g, h };
+}
+
+/**
+ * A call made through the domain, without sockets: initiated, joined, both participants present
+ * (connection ids of this instance, tagged `tag`), active. Ids are the database's.
+ */
+export async function activeCallInDomain(app: FastifyInstance, hostId: string, shortCode: string, tag: string, pm = "pm_card_visa") {
+  const { calls, instance } = app.calling;
+  const guest = await makeGuest(app);
+  const started = await calls.initiate({ kind: "guest", id: guest.id }, { short_code: shortCode, payment_method_id: pm });
+  const id = fromUlid(started.call.id)!;
+  await calls.join({ kind: "user", id: hostId }, id);
+  await calls.connected(id, "guest", `${instance.id}.g${tag}`);
+  await calls.connected(id, "host", `${instance.id}.h${tag}`);
+  await calls.activate(id);
+  return { id, guestId: guest.id };
 }
 
 /** Moves the clock and runs the engine's due work. */

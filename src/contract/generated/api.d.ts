@@ -1434,7 +1434,7 @@ export interface components {
             started_at: string | null;
             /**
              * Format: date-time
-             * @description Billing stops here (for `connection_lost`: when the peer dropped).
+             * @description Billing stops here: for `connection_lost`, when the peer dropped; for `billing_failed`, at the end of the last window paid for, even when a participant hung up later. Never before the end of a window already captured in full (a drop recorded late).
              */
             ended_at: string | null;
             duration_seconds: number | null;
