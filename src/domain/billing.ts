@@ -695,7 +695,8 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
           const left = deadline - Date.now();
           if (left <= 0) return false;
           let timer: NodeJS.Timeout | undefined;
-          await Promise.race([local, new Promise((r) => (timer = setTimeout(r, left)))]);
+          // Its failure is the ticker's to report: this end goes on and takes the lease itself.
+          await Promise.race([local.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, left)))]);
           clearTimeout(timer);
           continue;
         }
