@@ -219,7 +219,7 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
     await db.$executeRaw`INSERT INTO "call_tasks" (${TASK_COLUMNS}) VALUES ${taskValues(callId, [{ kind, dueAt, extra }])} ON CONFLICT DO NOTHING`;
   }
 
-  const finishTask = (task: CallTask, status: "done" | "cancelled") =>
+  const finishTask = (task: Pick<CallTask, "id">, status: "done" | "cancelled") =>
     db.$executeRaw`UPDATE "call_tasks" SET "status" = ${status}, "done_at" = ${now()} WHERE "id" = ${task.id}::uuid AND "status" = 'pending'`;
 
   async function retryLater(task: CallTask, error: string) {
@@ -360,6 +360,31 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
     return ended;
   }
 
+  /**
+   * Window k's hold was declined (`declinedCents`: the window, recorded as declined) or could not be
+   * placed (null: no window is recorded, so that its void_hold looks for a hold the provider may have
+   * placed): the call ends at the end of window k−1 at the latest. That bound goes on the call's row
+   * in one statement: an end recorded before, later than the bound (the ticker ran late), is moved
+   * back to it; an end recorded after keeps to it (markEnded). Returns the bound.
+   */
+  async function endPaidAt(call: Call, k: number, declinedCents: number | null): Promise<Date> {
+    const paidUntil = windowEnd(call, k - 1);
+    const cut = Prisma.sql`"status" = 'ending' AND "ended_at" > ${paidUntil}`;
+    const declined =
+      declinedCents === null ? Prisma.empty
+      : Prisma.sql`WITH "window" AS (
+          INSERT INTO "billing_windows" ("id", "call_id", "index", "amount_cents", "hold_status", "hold_ref", "created_at", "updated_at")
+          VALUES (${uuidv7(clock)}::uuid, ${call.id}::uuid, ${k}, ${declinedCents}, 'declined', NULL, ${now()}, ${now()})
+          ON CONFLICT DO NOTHING)`;
+    await db.$executeRaw`
+      ${declined}
+      UPDATE "calls" SET "paid_until" = LEAST("paid_until", ${paidUntil}), "updated_at" = ${now()},
+        "ended_at" = CASE WHEN ${cut} THEN ${paidUntil} ELSE "ended_at" END,
+        "end_reason" = CASE WHEN ${cut} THEN 'billing_failed' ELSE "end_reason" END
+      WHERE "id" = ${call.id}::uuid`;
+    return paidUntil;
+  }
+
   /** Runs one due task of `call` (read under the lease just renewed). */
   async function runTask(task: CallTask, call: Call): Promise<void> {
     const k = task.windowIndex ?? 0;
@@ -385,20 +410,8 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
           if (call.status === "active") await notify(call.id, { type: "billing", window: k, status: "held", held_until: windowEnd(call, k).toISOString() });
           return;
         }
-        // Declined: the call ends at the end of the last window paid for. That bound goes on the
-        // call's row with the declined window, in one statement: an end recorded before, later than
-        // the bound (the ticker ran late), is moved back to it; an end recorded after keeps to it.
-        const paidUntil = windowEnd(call, k - 1);
-        const cut = Prisma.sql`"status" = 'ending' AND "ended_at" > ${paidUntil}`;
-        await db.$executeRaw`
-          WITH "window" AS (
-            INSERT INTO "billing_windows" ("id", "call_id", "index", "amount_cents", "hold_status", "hold_ref", "created_at", "updated_at")
-            VALUES (${uuidv7(clock)}::uuid, ${call.id}::uuid, ${k}, ${request.amountCents}, 'declined', NULL, ${now()}, ${now()})
-            ON CONFLICT DO NOTHING)
-          UPDATE "calls" SET "paid_until" = LEAST("paid_until", ${paidUntil}), "updated_at" = ${now()},
-            "ended_at" = CASE WHEN ${cut} THEN ${paidUntil} ELSE "ended_at" END,
-            "end_reason" = CASE WHEN ${cut} THEN 'billing_failed' ELSE "end_reason" END
-          WHERE "id" = ${call.id}::uuid`;
+        // Declined: the call ends at the end of the last window paid for.
+        const paidUntil = await endPaidAt(call, k, request.amountCents);
         if (call.status === "active") {
           // Both participants hear it now; the call ends at the bound unless it ends before.
           await schedule(call.id, "end", paidUntil, { refTime: paidUntil, reason: "billing_failed" });
@@ -462,6 +475,26 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
 
   /** Final step of every call: capture what was used, release every other hold, close the schedule. */
   async function settle(call: Call, task: CallTask) {
+    // A window the call used whose hold is still being retried (the provider did not answer) is
+    // waited for, or it would go unpaid: the retry runs before the settlement at the same instant,
+    // and the participants hear now that the call ended. After the last retry the hold counts as
+    // declined (SPEC 4.9 step 5): the call ends where it was paid, and the settlement runs on that.
+    if (call.startedAt && call.endedAt) {
+      const used = Math.ceil((call.endedAt.getTime() - call.startedAt.getTime()) / windowMs(call));
+      const [hold] = await db.$queryRaw<{ id: string; window_index: number; due_at: Date; attempts: number }[]>`
+        SELECT "id", "window_index", "due_at", "attempts" FROM "call_tasks"
+        WHERE "call_id" = ${call.id}::uuid AND "kind" = 'hold' AND "status" = 'pending' AND "window_index" <= ${used}
+        ORDER BY "window_index" LIMIT 1`;
+      if (hold && hold.attempts < RETRY_MS.length) {
+        await db.$executeRaw`UPDATE "call_tasks" SET "due_at" = ${hold.due_at} WHERE "id" = ${task.id}::uuid`;
+        return notify(call.id, { type: "call_ended", reason: call.endReason ?? "ended" });
+      }
+      if (hold) {
+        await finishTask(hold, "cancelled");
+        await endPaidAt(call, hold.window_index, null);
+        return; // the settlement stays due, and runs on the call as it now ends
+      }
+    }
     const windows = await db.$queryRaw<{ index: number }[]>`
       SELECT "index" FROM "billing_windows" WHERE "call_id" = ${call.id}::uuid AND "hold_status" = 'held' ORDER BY "index"`;
     let failed = false;

@@ -4,15 +4,34 @@
 //   - an end that fell due before the participant's own end request (the next hold declined, a
 //     participant gone past the grace) came first: the call ended then, for that reason;
 //   - a call never ends before a window that was already captured in full while it was active.
-import t from "tap";
+import t, { type Test } from "tap";
+import type { HoldInput, HoldResult, PaymentProvider } from "../../src/adapters/payments/port.ts";
+import { simulatedPayments } from "../../src/adapters/payments/simulated.ts";
 import { MINUTE_MS, RECONNECT_GRACE_MS } from "../../src/domain/billing.ts";
 import { ManualClock } from "../../src/domain/clock.ts";
 import { testApp } from "../helpers/app.ts";
-import { activeCallInDomain, makeUser } from "../helpers/calls.ts";
+import { activeCallInDomain, delegate, makeUser } from "../helpers/calls.ts";
 
 t.test("ends the engine had not run yet, and a departure recorded after its window was billed", async (t) => {
   const clock = new ManualClock(new Date("2026-12-01T10:00:00Z"));
-  const { app } = await testApp(t, { overrides: { clock, tickIntervalMs: 0, endWaitMs: 1000 } });
+  // The simulated provider, except that the next `unanswered` hold requests get no answer (a timeout).
+  const provider: PaymentProvider & { unanswered: number; inner?: PaymentProvider } = delegate(
+    {
+      name: "unanswered-holds",
+      unanswered: 0,
+      inner: undefined as PaymentProvider | undefined,
+      async hold(i: HoldInput): Promise<HoldResult> {
+        if (provider.unanswered > 0) {
+          provider.unanswered--;
+          throw new Error("the provider did not answer");
+        }
+        return provider.inner!.hold(i);
+      },
+    },
+    () => provider.inner,
+  );
+  const { app } = await testApp(t, { overrides: { clock, payments: provider, tickIntervalMs: 0, endWaitMs: 1000 } });
+  provider.inner = simulatedPayments(app.db, clock);
   const host = await makeUser(app, "host", "Hal");
   const { calls, links, billing } = app.calling;
   const asGuest = (id: string) => ({ kind: "guest" as const, id });
@@ -34,6 +53,49 @@ t.test("ends the engine had not run yet, and a departure recorded after its wind
     t.equal(call.endReason, "billing_failed", "the end that fell due first");
     t.equal(call.endedAt!.getTime() - startedAt, 2 * MINUTE_MS, "at the end of the last window paid for");
     t.equal(call.amountCharged, 200, "that window, not the five minutes after it");
+    t.same(await captured(id), [[1, 200]]);
+  });
+
+  /** Window 2's hold (2-minute windows) falls due at 1:00; its first three attempts get no answer (retried 5 s, 15 s and 60 s later: at 2:20). */
+  async function unansweredHold(t: Test, tag: string, attempts: number) {
+    t.teardown(() => void (provider.unanswered = 0));
+    const link = await links.create(host.id, { rate_per_minute: "1.00", window_size_minutes: 2 });
+    const made = await activeCallInDomain(app, host.id, link.shortCode, tag);
+    provider.unanswered = attempts;
+    for (const step of [MINUTE_MS, 5_000, 15_000]) {
+      clock.advance(step);
+      await billing.tick();
+    }
+    return { ...made, startedAt: (await read(made.id)).startedAt!.getTime() };
+  }
+
+  await t.test("the next hold got no answer, and the call ended before its retry: that window is held and charged", async (t) => {
+    const { id, guestId, startedAt } = await unansweredHold(t, "unanswered", 3);
+    // The guest hangs up at 2:10, in window 2, before the hold's next attempt.
+    clock.advance(50_000);
+    const ended = await calls.end(asGuest(guestId), id);
+    t.notOk(ended.finished, "the settlement waits for window 2's hold");
+    clock.advance(10_000);
+    await billing.tick();
+    const call = await read(id);
+    t.equal(call.status, "completed");
+    t.equal(call.endReason, "guest_ended");
+    t.equal(call.endedAt!.getTime() - startedAt, 130_000);
+    t.equal(call.amountCharged, 300, "window 1 in full and the started minute of window 2");
+    t.same(await captured(id), [[1, 200], [2, 100]]);
+  });
+
+  await t.test("a hold that never gets an answer counts as declined once its retries are spent", async (t) => {
+    const { id, guestId, startedAt } = await unansweredHold(t, "never", 4);
+    clock.advance(50_000);
+    await calls.end(asGuest(guestId), id);
+    clock.advance(10_000);
+    await billing.tick(); // the fourth attempt fails too
+    const call = await read(id);
+    t.equal(call.status, "failed");
+    t.equal(call.endReason, "billing_failed");
+    t.equal(call.endedAt!.getTime() - startedAt, 2 * MINUTE_MS, "ended where it was paid");
+    t.equal(call.amountCharged, 200);
     t.same(await captured(id), [[1, 200]]);
   });
 

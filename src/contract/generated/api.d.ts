@@ -3567,7 +3567,7 @@ export interface operations {
                     "application/json": components["schemas"]["CallEnvelope"];
                 };
             };
-            /** @description The end is recorded but the call is still being settled (`ending`); poll the call. */
+            /** @description The end is recorded but the call is still being settled (`ending`): another instance is working on it, or the hold of a window the call used is still being retried with the payment provider (at most about 80 s; then it counts as declined and the call ends `billing_failed` where it was paid). Poll the call. */
             202: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
