@@ -13,7 +13,7 @@
 // address would otherwise be limited) and its logs discarded.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, existsSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "./startup.ts";
 import { tmpdir, cpus } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -127,14 +127,6 @@ async function seed(listSize: number) {
 }
 
 // --- processes ------------------------------------------------------------------------------
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitReady(url: string, child: ChildProcess) {
   for (let i = 0; i < 600; i++) {

@@ -53,7 +53,8 @@ export interface StartSpec {
   warmPaths: string[];
 }
 
-async function freePort(): Promise<number> {
+/** A port free on loopback now (for a child process to listen on). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once("error", reject);
