@@ -222,6 +222,9 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
   const finishTask = (task: Pick<CallTask, "id">, status: "done" | "cancelled") =>
     db.$executeRaw`UPDATE "call_tasks" SET "status" = ${status}, "done_at" = ${now()} WHERE "id" = ${task.id}::uuid AND "status" = 'pending'`;
 
+  /** Moves a task to `until` without counting an attempt (it waits for another step, not for a failure to pass). */
+  const postpone = (task: Pick<CallTask, "id">, until: Date) => db.$executeRaw`UPDATE "call_tasks" SET "due_at" = ${until} WHERE "id" = ${task.id}::uuid`;
+
   async function retryLater(task: CallTask, error: string) {
     const delay = RETRY_MS[Math.min(task.attempts, RETRY_MS.length - 1)]!;
     await db.callTask.update({
@@ -424,7 +427,7 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
         // deadline (which runs first at the same instant): if they do not come back, the call ends
         // when they left, and the window is captured for the minutes until then.
         const until = call.status === "active" ? awayUntil(call, windowEnd(call, k)) : null;
-        if (until && until > task.dueAt) return void (await db.$executeRaw`UPDATE "call_tasks" SET "due_at" = ${until} WHERE "id" = ${task.id}::uuid`);
+        if (until && until > task.dueAt) return void (await postpone(task, until));
         const done = await captureWindow(call, k);
         if (done === "failed") return retryLater(task, "capture failed");
         // Ended meanwhile: the task stays due, and runs again on the call as it is now.
@@ -486,7 +489,7 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
         WHERE "call_id" = ${call.id}::uuid AND "kind" = 'hold' AND "status" = 'pending' AND "window_index" <= ${used}
         ORDER BY "window_index" LIMIT 1`;
       if (hold && hold.attempts < RETRY_MS.length) {
-        await db.$executeRaw`UPDATE "call_tasks" SET "due_at" = ${hold.due_at} WHERE "id" = ${task.id}::uuid`;
+        await postpone(task, hold.due_at);
         return notify(call.id, { type: "call_ended", reason: call.endReason ?? "ended" });
       }
       if (hold) {
