@@ -61,4 +61,5 @@ app.post<{ Body: { password: string } }>("/argon2", async (req) => ({ ok: await 
 
 rawRelay(app.server); // WebSocket upgrades on any path: a bare `ws` relay (scripts/bench/relay.ts)
 await app.listen({ port: 0, host: "127.0.0.1" });
+process.on("SIGTERM", () => process.exit(0)); // --cpu-prof writes its profile on exit
 console.log(JSON.stringify({ port: (app.server.address() as { port: number }).port, query: "ready" }));

@@ -153,7 +153,7 @@ async function startAnchor(): Promise<{ base: string; child: ChildProcess }> {
   const env: NodeJS.ProcessEnv = { ...process.env, BENCH_HASH: hash, BENCH_USER_ID: benchUserId };
   if (databaseUrl) env.BENCH_DATABASE_URL = databaseUrl;
   else env.BENCH_DATA_DIR = path.join(work, "anchor");
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts/bench/anchor.ts")], {
+  const child = spawn(process.execPath, [...(args.profile ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(args.profile, "anchor")}`] : []), "--import", "tsx", path.join(ROOT, "scripts/bench/anchor.ts")], {
     env,
     stdio: ["ignore", "pipe", "inherit"],
   });
