@@ -219,8 +219,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   }
   await app.register(cors, {
     origin: "*",
-    methods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
-    exposedHeaders: ["X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After", "Content-Language"],
+    // Strings, not lists: the plugin joins a list again on every request.
+    methods: "GET, HEAD, POST, PUT, PATCH, DELETE",
+    exposedHeaders: "X-Request-ID, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, Content-Language",
     maxAge: 600,
     strictPreflight: false,
   });

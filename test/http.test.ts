@@ -160,3 +160,28 @@ t.test("logs carry the request id and never a secret", async (t) => {
   t.notOk(all.includes("correct horse"), "no password");
   t.ok(all.includes("token=[Redacted]"), "the query value is replaced, the rest of the URL kept");
 });
+
+t.test("a secret-named field of anything logged is redacted, and the logged objects are left as they were", async (t) => {
+  const { lines, logStream } = captureLogs();
+  const { app } = await testApp(t, { env: { LOG_LEVEL: "info" }, overrides: { logStream } });
+  const body = { name: "paul", password: "correct horse" };
+  const err = Object.assign(new Error("provider said no"), { token: "tok_secret", code: "card_declined" });
+  app.log.info({ body, password: "top secret", note: "kept", headers: { authorization: "Bearer secret-token", "user-agent": "ua" } }, "a body");
+  app.log.error({ err, turn: { username: "u", credential: "turn-secret" } }, "an error");
+  const logged = lines.map((l) => JSON.parse(l) as Record<string, any>);
+  const first = logged.find((l) => l.msg === "a body");
+  const second = logged.find((l) => l.msg === "an error");
+  t.same(first!.body, { name: "paul", password: "[Redacted]" });
+  t.equal(first!.password, "[Redacted]");
+  t.equal(first!.note, "kept");
+  t.same(first!.headers, { authorization: "[Redacted]", "user-agent": "ua" });
+  t.equal(second!.err.token, "[Redacted]");
+  t.equal(second!.err.message, "provider said no", "an error keeps its message and type");
+  t.equal(second!.err.type, "Error");
+  t.equal(second!.err.code, "card_declined");
+  t.match(second!.err.stack, /provider said no/);
+  t.same(second!.turn, { username: "u", credential: "[Redacted]" });
+  t.notOk(lines.join("").includes("secret"), "no secret on any line");
+  t.equal(body.password, "correct horse", "the caller's object is not changed");
+  t.equal(err.token, "tok_secret");
+});

@@ -5,24 +5,38 @@ import type { FastifyServerOptions } from "fastify";
 const SECRET_QUERY = /([?&](?:token|access_token|refresh_token|signaling_token)=)[^&#]*/gi;
 export const redactUrl = (url: string) => url.replace(SECRET_QUERY, "$1[Redacted]");
 
-export const REDACT_PATHS = [
-  "req.headers.authorization",
-  "req.headers.cookie",
-  'res.headers["set-cookie"]',
-  "*.password",
-  "*.token",
-  "*.refresh_token",
-  "*.access_token",
-  "*.guest_token",
-  "*.signaling_token",
-  "*.credential",
-];
+const CENSOR = "[Redacted]";
+const SECRET_KEYS = ["password", "token", "refresh_token", "access_token", "guest_token", "signaling_token", "credential", "authorization", "cookie", "set-cookie"];
+const hasSecret = (v: object) => SECRET_KEYS.some((k) => Object.hasOwn(v, k));
+
+function censored<T extends object>(v: T): T {
+  const copy = v instanceof Error ? Object.assign(Object.create(Object.getPrototypeOf(v) as object) as T, v, { message: v.message, stack: v.stack }) : { ...v };
+  for (const k of SECRET_KEYS) if (Object.hasOwn(copy, k)) (copy as Record<string, unknown>)[k] = CENSOR;
+  return copy;
+}
+
+/**
+ * A secret-named property of the logged object or of any object in it (`{ headers }`, `{ body }`,
+ * an error) is replaced; the object is copied, never changed. Pino's `redact` paths would do this
+ * at about 13 µs a line (this: a few property checks). Requests and replies are logged through
+ * the serializers below, which keep no header.
+ */
+export function redactSecretKeys(obj: Record<string, unknown>): Record<string, unknown> {
+  let out = hasSecret(obj) ? censored(obj) : obj;
+  for (const key of Object.keys(out)) {
+    const v = out[key];
+    if (v === null || typeof v !== "object" || !hasSecret(v)) continue;
+    if (out === obj) out = { ...obj };
+    out[key] = censored(v);
+  }
+  return out;
+}
 
 export function loggerOptions(level: string, stream?: NodeJS.WritableStream): FastifyServerOptions["logger"] {
   return {
     level,
     ...(stream ? { stream } : {}),
-    redact: { paths: REDACT_PATHS, censor: "[Redacted]" },
+    formatters: { log: redactSecretKeys },
     serializers: {
       req: (req: { method: string; url: string; ip?: string; headers: Record<string, unknown> }) => ({
         method: req.method,

@@ -5,8 +5,12 @@ import { implement } from "../contract/routes.ts";
 import { AppError } from "../domain/errors.ts";
 import { MEDIA_CACHE_CONTROL } from "../domain/media.ts";
 
+// Liveness probes come every few seconds from every load balancer: they are not access-logged
+// (a failure still is, at warn or error).
+const PROBE = { route: { logLevel: "warn" as const } };
+
 export default async function systemRoutes(app: FastifyInstance) {
-  implement(app, "getHealth", async () => ({ status: "ok" as const }));
+  implement(app, "getHealth", async () => ({ status: "ok" as const }), PROBE);
 
   implement(app, "getReady", async (_req, reply) => {
     const checks = await app.readinessChecks();
@@ -14,7 +18,7 @@ export default async function systemRoutes(app: FastifyInstance) {
     return reply.status(ok ? 200 : 503).send({ status: ok ? "ok" : "unavailable", checks });
   });
 
-  implement(app, "getVappHealth", async (_req, reply) => reply.type("text/plain; charset=utf-8").send("OK"));
+  implement(app, "getVappHealth", async (_req, reply) => reply.type("text/plain; charset=utf-8").send("OK"), PROBE);
 
   implement(app, "getJwks", async (_req, reply) => {
     reply.header("cache-control", "public, max-age=300");
