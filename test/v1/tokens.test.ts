@@ -89,6 +89,8 @@ t.test("an access token verifies with the JWKS and an independent JOSE library",
   }
   t.equal((await app.inject({ method: "GET", url: "/v1/users/me", headers: bearer(await signed("vidivo:v1", ISSUER)) })).statusCode, 200, "the control: a proper token passes");
 
+  // The verifier keeps the claims of a token it checked: that token still expires on time.
+  t.equal((await app.inject({ method: "GET", url: "/v1/users/me", headers: bearer(s.access_token) })).statusCode, 200, "the token passes before it expires");
   clock.advance(900 * 1000 + 1000);
   const expired = await app.inject({ method: "GET", url: "/v1/users/me", headers: bearer(s.access_token) });
   t.equal(expired.statusCode, 401, "expired");
