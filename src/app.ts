@@ -160,7 +160,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // (it reads nothing from the database) before the database closes.
   app.addHook("onClose", () => mail.close());
   const directory = userDirectory({ db: database.prisma, log: app.log });
-  const accountService = accounts({ db: database.prisma, clock, passwords, media, directory });
+  const accountService = accounts({ db: database.prisma, sql: database.sql, clock, passwords, media, directory });
   app.decorate("services", {
     accounts: accountService,
     media,

@@ -1,6 +1,6 @@
 // Accounts: one account store for both surfaces. A V-app user is an account with a username; a v1
 // user is an account with an e-mail; an account may have both.
-import type { Db } from "../db/client.ts";
+import type { Db, Sql } from "../db/client.ts";
 import type { User } from "../db/generated/client.ts";
 import { AppError, unknownCaller } from "./errors.ts";
 import { uuidv7 } from "./ids.ts";
@@ -23,6 +23,8 @@ export function roleProblem(user: Pick<User, "emailVerifiedAt">, role: Role): st
 
 export interface AccountsDeps {
   db: Db;
+  /** Raw SQL on the same database, for the read every authenticated request makes. */
+  sql: Sql;
   clock: Clock;
   passwords: Passwords;
   media: MediaService;
@@ -43,7 +45,12 @@ export function isUniqueViolation(err: unknown): boolean {
   );
 }
 
-export function accounts({ db, clock, passwords, media, directory }: AccountsDeps) {
+/** A users row as Prisma's `User`: every column of the model, under its field name. */
+const USER_BY_ID = `SELECT id, email, email_key AS "emailKey", username, display_name AS "displayName", bio,
+  password_hash AS "passwordHash", role, email_verified_at AS "emailVerifiedAt", image_key AS "imageKey",
+  created_at AS "createdAt", updated_at AS "updatedAt" FROM users WHERE id = $1`;
+
+export function accounts({ db, sql, clock, passwords, media, directory }: AccountsDeps) {
   const listChanged = () => directory?.changed();
   return {
     async createWithUsername(input: { username: string; password: string; displayName: string }): Promise<User> {
@@ -80,7 +87,8 @@ export function accounts({ db, clock, passwords, media, directory }: AccountsDep
       return user;
     },
 
-    byId: (id: string) => db.user.findUnique({ where: { id } }),
+    /** The account by id (the caller rule reads it on every authenticated request, hence raw SQL). */
+    byId: async (id: string): Promise<User | null> => (await sql.query<User>(USER_BY_ID, [id]))[0] ?? null,
 
     /** A v1 account: e-mail (trimmed, unique case-insensitively), password, role `user`. */
     async createWithEmail(input: { email: string; password: string; displayName: string }): Promise<User> {
