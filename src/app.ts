@@ -259,6 +259,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // Paid calls: the billing engine's ticker and the signaling hub stop before the database closes.
   const callingParts = calling({
     db: database.prisma,
+    sql: database.sql,
     clock,
     config,
     turnSecret: config.turn.secret ?? randomBytes(32).toString("base64url"),

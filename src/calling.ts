@@ -1,7 +1,7 @@
 // Wiring of the paid-call parts, used by app.ts: the payment provider, pub/sub, the billing engine
 // and its ticker, this instance's lease, the signaling hub, and the link/call/payment services.
 import type { Config } from "./config.ts";
-import type { Db } from "./db/client.ts";
+import type { Db, Sql } from "./db/client.ts";
 import type { Clock } from "./domain/clock.ts";
 import type { PaymentProvider } from "./adapters/payments/port.ts";
 import { simulatedPayments } from "./adapters/payments/simulated.ts";
@@ -69,6 +69,7 @@ export function paymentProvider(config: Config, db: Db, clock: Clock): PaymentPr
 
 export function calling(deps: {
   db: Db;
+  sql: Sql;
   clock: Clock;
   config: Config;
   turnSecret: string;
@@ -91,7 +92,7 @@ export function calling(deps: {
     log: { error: (obj, msg) => log.error(obj, msg) },
     ...(overrides.billingParallelism !== undefined ? { parallelism: overrides.billingParallelism } : {}),
   });
-  const linkService = links({ db, clock, publicUrl: config.publicUrl });
+  const linkService = links({ db, sql: deps.sql, clock, publicUrl: config.publicUrl });
   const connectService = connect({ db, clock, provider, publicUrl: config.publicUrl });
   const paymentService = payments({ db, clock, provider, connect: connectService, availableAfterMs: config.payments.availableAfterMs });
   const callService = calls({

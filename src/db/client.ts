@@ -17,6 +17,12 @@ export interface Sql {
   query<T>(text: string, params: unknown[]): Promise<T[]>;
 }
 
+/** `column AS "field"` for each field of a model: a raw row then has the shape Prisma's would. */
+export const columns = (fields: Record<string, string>) =>
+  Object.entries(fields)
+    .map(([field, column]) => (field === column ? column : `${column} AS "${field}"`))
+    .join(", ");
+
 export interface Database {
   prisma: PrismaClient;
   sql: Sql;

@@ -1,6 +1,6 @@
 // Accounts: one account store for both surfaces. A V-app user is an account with a username; a v1
 // user is an account with an e-mail; an account may have both.
-import type { Db, Sql } from "../db/client.ts";
+import { columns, type Db, type Sql } from "../db/client.ts";
 import type { User } from "../db/generated/client.ts";
 import { AppError, unknownCaller } from "./errors.ts";
 import { uuidv7 } from "./ids.ts";
@@ -40,15 +40,30 @@ export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; cause?: { code?: string }; meta?: { driverAdapterError?: { cause?: { kind?: string } } } };
   return (
     e?.code === "P2002" ||
+    e?.code === "23505" ||
     e?.cause?.code === "23505" ||
     e?.meta?.driverAdapterError?.cause?.kind === "UniqueConstraintViolation"
   );
 }
 
 /** A users row as Prisma's `User`: every column of the model, under its field name. */
-const USER_BY_ID = `SELECT id, email, email_key AS "emailKey", username, display_name AS "displayName", bio,
-  password_hash AS "passwordHash", role, email_verified_at AS "emailVerifiedAt", image_key AS "imageKey",
-  created_at AS "createdAt", updated_at AS "updatedAt" FROM users WHERE id = $1`;
+const USER = columns({
+  id: "id",
+  email: "email",
+  emailKey: "email_key",
+  username: "username",
+  displayName: "display_name",
+  bio: "bio",
+  passwordHash: "password_hash",
+  role: "role",
+  emailVerifiedAt: "email_verified_at",
+  imageKey: "image_key",
+  createdAt: "created_at",
+  updatedAt: "updated_at",
+});
+const USER_BY_ID = `SELECT ${USER} FROM users WHERE id = $1`;
+/** The profile fields a user edits, in the order an UPDATE sets them. */
+const PROFILE_COLUMNS = { displayName: "display_name", username: "username", bio: "bio" } as const;
 
 export function accounts({ db, sql, clock, passwords, media, directory }: AccountsDeps) {
   const listChanged = () => directory?.changed();
@@ -108,17 +123,22 @@ export function accounts({ db, sql, clock, passwords, media, directory }: Accoun
     byEmail: (email: string) => db.user.findUnique({ where: { emailKey: emailKeyOf(email) } }),
 
     /** Changes the fields given; a taken username is a conflict. */
+    /** One UPDATE … RETURNING in raw SQL (through Prisma it cost ~4× the statement). */
     async updateProfile(id: string, patch: { displayName?: string; username?: string; bio?: string | null }): Promise<User> {
+      const set = Object.entries(PROFILE_COLUMNS).filter(([field]) => patch[field as keyof typeof patch] !== undefined);
+      const values = [id, new Date(clock.now()), ...set.map(([field]) => patch[field as keyof typeof patch])];
+      const assignments = ["updated_at = $2", ...set.map(([, column], i) => `${column} = $${i + 3}`)].join(", ");
+      let user: User | undefined;
       try {
-        const user = await db.user.update({ where: { id }, data: { ...patch, updatedAt: new Date(clock.now()) } });
-        if (patch.displayName !== undefined || patch.username !== undefined) listChanged();
-        return user;
+        [user] = await sql.query<User>(`UPDATE users SET ${assignments} WHERE id = $1 RETURNING ${USER}`, values);
       } catch (err) {
         if (isUniqueViolation(err)) throw new AppError("conflict", { username: "must be unique" });
-        // No row to update: the account was deleted since the caller's token was checked.
-        if ((err as { code?: string })?.code === "P2025") throw unknownCaller();
         throw err;
       }
+      // No row updated: the account was deleted since the caller's token was checked.
+      if (!user) throw unknownCaller();
+      if (patch.displayName !== undefined || patch.username !== undefined) listChanged();
+      return user;
     },
 
     async setPassword(id: string, password: string): Promise<void> {
