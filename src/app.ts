@@ -159,7 +159,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // Registered after the database's onClose hook, so it runs first: queued mail is written out
   // (it reads nothing from the database) before the database closes.
   app.addHook("onClose", () => mail.close());
-  const directory = userDirectory({ db: database.prisma, log: app.log });
+  const directory = userDirectory({ db: database.prisma, sql: database.sql, log: app.log });
   const accountService = accounts({ db: database.prisma, sql: database.sql, clock, passwords, media, directory });
   app.decorate("services", {
     accounts: accountService,

@@ -10,7 +10,7 @@
 // read, and the list is loaded after that read, so the snapshot returned is never older than such
 // a write. Pub/sub notices (Redis when configured) only make other instances drop their copy early
 // (memory); freshness never depends on them.
-import type { Db } from "../db/client.ts";
+import type { Db, Sql } from "../db/client.ts";
 import type { PubSub } from "../adapters/pubsub/port.ts";
 
 export interface DirectoryEntry {
@@ -40,7 +40,7 @@ const CHANNEL = "user-directory";
 
 type Log = { warn(obj: unknown, msg: string): void };
 
-export function userDirectory({ db, log }: { db: Db; log: Log }): Directory {
+export function userDirectory({ db, sql, log }: { db: Db; sql: Sql; log: Log }): Directory {
   let cached: DirectorySnapshot | undefined;
   /** The load in flight, joined by every call that read the same version meanwhile. */
   let loading: { version: string; snapshot: Promise<DirectorySnapshot> } | undefined;
@@ -54,7 +54,7 @@ export function userDirectory({ db, log }: { db: Db; log: Log }): Directory {
   const versionNow = () =>
     (nextRead ??= new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
       nextRead = undefined;
-      return String((await db.$queryRaw<{ version: bigint }[]>`SELECT "version" FROM "directory_version"`)[0]!.version);
+      return (await sql.query<{ version: string }>(`SELECT "version"::text AS "version" FROM "directory_version"`, []))[0]!.version;
     }));
 
   async function load(version: string): Promise<DirectorySnapshot> {
