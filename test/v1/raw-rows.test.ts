@@ -4,8 +4,8 @@
 import t from "tap";
 import { testApp } from "../helpers/app.ts";
 
-t.test("the account read by raw SQL is the account Prisma reads, field for field", async (t) => {
-  const { app } = await testApp(t);
+t.test("the rows raw SQL returns are the rows Prisma reads, field for field", async (t) => {
+  const { app, clock } = await testApp(t);
   const at = new Date("2026-11-30T10:11:12.345Z");
   const full = await app.db.user.create({
     data: {
@@ -33,22 +33,19 @@ t.test("the account read by raw SQL is the account Prisma reads, field for field
     t.ok(raw?.createdAt instanceof Date, "timestamps are dates");
   }
   t.equal(await app.services.accounts.byId("0193c0de-0000-7000-8000-0000000000ff"), null, "no such account: null");
-});
 
-t.test("a profile update and a new link come back as Prisma reads them; a conflict changes nothing", async (t) => {
-  const { app, clock } = await testApp(t);
+  // A profile update and a new link come back as Prisma reads them; a conflict changes nothing.
   const { accounts } = app.services;
-  const at = new Date("2026-11-30T10:11:12.345Z");
   const make = (id: string, username: string) =>
     app.db.user.create({ data: { id, username, displayName: username, bio: "old", passwordHash: "x", role: "host", createdAt: at, updatedAt: at } });
-  const ana = await make("0193c0de-0000-7000-8000-0000000000b1", "ana");
+  const ana = await make("0193c0de-0000-7000-8000-0000000000b1", "ana2");
   await make("0193c0de-0000-7000-8000-0000000000b2", "bob");
 
   const updated = await accounts.updateProfile(ana.id, { displayName: "Ana B", bio: null });
   t.strictSame(updated, await app.db.user.findUnique({ where: { id: ana.id } }), "the returned row is the stored row");
   t.equal(updated.displayName, "Ana B");
   t.equal(updated.bio, null, "bio cleared");
-  t.equal(updated.username, "ana", "a field not in the patch is kept");
+  t.equal(updated.username, "ana2", "a field not in the patch is kept");
   t.equal(updated.updatedAt.getTime(), clock.now(), "updated_at is now");
 
   await t.rejects(accounts.updateProfile(ana.id, { username: "bob", displayName: "Nope" }), { code: "conflict" }, "a taken username is a conflict");
@@ -57,7 +54,7 @@ t.test("a profile update and a new link come back as Prisma reads them; a confli
 
   const { links } = app.calling;
   const bare = await links.create(ana.id, { rate_per_minute: "1.50", window_size_minutes: 5 });
-  const full = await links.create(ana.id, {
+  const every = await links.create(ana.id, {
     rate_per_minute: "999.99",
     window_size_minutes: 1,
     expires_at: "2027-01-01T00:00:00.000Z",
@@ -66,8 +63,8 @@ t.test("a profile update and a new link come back as Prisma reads them; a confli
     scheduled_start: "2026-12-01T09:00:00.000Z",
     scheduled_end: "2026-12-01T10:00:00.000Z",
   });
-  for (const link of [bare, full]) t.strictSame(link, await app.db.callLink.findUnique({ where: { id: link.id } }), `link ${link.label ?? "(no label)"}: the stored row`);
+  for (const link of [bare, every]) t.strictSame(link, await app.db.callLink.findUnique({ where: { id: link.id } }), `link ${link.label ?? "(no label)"}: the stored row`);
   t.equal(bare.useCount, 0, "the column default applies");
-  t.equal(full.rateCents, 99999);
-  t.equal(full.isActive, true);
+  t.equal(every.rateCents, 99999);
+  t.equal(every.isActive, true);
 });
