@@ -165,7 +165,7 @@ t.test("a secret-named field of anything logged is redacted, and the logged obje
   const { lines, logStream } = captureLogs();
   const { app } = await testApp(t, { env: { LOG_LEVEL: "info" }, overrides: { logStream } });
   const body = { name: "paul", password: "correct horse" };
-  const err = Object.assign(new Error("provider said no"), { token: "tok_secret", code: "card_declined" });
+  const err = Object.assign(new Error("provider said no", { cause: new Error("socket hang up") }), { token: "tok_secret", code: "card_declined" });
   app.log.info({ body, password: "top secret", note: "kept", headers: { authorization: "Bearer secret-token", "user-agent": "ua" } }, "a body");
   app.log.error({ err, turn: { username: "u", credential: "turn-secret" } }, "an error");
   const logged = lines.map((l) => JSON.parse(l) as Record<string, any>);
@@ -176,10 +176,11 @@ t.test("a secret-named field of anything logged is redacted, and the logged obje
   t.equal(first!.note, "kept");
   t.same(first!.headers, { authorization: "[Redacted]", "user-agent": "ua" });
   t.equal(second!.err.token, "[Redacted]");
-  t.equal(second!.err.message, "provider said no", "an error keeps its message and type");
+  t.match(second!.err.message, /^provider said no/, "an error keeps its message and type");
   t.equal(second!.err.type, "Error");
   t.equal(second!.err.code, "card_declined");
   t.match(second!.err.stack, /provider said no/);
+  t.match(second!.err.stack, /socket hang up/, "and its cause");
   t.same(second!.turn, { username: "u", credential: "[Redacted]" });
   t.notOk(lines.join("").includes("secret"), "no secret on any line");
   t.equal(body.password, "correct horse", "the caller's object is not changed");

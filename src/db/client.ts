@@ -12,6 +12,8 @@ export type Db = PrismaClient;
  * query waits for an open transaction to finish), for the few statements every request runs:
  * Prisma's JavaScript costs about 4× a raw query's (README, "Performance"). Columns come back under
  * the names the SQL gives them; Prisma stays the owner of the schema and of everything else.
+ * Never call it inside a Prisma interactive transaction: on PGlite it would wait for that
+ * transaction's end (a deadlock), on PostgreSQL it would run outside it.
  */
 export interface Sql {
   query<T>(text: string, params: unknown[]): Promise<T[]>;
@@ -61,6 +63,9 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     }
     const [{ PrismaPg }, pg] = await Promise.all([import("@prisma/adapter-pg"), import("pg")]);
     const pool = new pg.default.Pool({ connectionString: opts.databaseUrl });
+    // An idle connection that fails (a database restart) is reported by the next query that needs
+    // one; without a listener its error event would end the process.
+    pool.on("error", () => {});
     const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
     await prisma.$connect();
     // Each statement text is prepared once per connection, under a name of its own.
@@ -77,8 +82,11 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       sql,
       kind: "postgres",
       close: async () => {
-        await prisma.$disconnect();
-        await pool.end();
+        try {
+          await prisma.$disconnect();
+        } finally {
+          await pool.end();
+        }
       },
     };
   }

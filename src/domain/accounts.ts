@@ -122,8 +122,10 @@ export function accounts({ db, sql, clock, passwords, media, directory }: Accoun
 
     byEmail: (email: string) => db.user.findUnique({ where: { emailKey: emailKeyOf(email) } }),
 
-    /** Changes the fields given; a taken username is a conflict. */
-    /** One UPDATE … RETURNING in raw SQL (through Prisma it cost ~4× the statement). */
+    /**
+     * Changes the fields given; a taken username is a conflict. One UPDATE … RETURNING in raw SQL
+     * (through Prisma it cost ~4× the statement).
+     */
     async updateProfile(id: string, patch: { displayName?: string; username?: string; bio?: string | null }): Promise<User> {
       const set = Object.entries(PROFILE_COLUMNS).filter(([field]) => patch[field as keyof typeof patch] !== undefined);
       const values = [id, new Date(clock.now()), ...set.map(([field]) => patch[field as keyof typeof patch])];

@@ -10,7 +10,16 @@ const SECRET_KEYS = ["password", "token", "refresh_token", "access_token", "gues
 const hasSecret = (v: object) => SECRET_KEYS.some((k) => Object.hasOwn(v, k));
 
 function censored<T extends object>(v: T): T {
-  const copy = v instanceof Error ? Object.assign(Object.create(Object.getPrototypeOf(v) as object) as T, v, { message: v.message, stack: v.stack }) : { ...v };
+  // An error's message, stack and cause chain are not enumerable: they are copied by name.
+  const copy =
+    v instanceof Error
+      ? Object.assign(Object.create(Object.getPrototypeOf(v) as object) as T, v, {
+          message: v.message,
+          stack: v.stack,
+          ...("cause" in v ? { cause: v.cause } : {}),
+          ...(v instanceof AggregateError ? { errors: v.errors } : {}),
+        })
+      : { ...v };
   for (const k of SECRET_KEYS) if (Object.hasOwn(copy, k)) (copy as Record<string, unknown>)[k] = CENSOR;
   return copy;
 }

@@ -21,8 +21,8 @@ export const GZIP_MIN_BYTES = 1400;
 export const SEGMENT_USERS = 64;
 
 /**
- * Per rendering, the bodies of the last CALLERS_KEPT callers are kept (a client polls the list; its
- * gzip body costs a deflate of its segment, ~250 µs, and takes ~2 KB to keep).
+ * Per rendering, the gzip bodies of the last CALLERS_KEPT callers are kept (a client polls the list;
+ * its gzip body costs a deflate of its segment, ~250 µs, and takes ~2 KB to keep).
  */
 export const CALLERS_KEPT = 1000;
 
@@ -103,12 +103,12 @@ export function userListRenderer(imageUrl: (key: string | null) => string | null
     return {
       version: snapshot.version,
       bytes: whole.length,
-      json: perCaller((callerId) => {
+      json(callerId) {
         const at = callerAt(callerId);
         if (!at) return [whole];
         const { start, end } = segments[at.k]!;
         return [whole.subarray(0, start), at.bytes, whole.subarray(end)];
-      }),
+      },
       gzip: perCaller((callerId) => {
         const at = callerAt(callerId);
         return at ? gzip.replacing(at.k, at.bytes) : (gzipWhole ??= gzip.whole());

@@ -21,20 +21,10 @@ import {
   type ServerMessage,
 } from "../../domain/signaling.ts";
 
-// A message on a call's channel is JSON, except a frame to send: a one-line JSON header, a newline
-// and the frame exactly as it goes out (a frame is not escaped into JSON and parsed out again).
 type Envelope =
   | { t: "send"; to: Role | "both"; frame: string }
   | { t: "replaced"; role: Role; conn: string }
   | { t: "end"; reason: string };
-
-const encode = (env: Envelope) => (env.t === "send" ? `{"t":"send","to":"${env.to}"}\n${env.frame}` : JSON.stringify(env));
-function decode(raw: string): Envelope {
-  const nl = raw.indexOf("\n");
-  if (nl < 0) return JSON.parse(raw) as Envelope;
-  const { to } = JSON.parse(raw.slice(0, nl)) as { to: Role | "both" };
-  return { t: "send", to, frame: raw.slice(nl + 1) };
-}
 
 interface Conn {
   id: string;
@@ -80,7 +70,8 @@ export class SignalingHub {
 
   /** Delivers a domain event to the call's participants, wherever they are connected. */
   async notify(callId: string, event: CallEvent): Promise<void> {
-    await this.publish(callId, event.type === "call_ended" ? { t: "end", reason: event.reason } : { t: "send", to: "both", frame: JSON.stringify(event) });
+    const env: Envelope = event.type === "call_ended" ? { t: "end", reason: event.reason } : { t: "send", to: "both", frame: JSON.stringify(event) };
+    await this.deps.pubsub.publish(channel(callId), JSON.stringify(env));
   }
 
   /** Takes over an upgraded socket whose token was already checked and consumed. */
@@ -184,7 +175,8 @@ export class SignalingHub {
       this.send(conn, { type: "error", code: parsed.code, message: parsed.message });
       return;
     }
-    this.publish(conn.callId, { t: "send", to: other(conn.role), frame: JSON.stringify({ ...parsed.message, from: conn.role }) }).catch((err) => {
+    const frame = JSON.stringify({ ...parsed.message, from: conn.role });
+    this.publish(conn.callId, { t: "send", to: other(conn.role), frame }).catch((err) => {
       this.deps.log.error({ err, conn: conn.id, call: conn.callId }, "signaling: relay failed");
       this.send(conn, { type: "error", code: "internal_error", message: "the frame could not be relayed" });
     });
@@ -228,7 +220,7 @@ export class SignalingHub {
   }
 
   private publish(callId: string, env: Envelope) {
-    return this.deps.pubsub.publish(channel(callId), encode(env));
+    return this.deps.pubsub.publish(channel(callId), JSON.stringify(env));
   }
 
   /** A message from the call's channel: hand it to the sockets connected here. */
@@ -243,7 +235,7 @@ export class SignalingHub {
   private deliverHere(callId: string, raw: string) {
     const conns = this.calls.get(callId);
     if (!conns) return;
-    const env = decode(raw);
+    const env = JSON.parse(raw) as Envelope;
     for (const conn of [...conns]) {
       if (env.t === "send") {
         if (env.to === "both" || env.to === conn.role) this.sendRaw(conn, env.frame);
