@@ -15,9 +15,7 @@ export type Db = PrismaClient;
  * Never call it inside a Prisma interactive transaction: on PGlite it would wait for that
  * transaction's end (a deadlock), on PostgreSQL it would run outside it.
  */
-export interface Sql {
-  query<T>(text: string, params: unknown[]): Promise<T[]>;
-}
+export type Sql = Pick<SqlSession, "query">;
 
 /** `column AS "field"` for each field of a model: a raw row then has the shape Prisma's would. */
 export const columns = (fields: Record<string, string>) =>
@@ -44,7 +42,7 @@ export async function openSqlSession(opts: DatabaseOptions): Promise<SqlSession 
     const client = new pg.default.Client({ connectionString: opts.databaseUrl });
     await client.connect();
     return {
-      query: async (sql, params) => (await client.query(sql, params as unknown[])).rows,
+      query: async <T>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as T[],
       exec: async (sql) => void (await client.query(sql)),
       close: () => client.end(),
     };
@@ -71,7 +69,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     // Each statement text is prepared once per connection, under a name of its own.
     const names = new Map<string, string>();
     const sql: Sql = {
-      async query<T>(text: string, values: unknown[]) {
+      async query<T>(text: string, values?: unknown[]) {
         let name = names.get(text);
         if (!name) names.set(text, (name = `vidivo_${names.size + 1}`));
         return (await pool.query({ name, text, values })).rows as T[];
@@ -92,13 +90,14 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   }
   // PGlite is one in-process connection: migrations and Prisma share it.
   const pglite = await openPglite(opts.dataDir);
-  await migrate(pgliteSession(pglite));
+  const session = pgliteSession(pglite);
+  await migrate(session);
   const { PrismaPGlite } = await import("pglite-prisma-adapter");
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
   await prisma.$connect();
   return {
     prisma,
-    sql: { query: async <T>(text: string, params: unknown[]) => (await pglite.query<T>(text, params)).rows },
+    sql: session,
     kind: "pglite",
     close: async () => {
       await prisma.$disconnect();

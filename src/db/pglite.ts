@@ -99,7 +99,7 @@ export async function writePgliteTemplate(dir = PGLITE_TEMPLATE_DIR): Promise<vo
 
 export function pgliteSession(pglite: PGlite): SqlSession {
   return {
-    query: async (sql, params) => (await pglite.query(sql, params as unknown[])).rows as Record<string, unknown>[],
+    query: async <T>(sql: string, params?: unknown[]) => (await pglite.query<T>(sql, params)).rows,
     exec: async (sql) => void (await pglite.exec(sql)),
   };
 }
