@@ -12,7 +12,7 @@ import Ajv from "ajv";
 import addFormats from "ajv-formats";
 import type { Config, RateLimits } from "./config.ts";
 import { loadContract, type Contract } from "./contract/spec.ts";
-import { openDatabase, type Database, type Db } from "./db/client.ts";
+import { openDatabase, type Database, type Db, type Sql } from "./db/client.ts";
 import { systemClock, type Clock } from "./domain/clock.ts";
 import { loadKeyring, type Keyring } from "./domain/keys.ts";
 import { argon2Passwords, type Passwords } from "./domain/passwords.ts";
@@ -57,6 +57,8 @@ declare module "fastify" {
     config: Config;
     clock: Clock;
     db: Db;
+    /** Raw SQL on the same connections (Database.sql), for the statements every request or billing step runs. */
+    sql: Sql;
     storage: Storage;
     keyring: Keyring;
     services: Services;
@@ -154,6 +156,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   if (!overrides.database) app.addHook("onClose", () => database.close());
   const passwords = overrides.passwords ?? argon2Passwords(config.argon2);
   app.decorate("db", database.prisma);
+  app.decorate("sql", database.sql);
   const mail = mailQueue(overrides.mailer ?? mailerFromConfig(config, clock), (err, what) => app.log.error({ err }, what));
   app.decorate("mail", mail);
   // Registered after the database's onClose hook, so it runs first: queued mail is written out

@@ -55,9 +55,9 @@ export interface Calling {
 type Log = { info(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void; error(obj: unknown, msg?: string): void };
 
 /** The provider PAYMENTS_PROVIDER names (config.ts checked its keys). */
-export function paymentProvider(config: Config, db: Db, clock: Clock): PaymentProvider {
+export function paymentProvider(config: Config, sql: Sql, clock: Clock): PaymentProvider {
   const p = config.payments;
-  if (p.provider === "simulated") return simulatedPayments(db, clock, config.publicUrl);
+  if (p.provider === "simulated") return simulatedPayments(sql, clock, config.publicUrl);
   return stripePayments({
     secretKey: p.stripeSecretKey!,
     publishableKey: p.stripePublishableKey!,
@@ -79,12 +79,13 @@ export function calling(deps: {
   overrides: CallingOverrides;
 }): Calling {
   const { db, clock, config, log, overrides } = deps;
-  const provider = overrides.payments ?? paymentProvider(config, db, clock);
+  const provider = overrides.payments ?? paymentProvider(config, deps.sql, clock);
   const pubsub = overrides.pubsub ?? deps.pubsub ?? new MemoryPubSub();
   const instance = instanceLease(db, clock);
   let hub: SignalingHub | undefined;
   const billing = billingEngine({
     db,
+    sql: deps.sql,
     clock,
     provider,
     // Best effort: a notice that cannot be published (Redis unreachable) must not fail the billing step.
@@ -157,7 +158,7 @@ export function calling(deps: {
     calls: callService,
     payments: paymentService,
     connect: connectService,
-    webhooks: webhooks({ db, clock, provider, log }),
+    webhooks: webhooks({ db, sql: deps.sql, clock, provider, log }),
     billing,
     signaling,
     provider,

@@ -55,7 +55,7 @@ async function serve(latencyMs: number) {
   const { systemClock } = await import("../../src/domain/clock.ts");
   const config = loadConfig(process.env);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const simulated = simulatedPayments(database.prisma, systemClock, config.publicUrl);
+  const simulated = simulatedPayments(database.sql, systemClock, config.publicUrl);
   // Every request that would cross the network to a real provider waits first.
   const remote = new Set(["hold", "findHold", "holdState", "capture", "release", "refund", "refunds", "createCustomer", "setupIntent", "createAccount", "account", "onboardingLink", "dashboardLink", "balance"]);
   const payments =

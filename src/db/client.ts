@@ -1,7 +1,7 @@
 // Opens the database: embedded PGlite in $DATA_DIR/pg by default (see pglite.ts), PostgreSQL when
 // DATABASE_URL is set. Both are reached through Prisma driver adapters (no native engine). The
 // committed SQL migrations are applied before the client is handed out.
-import { PrismaClient } from "./generated/client.ts";
+import { Prisma, PrismaClient } from "./generated/client.ts";
 import { migrate, type SqlSession } from "./migrate.ts";
 import { openPglite, pgliteSession } from "./pglite.ts";
 
@@ -16,6 +16,17 @@ export type Db = PrismaClient;
  * transaction's end (a deadlock), on PostgreSQL it would run outside it.
  */
 export type Sql = Pick<SqlSession, "query">;
+
+/** A tagged template on a `Sql`: composed as `Prisma.sql` composes (nested fragments, join, empty). */
+export type SqlTag = <T = Record<string, unknown>>(strings: TemplateStringsArray, ...values: unknown[]) => Promise<T[]>;
+
+/** `sqlTag(sql)`\`SELECT … ${value}\``: runs the statement's `$n` text, so that one shape is one named statement. */
+export const sqlTag =
+  (sql: Sql): SqlTag =>
+  <T>(strings: TemplateStringsArray, ...values: unknown[]) => {
+    const statement = Prisma.sql(strings, ...values);
+    return sql.query<T>(statement.text, statement.values);
+  };
 
 /** `column AS "field"` for each field of a model: a raw row then has the shape Prisma's would. */
 export const columns = (fields: Record<string, string>) =>

@@ -8,7 +8,7 @@
 // derived from (call, window, action).
 // Every instant comes from the injected clock; tick() does all work that is due at clock.now().
 import { randomBytes } from "node:crypto";
-import type { Db } from "../db/client.ts";
+import { sqlTag, type Db, type Sql, type SqlTag } from "../db/client.ts";
 import { Prisma, type Call, type CallStatus, type CallTask } from "../db/generated/client.ts";
 import { PaymentsRefused, type HoldInput, type HoldResult, type PaymentProvider } from "../adapters/payments/port.ts";
 import type { Clock } from "./clock.ts";
@@ -136,8 +136,8 @@ export interface CaptureRecord {
  * snapshot would miss the other's. The sum still mends a total left short by an earlier version
  * (which wrote the capture and the total in two statements).
  */
-export async function recordCapture(db: Db, c: CaptureRecord) {
-  await db.$executeRaw`
+export async function recordCapture(q: SqlTag, c: CaptureRecord) {
+  await q`
     WITH "inserted" AS (
       INSERT INTO "captures" ("id", "call_id", "window_index", "host_id", "guest_id", "gross_cents", "fee_cents", "net_cents", "payment_ref", "created_at")
       VALUES (${c.id}::uuid, ${c.callId}::uuid, ${c.windowIndex}, ${c.hostId}::uuid, ${c.guestId}::uuid, ${c.grossCents}, ${c.feeCents}, ${c.netCents}, ${c.paymentRef}, ${c.createdAt})
@@ -189,6 +189,8 @@ const taskOf = (j: TaskJson): CallTask => ({
 
 export interface BillingDeps {
   db: Db;
+  /** The engine's own statements (Database.sql). */
+  sql: Sql;
   clock: Clock;
   provider: PaymentProvider;
   notify: Notify;
@@ -197,7 +199,8 @@ export interface BillingDeps {
   parallelism?: number;
 }
 
-export function billingEngine({ db, clock, provider, notify, log, parallelism = TICK_PARALLELISM }: BillingDeps) {
+export function billingEngine({ db, sql, clock, provider, notify, log, parallelism = TICK_PARALLELISM }: BillingDeps) {
+  const q = sqlTag(sql);
   const now = () => new Date(clock.now());
   const inFlightMax = Math.max(1, Math.floor(parallelism));
   /** Calls claimed by one query: a quarter of the room, so that claims are few and the pipeline stays full. */
@@ -216,21 +219,19 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
   const TASK_COLUMNS = Prisma.sql`"id", "call_id", "kind", "window_index", "ref_time", "reason", "dedupe_key", "due_at", "status", "attempts", "created_at"`;
 
   async function schedule(callId: string, kind: TaskKind, dueAt: Date, extra: TaskFields = {}) {
-    await db.$executeRaw`INSERT INTO "call_tasks" (${TASK_COLUMNS}) VALUES ${taskValues(callId, [{ kind, dueAt, extra }])} ON CONFLICT DO NOTHING`;
+    await q`INSERT INTO "call_tasks" (${TASK_COLUMNS}) VALUES ${taskValues(callId, [{ kind, dueAt, extra }])} ON CONFLICT DO NOTHING`;
   }
 
   const finishTask = (task: Pick<CallTask, "id">, status: "done" | "cancelled") =>
-    db.$executeRaw`UPDATE "call_tasks" SET "status" = ${status}, "done_at" = ${now()} WHERE "id" = ${task.id}::uuid AND "status" = 'pending'`;
+    q`UPDATE "call_tasks" SET "status" = ${status}, "done_at" = ${now()} WHERE "id" = ${task.id}::uuid AND "status" = 'pending'`;
 
   /** Moves a task to `until` without counting an attempt (it waits for another step, not for a failure to pass). */
-  const postpone = (task: Pick<CallTask, "id">, until: Date) => db.$executeRaw`UPDATE "call_tasks" SET "due_at" = ${until} WHERE "id" = ${task.id}::uuid`;
+  const postpone = (task: Pick<CallTask, "id">, until: Date) => q`UPDATE "call_tasks" SET "due_at" = ${until} WHERE "id" = ${task.id}::uuid`;
 
   async function retryLater(task: CallTask, error: string) {
     const delay = RETRY_MS[Math.min(task.attempts, RETRY_MS.length - 1)]!;
-    await db.callTask.update({
-      where: { id: task.id },
-      data: { attempts: task.attempts + 1, lastError: error.slice(0, 500), dueAt: new Date(clock.now() + delay) },
-    });
+    await q`UPDATE "call_tasks" SET "attempts" = ${task.attempts + 1}, "last_error" = ${error.slice(0, 500)}, "due_at" = ${new Date(clock.now() + delay)}
+      WHERE "id" = ${task.id}::uuid`;
   }
 
   /**
@@ -242,13 +243,13 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
    */
   async function fixCapture(call: Call, k: number, amount: number): Promise<{ id: string; hold_ref: string; capture_cents: number } | "ended" | undefined> {
     if (call.status !== "active") {
-      const [win] = await db.$queryRaw<{ id: string; hold_ref: string; capture_cents: number }[]>`
+      const [win] = await q<{ id: string; hold_ref: string; capture_cents: number }>`
         UPDATE "billing_windows" SET "capture_cents" = COALESCE("capture_cents", LEAST(${amount}, "amount_cents"))
         WHERE "call_id" = ${call.id}::uuid AND "index" = ${k} AND "hold_status" = 'held' AND "hold_ref" IS NOT NULL
         RETURNING "id", "hold_ref", "capture_cents"`;
       return win;
     }
-    const [row] = await db.$queryRaw<{ held: number; active: number; id: string | null; hold_ref: string | null; capture_cents: number | null }[]>`
+    const [row] = await q<{ held: number; active: number; id: string | null; hold_ref: string | null; capture_cents: number | null }>`
       WITH "held" AS (
         SELECT "id" FROM "billing_windows"
         WHERE "call_id" = ${call.id}::uuid AND "index" = ${k} AND "hold_status" = 'held' AND "hold_ref" IS NOT NULL),
@@ -303,22 +304,22 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
     });
     if (!res.ok && res.final) {
       // The provider let the hold go (its authorization expired): there is nothing to capture.
-      await db.billingWindow.updateMany({ where: { id: win.id, holdStatus: "held" }, data: { holdStatus: "expired", updatedAt: now() } });
+      await q`UPDATE "billing_windows" SET "hold_status" = 'expired', "updated_at" = ${now()} WHERE "id" = ${win.id}::uuid AND "hold_status" = 'held'`;
       log?.error({ callId: call.id, window: k, error: res.error }, "hold expired before its capture");
       return "done";
     }
     if (!res.ok) return "failed";
-    await recordCapture(db, { id: uuidv7(clock), callId: call.id, windowIndex: k, hostId: call.hostId, guestId: call.guestId, ...parts, paymentRef: win.hold_ref, createdAt: now() });
+    await recordCapture(q, { id: uuidv7(clock), callId: call.id, windowIndex: k, hostId: call.hostId, guestId: call.guestId, ...parts, paymentRef: win.hold_ref, createdAt: now() });
     return "done";
   }
 
   async function releaseWindow(callId: string, k: number) {
-    const [win] = await db.$queryRaw<{ id: string; hold_ref: string }[]>`
+    const [win] = await q<{ id: string; hold_ref: string }>`
       SELECT "id", "hold_ref" FROM "billing_windows"
       WHERE "call_id" = ${callId}::uuid AND "index" = ${k} AND "hold_status" = 'held' AND "hold_ref" IS NOT NULL`;
     if (!win) return;
     await provider.release({ holdRef: win.hold_ref, idempotencyKey: holdKey(callId, k, "release") });
-    await db.$executeRaw`UPDATE "billing_windows" SET "hold_status" = 'released', "updated_at" = ${now()} WHERE "id" = ${win.id}::uuid`;
+    await q`UPDATE "billing_windows" SET "hold_status" = 'released', "updated_at" = ${now()} WHERE "id" = ${win.id}::uuid`;
   }
 
   /**
@@ -348,7 +349,7 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
       // another statement change the row first.
       const left = (role: "host" | "guest") =>
         Prisma.sql`CASE WHEN ${Prisma.raw(`"${role}_conn"`)} IS NULL AND ${Prisma.raw(`"${role}_left_at"`)} + ${grace} <= ${at} THEN ${Prisma.raw(`"${role}_left_at"`)} END`;
-      const [row] = await db.$queryRaw<CallRow[]>`
+      const [row] = await q<CallRow>`
         UPDATE "calls" SET "status" = 'ending', "updated_at" = ${t},
           "ended_at" = GREATEST(LEAST(${at}, "paid_until", ${left("host")}, ${left("guest")}), "started_at", "billed_until"),
           "end_reason" = CASE
@@ -379,7 +380,7 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
           INSERT INTO "billing_windows" ("id", "call_id", "index", "amount_cents", "hold_status", "hold_ref", "created_at", "updated_at")
           VALUES (${uuidv7(clock)}::uuid, ${call.id}::uuid, ${k}, ${declinedCents}, 'declined', NULL, ${now()}, ${now()})
           ON CONFLICT DO NOTHING)`;
-    await db.$executeRaw`
+    await q`
       ${declined}
       UPDATE "calls" SET "paid_until" = LEAST("paid_until", ${paidUntil}), "updated_at" = ${now()},
         "ended_at" = CASE WHEN ${cut} THEN ${paidUntil} ELSE "ended_at" END,
@@ -402,7 +403,7 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
         const res = await placeHold(provider, request);
         if (res.ok) {
           // The window, its capture and the next hold, and this task done: one statement.
-          await db.$executeRaw`
+          await q`
             WITH "window" AS (
               INSERT INTO "billing_windows" ("id", "call_id", "index", "amount_cents", "hold_status", "hold_ref", "created_at", "updated_at")
               VALUES (${uuidv7(clock)}::uuid, ${call.id}::uuid, ${k}, ${request.amountCents}, 'held', ${res.holdRef}, ${now()}, ${now()})
@@ -451,7 +452,7 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
         // The hold of a first attempt that needed 3-D Secure (its ref in `reason`): released
         // unless a retried initiate adopted it as its window 1.
         const ref = task.reason;
-        if (ref && (await db.billingWindow.count({ where: { holdRef: ref } })) === 0) {
+        if (ref && (await q`SELECT 1 FROM "billing_windows" WHERE "hold_ref" = ${ref}`).length === 0) {
           await provider.release({ holdRef: ref, idempotencyKey: holdKey(call.id, 1, "release") });
         }
         return void (await finishTask(task, "done"));
@@ -464,11 +465,12 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
         // process that stalled past VOID_AFTER_MS; in tests, a clock moved meanwhile). A call
         // that stays pending is cancelled at its no-show deadline, and then its hold is looked for.
         // Otherwise the hold it placed, if any, is found (never placed anew) and released.
-        const recorded = await db.billingWindow.count({ where: { callId: call.id, index: k } });
-        if (recorded > 0) return void (await finishTask(task, "done"));
+        const recorded = await q`SELECT 1 FROM "billing_windows" WHERE "call_id" = ${call.id}::uuid AND "index" = ${k}`;
+        if (recorded.length > 0) return void (await finishTask(task, "done"));
         if (k === 1 && call.status === "pending") return retryLater(task, "initiate is still waiting for its hold");
-        const retrying = await db.callTask.count({ where: { callId: call.id, kind: "hold", windowIndex: k, status: "pending" } });
-        if (retrying > 0) return retryLater(task, "the hold request is still being retried");
+        const retrying = await q`
+          SELECT 1 FROM "call_tasks" WHERE "call_id" = ${call.id}::uuid AND "kind" = 'hold' AND "window_index" = ${k} AND "status" = 'pending'`;
+        if (retrying.length > 0) return retryLater(task, "the hold request is still being retried");
         const ref = await provider.findHold(holdRequest(call, k));
         if (ref) await provider.release({ holdRef: ref, idempotencyKey: holdKey(call.id, k, "release") });
         return void (await finishTask(task, "done"));
@@ -484,7 +486,7 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
     // declined (SPEC 4.9 step 5): the call ends where it was paid, and the settlement runs on that.
     if (call.startedAt && call.endedAt) {
       const used = Math.ceil((call.endedAt.getTime() - call.startedAt.getTime()) / windowMs(call));
-      const [hold] = await db.$queryRaw<{ id: string; window_index: number; due_at: Date; attempts: number }[]>`
+      const [hold] = await q<{ id: string; window_index: number; due_at: Date; attempts: number }>`
         SELECT "id", "window_index", "due_at", "attempts" FROM "call_tasks"
         WHERE "call_id" = ${call.id}::uuid AND "kind" = 'hold' AND "status" = 'pending' AND "window_index" <= ${used}
         ORDER BY "window_index" LIMIT 1`;
@@ -498,7 +500,7 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
         return; // the settlement stays due, and runs on the call as it now ends
       }
     }
-    const windows = await db.$queryRaw<{ index: number }[]>`
+    const windows = await q<{ index: number }>`
       SELECT "index" FROM "billing_windows" WHERE "call_id" = ${call.id}::uuid AND "hold_status" = 'held' ORDER BY "index"`;
     let failed = false;
     for (const w of windows) {
@@ -517,7 +519,7 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
     // The rest of the schedule is void. Another settlement is kept: it was scheduled for a hold
     // recorded after this one read the windows (initiate's, overtaken by the end), and releases it;
     // so are a void_hold and a release_unused (they release holds no window records).
-    await db.$executeRaw`
+    await q`
       UPDATE "call_tasks" SET "status" = 'cancelled', "done_at" = ${now()}
       WHERE "call_id" = ${call.id}::uuid AND "status" = 'pending' AND "id" <> ${task.id}::uuid
         AND "kind" NOT IN ('settle', 'void_hold', 'release_unused')`;
@@ -535,11 +537,11 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
   ];
 
   async function scheduleWindow(call: Call, k: number) {
-    await db.$executeRaw`INSERT INTO "call_tasks" (${TASK_COLUMNS}) VALUES ${taskValues(call.id, windowTasks(call, k))} ON CONFLICT DO NOTHING`;
+    await q`INSERT INTO "call_tasks" (${TASK_COLUMNS}) VALUES ${taskValues(call.id, windowTasks(call, k))} ON CONFLICT DO NOTHING`;
   }
 
   async function releaseLease(callId: string, owner: string) {
-    await db.$executeRaw`UPDATE "calls" SET "lease_owner" = NULL, "lease_until" = NULL WHERE "id" = ${callId}::uuid AND "lease_owner" = ${owner}`;
+    await q`UPDATE "calls" SET "lease_owner" = NULL, "lease_until" = NULL WHERE "id" = ${callId}::uuid AND "lease_owner" = ${owner}`;
   }
 
   /**
@@ -548,7 +550,7 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
    */
   async function renewLease(callId: string, owner: string): Promise<{ call: Call; due: CallTask[] } | null> {
     const t = now();
-    const [row] = await db.$queryRaw<(CallRow & { due: TaskJson[] })[]>`
+    const [row] = await q<(CallRow & { due: TaskJson[] })>`
       WITH "leased" AS (
         UPDATE "calls" SET "lease_until" = ${new Date(t.getTime() + LEASE_MS)}
         WHERE "id" = ${callId}::uuid AND "lease_owner" = ${owner}
@@ -565,11 +567,12 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
 
   /** Gives the lease back unless more of the call's work is due (then false: the drain goes on). */
   async function releaseIfIdle(callId: string, owner: string): Promise<boolean> {
-    const released = await db.$executeRaw`
+    const released = await q`
       UPDATE "calls" SET "lease_owner" = NULL, "lease_until" = NULL
       WHERE "id" = ${callId}::uuid AND "lease_owner" = ${owner}
-        AND NOT EXISTS (SELECT 1 FROM "call_tasks" WHERE "call_id" = ${callId}::uuid AND "status" = 'pending' AND "due_at" <= ${now()})`;
-    return released === 1;
+        AND NOT EXISTS (SELECT 1 FROM "call_tasks" WHERE "call_id" = ${callId}::uuid AND "status" = 'pending' AND "due_at" <= ${now()})
+      RETURNING 1`;
+    return released.length === 1;
   }
 
   /** Runs a leased call's due tasks in order, then gives the lease back. */
@@ -609,16 +612,14 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
    */
   async function claim(owner: string, limit: number): Promise<string[]> {
     const t = now();
-    const mine = [...draining.keys()];
-    const notMine = mine.length ? Prisma.sql`AND c."id" NOT IN (${Prisma.join(mine.map((id) => Prisma.sql`${id}::uuid`))})` : Prisma.empty;
-    const rows = await db.$queryRaw<{ id: string }[]>`
+    const rows = await q<{ id: string }>`
       UPDATE "calls" SET "lease_owner" = ${owner}, "lease_until" = ${new Date(t.getTime() + LEASE_MS)}
       WHERE "id" IN (
         SELECT c."id"
         FROM (SELECT "call_id", min("due_at") AS "first_due" FROM "call_tasks"
               WHERE "status" = 'pending' AND "due_at" <= ${t} GROUP BY "call_id") d
         JOIN "calls" c ON c."id" = d."call_id"
-        WHERE (c."lease_until" IS NULL OR c."lease_until" < ${t}) ${notMine}
+        WHERE (c."lease_until" IS NULL OR c."lease_until" < ${t}) AND c."id" <> ALL(${[...draining.keys()]}::uuid[])
         ORDER BY d."first_due", c."id"
         LIMIT ${limit}
         FOR UPDATE OF c SKIP LOCKED)
@@ -629,7 +630,7 @@ export function billingEngine({ db, clock, provider, notify, log, parallelism = 
   async function leaseOne(callId: string): Promise<string | null> {
     const owner = randomBytes(8).toString("hex");
     const t = now();
-    const rows = await db.$queryRaw<{ id: string }[]>`
+    const rows = await q<{ id: string }>`
       UPDATE "calls" SET "lease_owner" = ${owner}, "lease_until" = ${new Date(t.getTime() + LEASE_MS)}
       WHERE "id" IN (
         SELECT "id" FROM "calls" WHERE "id" = ${callId}::uuid AND ("lease_until" IS NULL OR "lease_until" < ${t})

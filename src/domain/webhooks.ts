@@ -11,7 +11,7 @@
 //   ordering  states carry the provider's time (event.created): an older event never overwrites a
 //             newer state, and a final status (a dispute won or lost, a payout paid) is kept.
 // A failure while applying releases the claim and answers 500; Stripe delivers the event again.
-import type { Db } from "../db/client.ts";
+import { sqlTag, type Db, type Sql } from "../db/client.ts";
 import type { AccountState, PaymentProvider, WebhookEvent } from "../adapters/payments/port.ts";
 import { recordCapture } from "./billing.ts";
 import { recordRefund } from "./payments.ts";
@@ -50,8 +50,9 @@ function replaceable(status: string, at: Date, finals: string[]) {
   return finals.includes(status) ? { OR: [notFinal, older] } : { AND: [notFinal, older] };
 }
 
-export function webhooks({ db, clock, provider, log }: { db: Db; clock: Clock; provider: PaymentProvider; log: Log }) {
+export function webhooks({ db, sql, clock, provider, log }: { db: Db; sql: Sql; clock: Clock; provider: PaymentProvider; log: Log }) {
   const now = () => new Date(clock.now());
+  const q = sqlTag(sql);
 
   function verify(raw: Buffer, signature: string | undefined): WebhookEvent {
     if (!provider.verifyWebhook) {
@@ -115,7 +116,7 @@ export function webhooks({ db, clock, provider, log }: { db: Db; clock: Clock; p
     const win = holdRef ? await db.billingWindow.findFirst({ where: { holdRef }, include: { call: true } }) : null;
     if (!win || !holdRef) return log.info({ payment: holdRef }, "webhook: a payment that is not a call's hold");
     if (amount && amount > 0) {
-      await recordCapture(db, {
+      await recordCapture(q, {
         id: uuidv7(clock), callId: win.callId, windowIndex: win.index, hostId: win.call.hostId, guestId: win.call.guestId,
         ...split(amount), paymentRef: holdRef, createdAt: now(),
       });

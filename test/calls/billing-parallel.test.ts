@@ -86,7 +86,7 @@ t.test("one boundary: captures of many calls are in flight together, within the 
     () => provider.inner,
   );
   const { app } = await testApp(t, { overrides: { clock, payments: provider, tickIntervalMs: 0, billingParallelism: BOUND } });
-  provider.inner = simulatedPayments(app.db, clock);
+  provider.inner = simulatedPayments(app.sql, clock);
   const host = await makeUser(app, "host", "Hal");
   const link = await app.calling.links.create(host.id, { rate_per_minute: "1.00", window_size_minutes: 1 });
   const calls = [];
@@ -159,7 +159,7 @@ t.test("two engines on one database, generated interleavings: no step twice, eve
     );
     const opts = { dataDir, ...(databaseUrl ? { databaseUrl } : {}) };
     const { app } = await testApp(t, { ...opts, overrides: { database, pubsub, clock, payments: provider, tickIntervalMs: 0, endWaitMs: 2000, billingParallelism: parallelism } });
-    provider.inner = simulatedPayments(app.db, clock);
+    provider.inner = simulatedPayments(app.sql, clock);
     return app;
   };
   const a = await engine("A", 4);

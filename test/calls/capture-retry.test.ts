@@ -32,7 +32,7 @@ function flakyCaptures() {
 t.test("a capture that fails", async (t) => {
   const flaky = flakyCaptures();
   const { app, clock } = await testApp(t, { overrides: { tickIntervalMs: 0, payments: flaky.provider } });
-  flaky.attach(simulatedPayments(app.db, app.clock));
+  flaky.attach(simulatedPayments(app.sql, app.clock));
   await app.listen({ port: 0, host: "127.0.0.1" });
   const host = await makeUser(app, "host", "Hal");
   const link = await createLink(app, host, { rate_per_minute: "2.00", window_size_minutes: 5 });

@@ -57,7 +57,7 @@ t.test(`${N} calls ended at once`, async (t) => {
   const clock = new ManualClock(new Date());
   const provider = slowCaptures();
   const { app } = await testApp(t, { overrides: { clock, payments: provider, tickIntervalMs: 0, endWaitMs: 300 } });
-  provider.inner = simulatedPayments(app.db, clock);
+  provider.inner = simulatedPayments(app.sql, clock);
   const host = await makeUser(app, "host", "Hal");
   const { link } = { link: await app.calling.links.create(host.id, { rate_per_minute: "1.00", window_size_minutes: 10 }) };
   const end = (c: { id: string; guest: Party }, key: string) =>

@@ -105,7 +105,7 @@ t.test("idempotency keys heal, and keep no secret", async (t) => {
     ...(databaseUrl ? { databaseUrl } : {}),
     overrides: { database: { ...database, prisma } satisfies Database, payments: payments.provider, tickIntervalMs: 0 },
   });
-  payments.attach(simulatedPayments(app.db, app.clock));
+  payments.attach(simulatedPayments(app.sql, app.clock));
   await app.listen({ port: 0, host: "127.0.0.1" });
   const host = await makeUser(app, "host", "Hal");
   const link = await createLink(app, host);

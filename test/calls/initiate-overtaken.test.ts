@@ -34,7 +34,7 @@ function gatedHolds() {
 t.test("a cancel that overtakes initiate's first hold", async (t) => {
   const gate = gatedHolds();
   const { app } = await testApp(t, { overrides: { payments: gate.provider, tickIntervalMs: 0 } });
-  gate.attach(simulatedPayments(app.db, app.clock));
+  gate.attach(simulatedPayments(app.sql, app.clock));
   const host = await makeUser(app, "host", "Hal");
 
   const cases = [

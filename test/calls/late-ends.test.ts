@@ -31,7 +31,7 @@ t.test("ends the engine had not run yet, and a departure recorded after its wind
     () => provider.inner,
   );
   const { app } = await testApp(t, { overrides: { clock, payments: provider, tickIntervalMs: 0, endWaitMs: 1000 } });
-  provider.inner = simulatedPayments(app.db, clock);
+  provider.inner = simulatedPayments(app.sql, clock);
   const host = await makeUser(app, "host", "Hal");
   const { calls, links, billing } = app.calling;
   const asGuest = (id: string) => ({ kind: "guest" as const, id });

@@ -101,7 +101,7 @@ t.test(`call state races: ${RUNS} interleavings for each pair of operations`, { 
   const provider = slowProvider();
   const clock = new ManualClock(new Date());
   const { app } = await testApp(t, { overrides: { clock, payments: provider, tickIntervalMs: 0, endWaitMs: 100 } });
-  provider.inner = simulatedPayments(app.db, clock);
+  provider.inner = simulatedPayments(app.sql, clock);
   const host = await makeUser(app, "host", "Hal");
   const tick = () => app.calling.tick();
 

@@ -10,7 +10,7 @@
 // Customers and card-saving sessions are simulated ids; every host can take payments at once (no
 // onboarding); balances are computed by the payments service (net available after a delay).
 import { randomBytes } from "node:crypto";
-import type { Db } from "../../db/client.ts";
+import { sqlTag, type Sql } from "../../db/client.ts";
 import type { Clock } from "../../domain/clock.ts";
 import { uuidv7 } from "../../domain/ids.ts";
 import { PaymentsRefused, type AccountState, type CaptureResult, type HoldResult, type PaymentProvider, type RefundResult } from "./port.ts";
@@ -27,7 +27,16 @@ const IN_FLIGHT = "in_flight";
 
 const token = () => randomBytes(12).toString("hex");
 
-export function simulatedPayments(db: Db, clock: Clock, publicUrl = "http://localhost:3000"): PaymentProvider {
+interface IntentRow {
+  amount_cents: number;
+  status: string;
+  created_at: Date;
+}
+
+/** Its records are written with raw statements (Database.sql): a boundary is a few of them for every call at once. */
+export function simulatedPayments(sql: Sql, clock: Clock, publicUrl = "http://localhost:3000"): PaymentProvider {
+  const q = sqlTag(sql);
+  const now = () => new Date(clock.now());
   const enabled = (accountRef: string): AccountState => ({
     accountRef,
     chargesEnabled: true,
@@ -45,33 +54,44 @@ export function simulatedPayments(db: Db, clock: Clock, publicUrl = "http://loca
    */
   async function once<T>(key: string, action: string, effect: () => Promise<T>): Promise<T> {
     const claimId = uuidv7(clock);
-    const claimed = await db.$executeRaw`
+    const claimed = await q`
       INSERT INTO "sim_payment_requests" ("id", "idempotency_key", "action", "replayed", "outcome", "created_at")
-      VALUES (${claimId}::uuid, ${key}, ${action}, false, ${IN_FLIGHT}, ${new Date(clock.now())})
-      ON CONFLICT ("idempotency_key") WHERE NOT "replayed" DO NOTHING`;
-    if (claimed === 1) {
+      VALUES (${claimId}::uuid, ${key}, ${action}, false, ${IN_FLIGHT}, ${now()})
+      ON CONFLICT ("idempotency_key") WHERE NOT "replayed" DO NOTHING
+      RETURNING 1`;
+    if (claimed.length === 1) {
       let outcome: T;
       try {
         outcome = await effect();
       } catch (err) {
-        await db.simPaymentRequest.deleteMany({ where: { id: claimId } });
+        await q`DELETE FROM "sim_payment_requests" WHERE "id" = ${claimId}::uuid`;
         throw err;
       }
-      await db.simPaymentRequest.update({ where: { id: claimId }, data: { outcome: JSON.stringify(outcome) } });
+      await q`UPDATE "sim_payment_requests" SET "outcome" = ${JSON.stringify(outcome)} WHERE "id" = ${claimId}::uuid`;
       return outcome;
     }
     for (let waited = 0; waited < 5000; waited += 20) {
-      const first = await db.simPaymentRequest.findFirst({ where: { idempotencyKey: key, replayed: false } });
-      if (first && first.outcome !== IN_FLIGHT) {
-        await db.simPaymentRequest.create({
-          data: { id: uuidv7(clock), idempotencyKey: key, action, replayed: true, outcome: first.outcome, createdAt: new Date(clock.now()) },
-        });
-        return JSON.parse(first.outcome) as T;
+      const first = await firstOutcome(key);
+      if (first !== null && first !== IN_FLIGHT) {
+        await q`
+          INSERT INTO "sim_payment_requests" ("id", "idempotency_key", "action", "replayed", "outcome", "created_at")
+          VALUES (${uuidv7(clock)}::uuid, ${key}, ${action}, true, ${first}, ${now()})`;
+        return JSON.parse(first) as T;
       }
       await new Promise((r) => setTimeout(r, 20));
     }
     throw new Error(`idempotency_key_in_use: another ${action} request with this key is in progress`);
   }
+
+  /** The outcome recorded by the first request with `key` (IN_FLIGHT while it runs); null if none. */
+  async function firstOutcome(key: string): Promise<string | null> {
+    const [first] = await q<{ outcome: string }>`
+      SELECT "outcome" FROM "sim_payment_requests" WHERE "idempotency_key" = ${key} AND NOT "replayed" LIMIT 1`;
+    return first?.outcome ?? null;
+  }
+
+  const intent = async (holdRef: string) =>
+    (await q<IntentRow>`SELECT "amount_cents", "status", "created_at" FROM "sim_payment_intents" WHERE "id" = ${holdRef}`)[0];
 
   return {
     name: "simulated",
@@ -86,62 +106,60 @@ export function simulatedPayments(db: Db, clock: Clock, publicUrl = "http://loca
           declineCode = "invalid_payment_method";
         }
         if (!declineCode && paymentMethodId === DECLINE_AFTER_FIRST_HOLD) {
-          const earlier = await db.simPaymentIntent.count({ where: { reference, paymentMethod: paymentMethodId } });
-          if (earlier > 0) declineCode = "insufficient_funds";
+          const earlier = await q`SELECT 1 FROM "sim_payment_intents" WHERE "reference" = ${reference} AND "payment_method" = ${paymentMethodId} LIMIT 1`;
+          if (earlier.length > 0) declineCode = "insufficient_funds";
         }
         if (declineCode) return { ok: false, declineCode };
         const holdRef = `pi_sim_${token()}`;
-        await db.simPaymentIntent.create({
-          data: {
-            id: holdRef,
-            paymentMethod: paymentMethodId,
-            reference,
-            amountCents,
-            status: "requires_capture",
-            createdAt: new Date(clock.now()),
-          },
-        });
+        await q`
+          INSERT INTO "sim_payment_intents" ("id", "payment_method", "reference", "amount_cents", "status", "created_at")
+          VALUES (${holdRef}, ${paymentMethodId}, ${reference}, ${amountCents}, 'requires_capture', ${now()})`;
         return { ok: true, holdRef };
       }),
 
     capture: ({ holdRef, amountCents, idempotencyKey }) =>
       once<CaptureResult>(idempotencyKey, "capture", async () => {
-        const intent = await db.simPaymentIntent.findUnique({ where: { id: holdRef } });
-        if (intent?.status === "canceled") return { ok: false, error: "hold_canceled", final: true };
-        if (!intent || intent.status !== "requires_capture") return { ok: false, error: "payment_intent_unexpected_state", final: false };
-        if (amountCents > intent.amountCents) return { ok: false, error: "amount_too_large", final: false };
-        await db.simPaymentIntent.update({ where: { id: holdRef }, data: { status: "succeeded", capturedCents: amountCents } });
-        return { ok: true };
+        // One conditional update; the intent is read only to say why it did not apply.
+        const captured = await q`
+          UPDATE "sim_payment_intents" SET "status" = 'succeeded', "captured_cents" = ${amountCents}
+          WHERE "id" = ${holdRef} AND "status" = 'requires_capture' AND "amount_cents" >= ${amountCents}
+          RETURNING 1`;
+        if (captured.length === 1) return { ok: true };
+        const found = await intent(holdRef);
+        if (found?.status === "canceled") return { ok: false, error: "hold_canceled", final: true };
+        if (!found || found.status !== "requires_capture") return { ok: false, error: "payment_intent_unexpected_state", final: false };
+        return { ok: false, error: "amount_too_large", final: false };
       }),
 
     release: async ({ holdRef, idempotencyKey }) => {
       await once(idempotencyKey, "release", async () => {
-        await db.simPaymentIntent.updateMany({ where: { id: holdRef, status: "requires_capture" }, data: { status: "canceled" } });
+        await q`UPDATE "sim_payment_intents" SET "status" = 'canceled' WHERE "id" = ${holdRef} AND "status" = 'requires_capture'`;
         return { ok: true };
       });
     },
 
     async findHold({ idempotencyKey }) {
-      const first = await db.simPaymentRequest.findFirst({ where: { idempotencyKey, replayed: false } });
-      if (!first || first.outcome === IN_FLIGHT) return null;
-      const outcome = JSON.parse(first.outcome) as HoldResult;
+      const first = await firstOutcome(idempotencyKey);
+      if (first === null || first === IN_FLIGHT) return null;
+      const outcome = JSON.parse(first) as HoldResult;
       return outcome.ok ? outcome.holdRef : null;
     },
 
     async holdState(holdRef) {
-      const intent = await db.simPaymentIntent.findUnique({ where: { id: holdRef } });
-      if (!intent) return null;
-      const status = ["requires_capture", "succeeded", "canceled"].includes(intent.status) ? (intent.status as "succeeded") : "other";
-      return { holdRef, status, amountCents: intent.amountCents, customerRef: null, payeeRef: null, createdAt: intent.createdAt };
+      const found = await intent(holdRef);
+      if (!found) return null;
+      const status = ["requires_capture", "succeeded", "canceled"].includes(found.status) ? (found.status as "succeeded") : "other";
+      return { holdRef, status, amountCents: found.amount_cents, customerRef: null, payeeRef: null, createdAt: found.created_at };
     },
 
     refund: ({ holdRef, amountCents, reason, idempotencyKey }) =>
       once<RefundResult>(idempotencyKey, "refund", async () => {
         // One conditional update: two refunds at once never take more than was captured.
-        const taken = await db.$executeRaw`
+        const taken = await q`
           UPDATE "sim_payment_intents" SET "refunded_cents" = "refunded_cents" + ${amountCents}
-          WHERE "id" = ${holdRef} AND "status" = 'succeeded' AND "refunded_cents" + ${amountCents} <= "captured_cents"`;
-        if (taken !== 1) throw new PaymentsRefused("amount_too_large", "the refund is more than what is left to refund");
+          WHERE "id" = ${holdRef} AND "status" = 'succeeded' AND "refunded_cents" + ${amountCents} <= "captured_cents"
+          RETURNING 1`;
+        if (taken.length !== 1) throw new PaymentsRefused("amount_too_large", "the refund is more than what is left to refund");
         return { refundRef: `re_sim_${token()}`, amountCents, status: "succeeded", reason, createdAt: new Date(clock.now()), requestKey: idempotencyKey };
       }).then((r) => ({ ...r, createdAt: new Date(r.createdAt) })),
 
