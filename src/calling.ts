@@ -26,8 +26,6 @@ export interface CallingOverrides {
   tickIntervalMs?: number;
   /** How long an end request waits for the call's settlement before answering 202 (real ms, default 5000). */
   endWaitMs?: number;
-  /** Calls the billing ticker works on at once (default TICK_PARALLELISM). */
-  billingParallelism?: number;
 }
 
 export interface Calling {
@@ -91,7 +89,7 @@ export function calling(deps: {
     // Best effort: a notice that cannot be published (Redis unreachable) must not fail the billing step.
     notify: (callId, event) => hub!.notify(callId, event).catch((err) => log.warn({ err, callId, event: event.type }, "signaling: notice not delivered")),
     log: { error: (obj, msg) => log.error(obj, msg) },
-    ...(overrides.billingParallelism !== undefined ? { parallelism: overrides.billingParallelism } : {}),
+    parallelism: config.payments.billingParallelism,
   });
   const linkService = links({ db, sql: deps.sql, clock, publicUrl: config.publicUrl });
   const connectService = connect({ db, clock, provider, publicUrl: config.publicUrl });

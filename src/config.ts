@@ -26,6 +26,7 @@ const Env = Type.Object({
   STRIPE_CONNECT_WEBHOOK_SECRET: Type.Optional(Type.String({ pattern: "^whsec_[A-Za-z0-9_]+$", description: "a webhook signing secret (whsec_…)" })),
   STRIPE_PUBLISHABLE_KEY: Type.Optional(Type.String({ pattern: "^pk_(test|live)_[A-Za-z0-9_]+$", description: "a Stripe publishable key (pk_test_… or pk_live_…)" })),
   STRIPE_API_BASE: Type.Optional(Type.String({ pattern: "^https?://[^\\s/]+/?$", description: "an http(s) origin such as http://127.0.0.1:12111" })),
+  BILLING_PARALLELISM: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,3}$", description: "a whole number from 1 to 9999" })),
   PAYMENTS_AVAILABLE_AFTER_HOURS: Type.Optional(Type.String({ pattern: "^[0-9]+$", description: "a whole number of hours" })),
   MAIL_URL: Type.Optional(Type.String({ pattern: "^smtps?://", description: "an smtp:// URL" })),
   MAIL_FROM: Type.Optional(Type.String({ minLength: 3 })),
@@ -84,6 +85,8 @@ export interface Config {
     stripeApiBase?: string;
     /** Simulated provider: a host's earnings become available for payout this long after capture. */
     availableAfterMs: number;
+    /** Calls the billing engine works on at once (unset: its default, TICK_PARALLELISM). */
+    billingParallelism: number | undefined;
   };
   mail: { url: string | undefined; from: string };
   turn: { urls: string[]; secret: string | undefined; ttlSeconds: number };
@@ -212,6 +215,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       stripePublishableKey: env.STRIPE_PUBLISHABLE_KEY,
       stripeApiBase: env.STRIPE_API_BASE,
       availableAfterMs: Number(env.PAYMENTS_AVAILABLE_AFTER_HOURS ?? 48) * 3_600_000,
+      billingParallelism: env.BILLING_PARALLELISM === undefined ? undefined : Number(env.BILLING_PARALLELISM),
     },
     mail: { url: env.MAIL_URL, from: env.MAIL_FROM ?? "Vidivo <no-reply@localhost>" },
     turn: {

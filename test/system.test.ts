@@ -41,6 +41,8 @@ t.test("configuration: defaults, and one clear line per problem", async (t) => {
   t.equal(loadConfig({ PUBLIC_URL: "https://api.example.org/" }).publicUrl, "https://api.example.org");
   t.equal(loadConfig({ RATE_LIMITS: "off" }).rateLimits.enabled, false);
   t.equal(loadConfig({ TRUST_PROXY: "true" }).trustProxy, true);
+  t.equal(c.payments.billingParallelism, undefined, "the billing engine's own default unless BILLING_PARALLELISM is set");
+  t.equal(loadConfig({ BILLING_PARALLELISM: "256" }).payments.billingParallelism, 256);
   t.ok(Object.isFrozen(c) && Object.isFrozen(c.rateLimits), "the config is frozen");
 
   const problemsOf = (env: Record<string, string>) => {
@@ -81,6 +83,10 @@ t.test("configuration: defaults, and one clear line per problem", async (t) => {
   );
   t.equal(loadConfig({ REDIS_URL: "redis://127.0.0.1:6379" }).redisUrl, "redis://127.0.0.1:6379", "REDIS_URL is taken (test/redis.test.ts)");
   t.same(problemsOf({ REDIS_URL: "127.0.0.1:6379" }), ['REDIS_URL="127.0.0.1:6379": must be a redis:// URL']);
+  t.same(
+    problemsOf({ BILLING_PARALLELISM: "0" }).concat(problemsOf({ BILLING_PARALLELISM: "-4" }), problemsOf({ BILLING_PARALLELISM: "lots" })),
+    ['BILLING_PARALLELISM="0": must be a whole number from 1 to 9999', 'BILLING_PARALLELISM="-4": must be a whole number from 1 to 9999', 'BILLING_PARALLELISM="lots": must be a whole number from 1 to 9999'],
+  );
   t.same(
     problemsOf({ PAYMENTS_PROVIDER: "stripe" }),
     [

@@ -23,6 +23,7 @@ import { freePort } from "./startup.ts";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
 import pg from "pg";
@@ -73,6 +74,14 @@ async function serve(latencyMs: number) {
       : simulated;
   const app = await buildApp(config, { database, payments });
   await app.listen({ port: config.port, host: config.host });
+  // The event loop's delay, every half second, for the report (a /health answer's latency also
+  // holds the machine's scheduling: the client and PostgreSQL run on the same cores).
+  const eld = monitorEventLoopDelay({ resolution: 5 });
+  eld.enable();
+  setInterval(() => {
+    process.stdout.write(`eld ${Date.now()} ${eld.percentile(99) / 1e6} ${eld.max / 1e6}\n`);
+    eld.reset();
+  }, 500).unref();
   const stop = async () => {
     await app.close();
     await database.close();
@@ -134,6 +143,16 @@ async function soak() {
   );
   const out = createWriteStream(serverLog);
   server.stdout!.pipe(out);
+  const loopDelay: { at: number; p99: number; max: number }[] = [];
+  let partial = "";
+  server.stdout!.on("data", (chunk: Buffer) => {
+    const lines = (partial + chunk.toString()).split("\n");
+    partial = lines.pop()!;
+    for (const line of lines) {
+      const m = /^eld (\d+) ([\d.]+) ([\d.]+)$/.exec(line);
+      if (m) loopDelay.push({ at: Number(m[1]), p99: Number(m[2]), max: Number(m[3]) });
+    }
+  });
   server.stderr!.pipe(out);
   let serverExited = false;
   server.once("exit", () => (serverExited = true));
@@ -271,6 +290,11 @@ async function soak() {
       return v.length ? `${Math.round(v.reduce((x, y) => x + y, 0) / v.length)} %` : "–";
     };
 
+    const loopDelayIn = (spans: [number, number][]) => {
+      const v = loopDelay.filter((p) => spans.some(([a, b]) => p.at >= a && p.at <= b));
+      return v.length ? `${ms(pct(v.map((p) => p.p99), 0.99))} / ${ms(max(v.map((p) => p.max)))}` : "–";
+    };
+
     const rows: [string, string][] = [
       ["calls / hosts / minutes / provider latency / burst", `${CALLS} / ${HOSTS} / ${MINUTES} / ${LATENCY} ms / ${BURST}`],
       ["machine load (1-min average) at start / end", `${load0} / ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`],
@@ -289,6 +313,7 @@ async function soak() {
       ["/health p50 / p99, otherwise", healthRow(steady)],
       ["/ready (one pooled query) p50 / p99, boundaries", healthRow(healthOf(boundaries, "/ready"))],
       ["database transactions per call: initiate / active / end", `${((x1 - x0) / CALLS).toFixed(1)} / ${((x2 - x1) / CALLS).toFixed(1)} / ${((x3 - x2) / CALLS).toFixed(1)} (boundaries per call while active: ${(during.length / CALLS).toFixed(2)})`],
+      ["server event-loop delay p99 / max: initiate / boundaries / end", `${loopDelayIn(initSpan)}, ${loopDelayIn(boundaries)}, ${loopDelayIn(endSpan)}`],
       ["server CPU: initiate / boundaries / end / otherwise", `${cpuIn(initSpan)} / ${cpuIn(boundaries)} / ${cpuIn(endSpan)} / ${cpuIn([[initEnd, endStart]])}`],
     ];
     const w = Math.max(...rows.map(([k]) => k.length));

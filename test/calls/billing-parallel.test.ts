@@ -85,7 +85,7 @@ t.test("one boundary: captures of many calls are in flight together, within the 
     },
     () => provider.inner,
   );
-  const { app } = await testApp(t, { overrides: { clock, payments: provider, tickIntervalMs: 0, billingParallelism: BOUND } });
+  const { app } = await testApp(t, { env: { BILLING_PARALLELISM: String(BOUND) }, overrides: { clock, payments: provider, tickIntervalMs: 0 } });
   provider.inner = simulatedPayments(app.sql, clock);
   const host = await makeUser(app, "host", "Hal");
   const link = await app.calling.links.create(host.id, { rate_per_minute: "1.00", window_size_minutes: 1 });
@@ -158,7 +158,7 @@ t.test("two engines on one database, generated interleavings: no step twice, eve
       () => provider.inner,
     );
     const opts = { dataDir, ...(databaseUrl ? { databaseUrl } : {}) };
-    const { app } = await testApp(t, { ...opts, overrides: { database, pubsub, clock, payments: provider, tickIntervalMs: 0, endWaitMs: 2000, billingParallelism: parallelism } });
+    const { app } = await testApp(t, { ...opts, env: { BILLING_PARALLELISM: String(parallelism) }, overrides: { database, pubsub, clock, payments: provider, tickIntervalMs: 0, endWaitMs: 2000 } });
     provider.inner = simulatedPayments(app.sql, clock);
     return app;
   };
