@@ -226,16 +226,22 @@ async function soak() {
     log(`initiate burst: ${CALLS} calls active in ${((initEnd - initStart) / 1000).toFixed(1)} s`);
 
     // ---- active for M minutes, with signaling traffic ----
+    // Each participant sends a frame every 5 s, the calls spread evenly over those 5 s (sent all at
+    // once, the 4 000 frames of 2 000 calls were a relay burst of 300–500 ms every 5 s, which no real
+    // traffic makes and which hid what the billing bursts do to /health).
     const activeUntil = Date.now() + MINUTES * 60_000;
+    const SLOTS = 50; // 100 ms apart
+    let slot = 0;
     const relayTimer = setInterval(() => {
-      for (const c of calls) {
+      const mine = slot++ % SLOTS;
+      for (const c of calls.filter((_, i) => i % SLOTS === mine)) {
         for (const ws of [c.g, c.h]) {
           if (ws.readyState !== WebSocket.OPEN) continue;
           const sent = performance.timeOrigin + performance.now();
           ws.send(JSON.stringify({ type: "ice_candidate", candidate: { candidate: "candidate:1 1 udp 2122260223 10.0.0.1 9 typ host", sdpMid: String(sent), sdpMLineIndex: 0 } }));
         }
       }
-    }, 5000);
+    }, 5000 / SLOTS);
     while (Date.now() < activeUntil) {
       await sleep(Math.min(15_000, activeUntil - Date.now()));
       log(`active… ${Math.max(0, Math.round((activeUntil - Date.now()) / 1000))} s left`);
