@@ -157,10 +157,12 @@ export async function recordCapture(q: SqlTag, c: CaptureRecord) {
 }
 
 /*
- * The engine's steps read and write with raw statements: each costs about half the CPU of a Prisma
- * model query (measured with Prisma 7: 0.2–0.3 ms against 0.5 ms), and a boundary is a few of them
- * for every call at once. Rows come back in the database's names and are mapped to the model's types below,
- * where a column added to the model fails to compile until it is mapped.
+ * The engine's steps read and write with raw statements on Database.sql (composed with Prisma.sql,
+ * run as its `$n` text): each costs about a third of the CPU of the same statement through Prisma's
+ * `$queryRaw` (60–65 µs against 180–290, measured with Prisma 7), and a boundary is a few of them for
+ * every call at once. Never inside a Prisma interactive transaction (see Sql). Rows come back in the
+ * database's names and are mapped to the model's types below, where a column added to the model
+ * fails to compile until it is mapped.
  */
 interface CallRow {
   id: string; link_id: string; host_id: string; guest_kind: string; guest_id: string; guest_name: string;
