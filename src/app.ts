@@ -150,7 +150,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   app.addHook("onRoute", (r) => {
     for (const method of [r.method].flat()) routeTable.push({ method, url: r.url });
   });
-  app.decorate("openApiJson", JSON.stringify(contract.document));
+  // The document as served names this deployment (PUBLIC_URL) as its server: generated clients
+  // take their base URL from it. openapi.yaml's own `servers` is the local default.
+  const served = { ...contract.document, servers: [{ url: config.publicUrl, description: "This deployment (PUBLIC_URL)" }] };
+  app.decorate("openApiJson", JSON.stringify(served));
   // The database opens (and migrates) before any route is registered.
   const database: Database = overrides.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
   if (!overrides.database) app.addHook("onClose", () => database.close());
@@ -253,7 +256,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
 
   // Documentation: the spec as written, rendered by Swagger UI at /docs.
-  await app.register(swagger, { mode: "static", specification: { document: contract.document as never } });
+  await app.register(swagger, { mode: "static", specification: { document: served as never } });
   await app.register(swaggerUi, { routePrefix: "/docs", staticCSP: true });
 
   app.setErrorHandler(v1ErrorHandler);

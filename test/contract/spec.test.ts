@@ -20,13 +20,18 @@ t.test("spec operations and registered routes match in both directions", async (
   t.same([...app.implemented].sort(), [...contract.operations.keys()].filter((id) => id !== "getDocs").sort(), "every operation through implement()");
 });
 
-t.test("GET /v1/openapi.json serves openapi.yaml", async (t) => {
-  const { app } = await testApp(t);
+t.test("GET /v1/openapi.json serves openapi.yaml, its server the configured PUBLIC_URL", async (t) => {
+  const { app } = await testApp(t, { env: { PUBLIC_URL: "https://api.example.org/" } });
   const res = await app.inject({ method: "GET", url: "/v1/openapi.json" });
   t.equal(res.statusCode, 200);
   t.equal(res.headers["content-type"], "application/json; charset=utf-8");
   const contract = await loadContract();
-  t.same(res.json(), contract.document);
+  const { servers, ...rest } = res.json();
+  const { servers: _asWritten, ...asWritten } = contract.document as Record<string, unknown>;
+  t.same(rest, asWritten, "everything else as written");
+  t.same(servers, [{ url: "https://api.example.org", description: "This deployment (PUBLIC_URL)" }], "generated clients get this deployment's URL");
+  const docsJson = await app.inject({ method: "GET", url: "/docs/json" });
+  t.same(docsJson.json().servers, servers, "and so does the docs page");
   t.equal(res.json().openapi, "3.1.0");
   t.notOk("x-ratelimit-limit" in res.headers, "the document is not rate limited");
   const docs = await app.inject({ method: "GET", url: "/docs" });
