@@ -9,7 +9,8 @@ export type Db = PrismaClient;
 
 /**
  * Raw SQL on Prisma's own connections (the pg pool it uses, or the one PGlite connection, where a
- * query waits for an open transaction to finish), for the few statements every request runs:
+ * query waits for an open transaction to finish), for the statements that run at volume (those every
+ * request runs, the billing engine's steps):
  * Prisma's JavaScript costs about 4× a raw query's (README, "Performance"). Columns come back under
  * the names the SQL gives them; Prisma stays the owner of the schema and of everything else.
  * Never call it inside a Prisma interactive transaction: on PGlite it would wait for that

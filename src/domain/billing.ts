@@ -41,7 +41,7 @@ const RETRY_MS = [5_000, 15_000, 60_000, 300_000];
  * Measured with 2,000 calls whose windows end within seconds of each other and 300 ms of provider
  * latency: ticker lag p99 8.8 s with 64, 1.6 s with 256 (README, "Billing soak"). The provider's
  * rate limit is the other bound: Stripe takes 100 requests a second in live mode unless raised, and
- * a throttled request is retried (the SDK, then the engine), never taken for a decline.
+ * a throttled request is retried (by the SDK, then with the engine's backoff).
  */
 export const TICK_PARALLELISM = 256;
 /** A tick stops claiming after this many claims (a safety bound; the next tick goes on). */
@@ -172,6 +172,20 @@ interface CallRow {
   host_conn: string | null; guest_conn: string | null; host_left_at: Date | null; guest_left_at: Date | null;
   lease_owner: string | null; lease_until: Date | null;
 }
+/**
+ * The columns of CallRow, named (never `*`): a named prepared statement keeps the result columns it
+ * was prepared with, so `RETURNING *` would fail on a running instance once a migration changes the
+ * table ("cached plan must not change result type"). `satisfies` keeps the list and CallRow equal.
+ */
+const CALL_COLUMNS = Prisma.raw(
+  Object.keys({
+    id: 1, link_id: 1, host_id: 1, guest_kind: 1, guest_id: 1, guest_name: 1, status: 1, end_reason: 1, rate_cents: 1, window_minutes: 1,
+    payment_method_id: 1, customer_ref: 1, payee_ref: 1, amount_charged_cents: 1, created_at: 1, updated_at: 1, started_at: 1, ended_at: 1,
+    billed_until: 1, paid_until: 1, host_conn: 1, guest_conn: 1, host_left_at: 1, guest_left_at: 1, lease_owner: 1, lease_until: 1,
+  } satisfies Record<keyof CallRow, 1>)
+    .map((c) => `"${c}"`)
+    .join(", "),
+);
 const callOf = (r: CallRow): Call => ({
   id: r.id, linkId: r.link_id, hostId: r.host_id, guestKind: r.guest_kind, guestId: r.guest_id, guestName: r.guest_name,
   status: r.status, endReason: r.end_reason, rateCents: r.rate_cents, windowMinutes: r.window_minutes,
@@ -362,7 +376,7 @@ export function billingEngine({ db, sql, clock, provider, notify, log, paralleli
             WHEN LEAST(${left("host")}, ${left("guest")}) < ${at} THEN 'connection_lost'
             ELSE ${reason} END
         WHERE "id" = ${callId}::uuid AND "status" = 'active' ${gone}
-        RETURNING *`;
+        RETURNING ${CALL_COLUMNS}`;
       ended = row ? callOf(row) : null;
     }
     if (ended) await schedule(callId, "settle", t);
@@ -559,7 +573,7 @@ export function billingEngine({ db, sql, clock, provider, notify, log, paralleli
       WITH "leased" AS (
         UPDATE "calls" SET "lease_until" = ${new Date(t.getTime() + LEASE_MS)}
         WHERE "id" = ${callId}::uuid AND "lease_owner" = ${owner}
-        RETURNING *)
+        RETURNING ${CALL_COLUMNS})
       SELECT "leased".*,
         (SELECT COALESCE(json_agg(k.*), '[]'::json) FROM "call_tasks" k
          WHERE k."call_id" = "leased"."id" AND k."status" = 'pending' AND k."due_at" <= ${t}) AS "due"

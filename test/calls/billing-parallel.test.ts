@@ -213,3 +213,33 @@ t.test("two engines on one database, generated interleavings: no step twice, eve
   );
   t.pass(`${run} generated runs (with shrinking): each step once at the provider, or repeated by its key when its lease lapsed`);
 });
+
+t.test("a migration that changes the calls table while the engine runs: its next boundary still bills every call", async (t) => {
+  // On PostgreSQL the engine's statements are prepared once per pooled connection; one whose result
+  // columns came from `*` would fail on every connection that prepared it once the table changed
+  // ("cached plan must not change result type"), stopping billing until a restart. Enough calls at
+  // once that every connection of the pool prepares the engine's statements before the change.
+  const CALLS = 30;
+  const clock = new ManualClock(new Date());
+  const { app } = await testApp(t, { overrides: { clock, tickIntervalMs: 0 } });
+  const host = await makeUser(app, "host", "Hal");
+  const link = await app.calling.links.create(host.id, { rate_per_minute: "1.00", window_size_minutes: 1 });
+  const calls = [];
+  for (let i = 0; i < CALLS; i++) calls.push(await activeCallInDomain(app, host.id, link.shortCode, String(i)));
+  // The billing engine's ticks alone: the participants' recorded connections stay as they are.
+  const tick = () => app.calling.billing.tick();
+  await tick(); // window 2's holds
+  clock.advance(MINUTE_MS);
+  await tick(); // window 1's captures, window 3's holds: every statement of a boundary, on every connection
+
+  // A later version's migration, applied by an instance starting next to this one.
+  await app.db.$executeRawUnsafe(`ALTER TABLE "calls" ADD COLUMN "added_by_a_later_version" integer`);
+  clock.advance(MINUTE_MS);
+  await tick(); // window 2's captures
+  const captured = await app.db.capture.count({ where: { callId: { in: calls.map((c) => c.id) }, windowIndex: 2 } });
+  t.equal(captured, CALLS, "window 2 captured for every call");
+  for (const c of calls) await app.calling.calls.end({ kind: "guest", id: c.guestId }, c.id);
+  await tick();
+  const problems = (await Promise.all(calls.map((c) => assertBilledOnce(app, c.id)))).flat();
+  t.same(problems, [], "every call billed once, by the rule");
+});

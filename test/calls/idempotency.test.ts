@@ -13,7 +13,7 @@ import pg from "pg";
 import t from "tap";
 import type { PaymentProvider, HoldInput } from "../../src/adapters/payments/port.ts";
 import { simulatedPayments } from "../../src/adapters/payments/simulated.ts";
-import type { Database } from "../../src/db/client.ts";
+import type { Database, Sql } from "../../src/db/client.ts";
 import type { PrismaClient } from "../../src/db/generated/client.ts";
 import { fromUlid } from "../../src/domain/ids.ts";
 import { CLAIM_LEASE_MS } from "../../src/plugins/idempotency.ts";
@@ -99,11 +99,16 @@ t.test("idempotency keys heal, and keep no secret", async (t) => {
       },
     },
   }) as unknown as PrismaClient;
+  // Raw statements too (the caller read, the billing engine, the simulated provider's records).
+  const sql: Sql = {
+    query: <T,>(text: string, values?: unknown[]) =>
+      outage.down ? Promise.reject(new Error("Connection terminated unexpectedly (simulated database outage)")) : database.sql.query<T>(text, values),
+  };
   const payments = controlledPayments();
   const { app, clock } = await testApp(t, {
     dataDir,
     ...(databaseUrl ? { databaseUrl } : {}),
-    overrides: { database: { ...database, prisma } satisfies Database, payments: payments.provider, tickIntervalMs: 0 },
+    overrides: { database: { ...database, prisma, sql } satisfies Database, payments: payments.provider, tickIntervalMs: 0 },
   });
   payments.attach(simulatedPayments(app.sql, app.clock));
   await app.listen({ port: 0, host: "127.0.0.1" });
