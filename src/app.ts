@@ -37,7 +37,7 @@ import notFoundPlugin from "./plugins/not-found.ts";
 import systemRoutes from "./routes/system.ts";
 import vappRoutes from "./routes/vapp/index.ts";
 import v1Routes from "./routes/v1/index.ts";
-// paid calls (issue 4)
+// paid calls
 import websocket from "@fastify/websocket";
 import { randomBytes } from "node:crypto";
 import { calling, type Calling, type CallingOverrides } from "./calling.ts";
@@ -48,7 +48,7 @@ export interface Services {
   accounts: Accounts;
   media: MediaService;
   identity: IdentityService;
-  /** The V-app user list, kept in memory per instance (issue 11). */
+  /** The V-app user list, kept in memory per instance. */
   directory: Directory;
 }
 
@@ -67,7 +67,7 @@ declare module "fastify" {
     openApiJson: string;
     routeTable: { method: string; url: string }[];
     readinessChecks(): Promise<Record<string, "ok" | "failed">>;
-    /** Links, calls, billing engine, signaling hub, payment provider (issue 4). */
+    /** Links, calls, billing engine, signaling hub, payment provider. */
     calling: Calling;
   }
 }

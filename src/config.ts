@@ -55,7 +55,10 @@ export interface RateLimitRule {
   windowMs: number;
 }
 
-/** Named rate-limit policies (SPEC 4.3). Tests may pass other numbers through buildApp. */
+/**
+ * Named rate-limit policies (docs/limits.md, "Rate-limit policies"). Tests may pass other numbers
+ * through buildApp.
+ */
 export interface RateLimits {
   enabled: boolean;
   login: RateLimitRule;

@@ -1,11 +1,11 @@
-// Issue 8, "Done when" 1: no body, header, path or query string produces a 5xx. Every operation
-// of openapi.yaml gets generated requests: bodies of any JSON shape (own `__proto__` keys, wrong
-// types, values at and past each limit, nesting deeper than a call stack, up to and past the body
-// limit, invalid UTF-8, broken JSON, broken multipart), any content type, garbage and forged
-// credentials (alg none, HS256 keyed with the public key, a foreign RSA key, server-signed tokens
-// with odd claims), and valid tokens of every kind so that handlers run past authentication.
-// Every answer must be below 500 and, when it is an error, in its surface's format; the test
-// app's contract observer also fails any answer openapi.yaml does not declare.
+// No body, header, path or query string produces a 5xx. Every operation of openapi.yaml gets
+// generated requests: bodies of any JSON shape (own `__proto__` keys, wrong types, values at and
+// past each limit, nesting deeper than a call stack, up to and past the body limit, invalid UTF-8,
+// broken JSON, broken multipart), any content type, garbage and forged credentials (alg none, HS256
+// keyed with the public key, a foreign RSA key, server-signed tokens with odd claims), and valid
+// tokens of every kind so that handlers run past authentication. Every answer must be below 500
+// and, when it is an error, in its surface's format; the test app's contract observer also fails
+// any answer openapi.yaml does not declare.
 import { generateKeyPairSync, randomUUID } from "node:crypto";
 import t from "tap";
 import fc from "fast-check";
@@ -383,7 +383,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 function problemWith(surface: "v1" | "vapp", sent: Record<string, string>, res: { statusCode: number; headers: Record<string, unknown>; body: string }): string | null {
   if (res.statusCode >= 500) return `status ${res.statusCode}: ${res.body.slice(0, 300)}`;
   if (STACK.test(res.body)) return `a stack trace in the body: ${res.body.slice(0, 300)}`;
-  // SPEC 2: the client's request id when it is well-formed, otherwise a new one.
+  // docs/api.md, "Request id": the client's request id when it is well-formed, otherwise a new one.
   const id = String(res.headers["x-request-id"]);
   const given = sent["x-request-id"];
   if (!REQUEST_ID.test(id) || (given !== undefined && REQUEST_ID.test(given) && id !== given)) return `X-Request-ID ${j(id)} for ${j(given)}`;

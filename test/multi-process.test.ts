@@ -1,10 +1,10 @@
-// Issue 10: N instances behave as one. Two `npm start` processes (test/helpers/process.ts) on one
-// PostgreSQL database, one Redis and one S3-compatible server (s3rver on loopback), with the same
-// settings as compose.yaml's two services: REDIS_URL, STORAGE=s3 (S3_* and the AWS credentials),
-// one signing key file, one TURN_SECRET, TRUST_PROXY, and one PUBLIC_URL (the load balancer's
-// address: it is also the tokens' issuer, so a token from A is accepted by B). Every request goes
-// over HTTP or a real WebSocket; the test touches the database only to make the host a host (as
-// the operator's `npm run admin -- promote` does) and to read what was held and captured.
+// N instances behave as one. Two `npm start` processes (test/helpers/process.ts) on one PostgreSQL
+// database, one Redis and one S3-compatible server (s3rver on loopback), with the same settings as
+// compose.yaml's two services: REDIS_URL, STORAGE=s3 (S3_* and the AWS credentials), one signing
+// key file, one TURN_SECRET, TRUST_PROXY, and one PUBLIC_URL (the load balancer's address: it is
+// also the tokens' issuer, so a token from A is accepted by B). Every request goes over HTTP or a
+// real WebSocket; the test touches the database only to make the host a host (as the operator's
+// `npm run admin -- promote` does) and to read what was held and captured.
 // Needs DATABASE_URL (a fresh database on it) and TEST_REDIS_URL; skipped with the reason otherwise.
 // Each request carries an X-Forwarded-For address of its own (the instances trust the loopback
 // proxy, as behind the load balancer): the Redis counters outlive a run, and per-IP budgets must

@@ -1,7 +1,7 @@
-// REDIS_URL (issue 10): two app instances on one database and one real Redis behave as one —
-// shared rate-limit budgets, signaling relayed across instances — and a Redis outage is survived:
-// limits fail open with one warning, /ready answers 503, relay resumes by itself. The shared Redis
-// is TEST_REDIS_URL; the outage tests start their own redis-server so they can kill it.
+// REDIS_URL: two app instances on one database and one real Redis behave as one — shared rate-limit
+// budgets, signaling relayed across instances — and a Redis outage is survived: limits fail open
+// with one warning, /ready answers 503, relay resumes by itself. The shared Redis is
+// TEST_REDIS_URL; the outage tests start their own redis-server so they can kill it.
 import t, { type Test } from "tap";
 import { Redis } from "ioredis";
 import { defaultRateLimits } from "../src/config.ts";

@@ -347,10 +347,11 @@ async function soak() {
 
 /**
  * Reads every call, window, capture and provider record. Violations: a window used but not
- * captured, captured twice, captured for another amount than SPEC 4.9's rule, a provider capture
- * that differs from the recorded one, a hold neither captured nor released, a call not final, a
- * call's amount charged that is not the sum of its captures. Lags: boundary → capture recorded,
- * for every window that ended while its call was still going.
+ * captured, captured twice, captured for another amount than the billing rule
+ * (docs/billing.md, "Holds and captures"), a provider capture that differs from the recorded one,
+ * a hold neither captured nor released, a call not final, a call's amount charged that is not the
+ * sum of its captures. Lags: boundary → capture recorded, for every window that ended while its
+ * call was still going.
  */
 async function checkBilling(db: pg.Client) {
   const calls = (await db.query(`SELECT id, status, rate_cents, window_minutes, started_at, ended_at, amount_charged_cents FROM calls`)).rows;

@@ -16,7 +16,10 @@ export type Role = User["role"];
 /** The key that makes e-mails unique case-insensitively (the address itself is kept as given). */
 export const emailKeyOf = (email: string) => email.trim().toLowerCase();
 
-/** Why `user` may not be given `role`, or null: host and admin need a verified e-mail address (SPEC 4.5). */
+/**
+ * Why `user` may not be given `role`, or null: host and admin need a verified e-mail address
+ * (docs/tokens.md, "Roles").
+ */
 export function roleProblem(user: Pick<User, "emailVerifiedAt">, role: Role): string | null {
   return (role === "host" || role === "admin") && !user.emailVerifiedAt ? `${role} needs a verified e-mail address` : null;
 }

@@ -1,11 +1,11 @@
-// The billing engine (SPEC 4.9): time windows with a hold each, captured at the window's end, the
-// last one captured for the minutes used. The schedule is durable: windows, tasks and captures are
-// rows, and a ticker claims calls with due tasks (a per-call lease taken with FOR UPDATE SKIP
-// LOCKED), so a restart or a second instance never skips, repeats or double-charges a step.
-// A tick claims such calls in batches and works on many at once (up to `parallelism`, each under its
-// own lease, its steps in order): provider requests overlap, and the event loop stays free for
-// requests between the database's answers. Every provider request carries an idempotency key
-// derived from (call, window, action).
+// The billing engine (docs/billing.md): time windows with a hold each, captured at the window's
+// end, the last one captured for the minutes used. The schedule is durable: windows, tasks and
+// captures are rows, and a ticker claims calls with due tasks (a per-call lease taken with FOR
+// UPDATE SKIP LOCKED), so a restart or a second instance never skips, repeats or double-charges a
+// step. A tick claims such calls in batches and works on many at once (up to `parallelism`, each
+// under its own lease, its steps in order): provider requests overlap, and the event loop stays
+// free for requests between the database's answers. Every provider request carries an idempotency
+// key derived from (call, window, action).
 // Every instant comes from the injected clock; tick() does all work that is due at clock.now().
 import { randomBytes } from "node:crypto";
 import { sqlTag, type Db, type Sql, type SqlTag } from "../db/client.ts";
@@ -502,7 +502,8 @@ export function billingEngine({ db, sql, clock, provider, notify, log, paralleli
     // A window the call used whose hold is still being retried (the provider did not answer) is
     // waited for, or it would go unpaid: the retry runs before the settlement at the same instant,
     // and the participants hear now that the call ended. After the last retry the hold counts as
-    // declined (SPEC 4.9 step 5): the call ends where it was paid, and the settlement runs on that.
+    // declined (docs/billing.md, "Failed holds"): the call ends where it was paid, and the
+    // settlement runs on that.
     if (call.startedAt && call.endedAt) {
       const used = Math.ceil((call.endedAt.getTime() - call.startedAt.getTime()) / windowMs(call));
       const [hold] = await q<{ id: string; window_index: number; due_at: Date; attempts: number }>`

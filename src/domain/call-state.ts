@@ -1,7 +1,7 @@
-// The call state machine (SPEC 4.7) and the one function that changes a call's status. Every change
-// is a compare-and-set — UPDATE … WHERE status IN (the states it may come from) — so requests,
-// sockets, engine ticks and instances racing on one call agree on a single winner; a caller that
-// loses gets null and acts on the state that won.
+// The call state machine (docs/calls.md, "States" and "Transitions") and the one function that
+// changes a call's status. Every change is a compare-and-set — UPDATE … WHERE status IN (the states
+// it may come from) — so requests, sockets, engine ticks and instances racing on one call agree on
+// a single winner; a caller that loses gets null and acts on the state that won.
 //
 //   pending ─► waiting ─► active ─► ending ─► completed
 //      │          │                    │          ▲

@@ -1,7 +1,7 @@
-// Calls (SPEC 4.7): initiate (hold window 1, count a use, issue a signaling token), join, reconnect
-// tokens, end, read and list, and signaling presence (who is connected, from which instance).
-// Every status change goes through transition() (call-state.ts); a caller that loses a race acts
-// on the state that won.
+// Calls (docs/calls.md): initiate (hold window 1, count a use, issue a signaling token), join,
+// reconnect tokens, end, read and list, and signaling presence (who is connected, from which
+// instance). Every status change goes through transition() (call-state.ts); a caller that loses a
+// race acts on the state that won.
 import { createHash, randomBytes } from "node:crypto";
 import type { Db } from "../db/client.ts";
 import type { Call, CallLink, CallStatus } from "../db/generated/client.ts";

@@ -1,6 +1,7 @@
-// The V-app's user directory: every account with a username, oldest first (SPEC 3: the `users` of
-// /signup and /login, and GET /users). The seed's clients expect the whole list, so each instance
-// keeps one snapshot of it in memory and loads it again only when it changed.
+// The V-app's user directory: every account with a username, oldest first: the `users` of
+// /signup and /login, and GET /users (docs/vapp.md, "User object and user list"). The seed's
+// clients expect the whole list, so each instance keeps one snapshot of it in memory and loads it
+// again only when it changed.
 //
 // Freshness, across instances and whoever writes: triggers on `users` (migration
 // 20261201000000_user_directory) bump the one-row `directory_version` in the same transaction as

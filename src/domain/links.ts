@@ -1,5 +1,6 @@
-// Call links (SPEC 4.6): a host's terms (rate per minute, window size) behind an unguessable short
-// code, with optional expiry, use limit and schedule. Links are deactivated, never deleted.
+// Call links (docs/calls.md, "Call links"): a host's terms (rate per minute, window size) behind an
+// unguessable short code, with optional expiry, use limit and schedule. Links are deactivated,
+// never deleted.
 import { randomBytes } from "node:crypto";
 import { columns, type Db, type Sql } from "../db/client.ts";
 import type { CallLink } from "../db/generated/client.ts";

@@ -1,6 +1,6 @@
-// Cursor pagination (SPEC 4.4): newest first by (created_at, id). The cursor is base64url JSON of
-// the last item's sort key, tagged with the list it belongs to; anything that does not decode to
-// exactly that is a validation_error, never a 500.
+// Cursor pagination (docs/api.md, "Pagination"): newest first by (created_at, id). The cursor is
+// base64url JSON of the last item's sort key, tagged with the list it belongs to; anything that
+// does not decode to exactly that is a validation_error, never a 500.
 import { AppError } from "./errors.ts";
 
 export interface PageRequest {

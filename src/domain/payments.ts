@@ -1,6 +1,7 @@
-// Payments as people see them (SPEC 4.9, issue 9): saving a card (the payer's customer and a
-// card-saving session), the history of charges, earnings, refunds and disputes, a host's earnings
-// and payouts, and refunds by an admin. Amounts are integer cents inside, strings outside.
+// Payments as people see them (docs/billing.md, "Payment history"): saving a card (the payer's
+// customer and a card-saving session), the history of charges, earnings, refunds and disputes, a
+// host's earnings and payouts, and refunds by an admin. Amounts are integer cents inside, strings
+// outside.
 import type { Db } from "../db/client.ts";
 import type { Capture, Dispute, Refund } from "../db/generated/client.ts";
 import type { PaymentProvider, RefundResult } from "../adapters/payments/port.ts";

@@ -1,8 +1,9 @@
-// X-Idempotency-Key (SPEC 4.7). A key is a UUID scoped to the caller and the operation and kept
-// 24 hours. The first request with a key claims it and runs; its response (status, body, content
-// language) is stored; the same key with the same request replays that response (status included);
-// the same key with a different request is 409 idempotency_key_reused; a duplicate that arrives
-// while the first is still running waits for it (up to a few seconds, then 409 conflict).
+// X-Idempotency-Key (docs/api.md, "Idempotency keys"). A key is a UUID scoped to the caller and the
+// operation and kept 24 hours. The first request with a key claims it and runs; its response
+// (status, body, content language) is stored; the same key with the same request replays that
+// response (status included); the same key with a different request is 409 idempotency_key_reused;
+// a duplicate that arrives while the first is still running waits for it (up to a few seconds, then
+// 409 conflict).
 //
 // A claim heals. It is a lease (`claimed_until`, CLAIM_LEASE_MS from the injected clock) that a
 // real-time heartbeat extends while the request runs. A request that ends in a 5xx (or with a

@@ -1,4 +1,4 @@
-// Rate limits of SPEC 4.3 on top of @fastify/rate-limit. Policies are named in openapi.yaml
+// Rate limits (docs/limits.md) on top of @fastify/rate-limit. Policies are named in openapi.yaml
 // (`x-rate-limit`); operations without one get `authenticated` (per user) or `anonymous` (per IP).
 // Counters live behind the RateCounter port (in-process by default, reading the injected clock;
 // shared Redis when configured, windows by Redis's TTL). All routes of a policy share one budget per

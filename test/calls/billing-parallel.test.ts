@@ -1,6 +1,6 @@
-// The billing ticker works on many calls at once (SPEC 4.9's schedule, issue 11): at one window
-// boundary the provider requests of different calls are in flight together, never more than the
-// engine's bound, and each step still happens exactly once. Then generated interleavings: two
+// The billing ticker works on many calls at once (docs/billing.md, "Durable schedule"): at one
+// window boundary the provider requests of different calls are in flight together, never more than
+// the engine's bound, and each step still happens exactly once. Then generated interleavings: two
 // engines on one database tick concurrently (the provider's answers released in orders fast-check
 // chooses) while calls are ended through either, and no hold or capture is ever requested twice,
 // and every window is charged by the rule.
@@ -19,9 +19,10 @@ import { activeCallInDomain, delegate, makeUser } from "../helpers/calls.ts";
 const onPostgres = Boolean(process.env.DATABASE_URL);
 
 /**
- * SPEC 4.9 for one call: each window used is captured once, for ceil(minutes used in it) × rate.
- * `repeats`: a provider request may have been sent again with its key (a lease that lapsed while
- * its step was under way); the provider answers it as the first, and the money must still be right.
+ * The billing rule for one call (docs/billing.md, "Holds and captures"): each window used is
+ * captured once, for ceil(minutes used in it) × rate. `repeats`: a provider request may have been
+ * sent again with its key (a lease that lapsed while its step was under way); the provider answers
+ * it as the first, and the money must still be right.
  */
 async function assertBilledOnce(app: FastifyInstance, callId: string, repeats = false): Promise<string[]> {
   const problems: string[] = [];

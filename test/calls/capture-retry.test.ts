@@ -1,7 +1,7 @@
-// SPEC 4.9 step 5: a capture that fails marks the call failed and is retried by the engine; the
-// retry charges once (the provider sees one successful capture per window). The provider is the
-// simulated one behind a wrapper that refuses the first capture requests, as a flaky card network
-// would.
+// docs/billing.md, "Failed captures": a capture that fails marks the call failed and is retried by
+// the engine; the retry charges once (the provider sees one successful capture per window). The
+// provider is the simulated one behind a wrapper that refuses the first capture requests, as a
+// flaky card network would.
 import t from "tap";
 import type { PaymentProvider, CaptureResult } from "../../src/adapters/payments/port.ts";
 import { simulatedPayments } from "../../src/adapters/payments/simulated.ts";

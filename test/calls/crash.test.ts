@@ -1,7 +1,7 @@
-// Issue 8, "Done when" 2: after `kill -9` of the instance holding an active call, the call ends
-// `connection_lost` within the 60 s reconnect grace (plus one ticker period) once any instance is
-// up, charged exactly for the time until that instance's last heartbeat (rounded up per minute,
-// SPEC 4.9), with no hold left open. Real processes on PostgreSQL: instance A is a child process
+// After `kill -9` of the instance holding an active call, the call ends `connection_lost` within
+// the 60 s reconnect grace (plus one ticker period) once any instance is up, charged exactly for
+// the time until that instance's last heartbeat (rounded up per minute: docs/billing.md,
+// "Holds and captures"), with no hold left open. Real processes on PostgreSQL: instance A is a child process
 // (system clock) that is killed; instance B runs in this process on a manual clock that follows
 // real time, so the test moves B's clock through the grace instead of waiting a minute.
 import t, { type Test } from "tap";

@@ -1,6 +1,6 @@
-// SPEC 4.8, several instances: two participants connected to different instances still reach each
-// other. Two apps share one database, one pub/sub and one clock; the guest connects to A, the host
-// to B.
+// Signaling across several instances (docs/signaling.md): two participants connected to different
+// instances still reach each other. Two apps share one database, one pub/sub and one clock; the
+// guest connects to A, the host to B.
 import t, { type Test } from "tap";
 import WebSocket from "ws";
 import { MemoryPubSub } from "../../src/adapters/pubsub/memory.ts";

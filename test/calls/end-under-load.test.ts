@@ -1,7 +1,6 @@
-// Issue 8, "Done when" 7: several hundred calls ended at once each get their final state and amount
-// in the end answer, or a 202 with the call as it is (`ending`) when the billing ticker holds the
-// call; never a 200 that presents an unfinished call as the result, and an idempotent replay never
-// freezes a stale answer.
+// Several hundred calls ended at once each get their final state and amount in the end answer, or a
+// 202 with the call as it is (`ending`) when the billing ticker holds the call; never a 200 that
+// presents an unfinished call as the result, and an idempotent replay never freezes a stale answer.
 import { randomUUID } from "node:crypto";
 import t from "tap";
 import type { FastifyInstance } from "fastify";

@@ -1,11 +1,11 @@
-// Issue 8, "Done when" 1: no signaling frame stops the process. Thousands of generated frames —
-// every prototype member name as `type`, JSON of any shape, size and depth (own `__proto__` keys,
-// duplicate keys), frames at the 64 KiB limit, binary frames, broken JSON, invalid UTF-8 — are
-// sent from the guest and from the host of one active call. Each invalid frame is answered with
+// No signaling frame stops the process. Thousands of generated frames — every prototype member name
+// as `type`, JSON of any shape, size and depth (own `__proto__` keys, duplicate keys), frames at
+// the 64 KiB limit, binary frames, broken JSON, invalid UTF-8 — are sent from the guest and from
+// the host of one active call. Each invalid frame is answered with
 // `error {code: "invalid_message"}` and the connection stays open; each valid one is relayed
-// unchanged (plus `from`); a frame over 64 KiB or a text frame that is not UTF-8 closes the sender
-// with its documented code, and the participant reconnects. Meanwhile a second call on the same
-// instance keeps exchanging offers and answers, and the process keeps serving.
+// unchanged (plus `from`); a frame over 64 KiB or a text frame that is not UTF-8 closes the sender with its
+// documented code, and the participant reconnects. Meanwhile a second call on the same instance
+// keeps exchanging offers and answers, and the process keeps serving.
 // parseClientFrame is also driven directly against an independent oracle of the protocol.
 import t from "tap";
 import fc from "fast-check";

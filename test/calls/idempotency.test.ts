@@ -1,8 +1,8 @@
-// Issue 8, "Done when" 4: an idempotency key heals after a failure, and the store keeps no usable
-// secret. A request that got a 5xx in a database outage (its key release failed too) or whose
-// process was killed no longer blocks its key: once its claim's lease has lapsed, a retry with the
-// same key and body runs, with exactly one effect; a duplicate of a request still running waits
-// and gets 409, even past the first lease (the claim is extended while it runs). A replayed
+// An idempotency key (docs/api.md, "Idempotency keys") heals after a failure, and the store keeps
+// no usable secret. A request that got a 5xx in a database outage (its key release failed too) or
+// whose process was killed no longer blocks its key: once its claim's lease has lapsed, a retry
+// with the same key and body runs, with exactly one effect; a duplicate of a request still running
+// waits and gets 409, even past the first lease (the claim is extended while it runs). A replayed
 // initiate carries a newly issued signaling token and fresh TURN credentials; the stored answer
 // has neither; once the call has ended a replay says so.
 import http from "node:http";

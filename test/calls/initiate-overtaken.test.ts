@@ -1,6 +1,6 @@
-// Issue 8, item 3: a cancel that lands while initiate is still placing the first hold (a slow
-// provider, as a real one is) wins. Initiate answers what happened instead of 201 waiting, the hold
-// it placed is released, and the call stays cancelled: a later join is refused and nothing is charged.
+// A cancel that lands while initiate is still placing the first hold (a slow provider, as a real
+// one is) wins. Initiate answers what happened instead of 201 waiting, the hold it placed is
+// released, and the call stays cancelled: a later join is refused and nothing is charged.
 import t from "tap";
 import type { PaymentProvider, HoldInput } from "../../src/adapters/payments/port.ts";
 import { simulatedPayments } from "../../src/adapters/payments/simulated.ts";

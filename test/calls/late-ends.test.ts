@@ -1,6 +1,7 @@
-// Ends that reach the engine late (SPEC 4.8, 4.9): the ticker may run behind the clock, and a
-// departure may be recorded after the fact (a crashed instance's connections are reaped later, at
-// its last heartbeat). Whatever the order, a call's charge is the rule for its start and end:
+// Ends that reach the engine late (docs/calls.md, "Ending"): the ticker may run behind the clock,
+// and a departure may be recorded after the fact (a crashed instance's connections are reaped
+// later, at its last heartbeat). Whatever the order, a call's charge is the rule for its start
+// and end:
 //   - an end that fell due before the participant's own end request (the next hold declined, a
 //     participant gone past the grace) came first: the call ended then, for that reason;
 //   - a call never ends before a window that was already captured in full while it was active.

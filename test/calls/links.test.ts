@@ -1,5 +1,5 @@
-// Call links (SPEC 4.6) and malformed input on every paid-call endpoint: a 4xx envelope and
-// nothing written.
+// Call links (docs/calls.md, "Call links") and malformed input on every paid-call endpoint: a 4xx
+// envelope and nothing written.
 import t from "tap";
 import { testApp } from "../helpers/app.ts";
 import { bearer, createLink, json, makeGuest, makeUser, startCall } from "../helpers/calls.ts";

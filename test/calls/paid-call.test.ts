@@ -1,6 +1,6 @@
-// Issue 4, "Done when" 1, 2 and 5: the whole paid call through real HTTP and two real WebSocket
-// clients; declines at initiate and at the second hold; the host who never comes. Issue 9: the same
-// suite on both payment providers (Stripe through the official SDK and the local Stripe server).
+// The whole paid call through real HTTP and two real WebSocket clients; declines at initiate and at
+// the second hold; the host who never comes. The same suite runs on both payment providers (Stripe
+// through the official SDK and the local Stripe server).
 import t from "tap";
 import { appOn, PROVIDERS } from "../helpers/stripe-app.ts";
 import { fromUlid } from "../../src/domain/ids.ts";

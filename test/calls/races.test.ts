@@ -1,13 +1,13 @@
-// Issue 8, "Done when" 3: every pair of {initiate, join, end by guest, end by host, decline, link
-// deactivation, billing tick, no-show timeout} is run against a call that is being initiated, many
-// times, in randomized interleavings (random start offsets, random yields, a payment provider slowed
-// by random delays, several scenarios at once on one clock). After each scenario the call is ended
-// by its guest if needed, and the invariants are checked:
+// Every pair of {initiate, join, end by guest, end by host, decline, link deactivation, billing
+// tick, no-show timeout} is run against a call that is being initiated, many times, in randomized
+// interleavings (random start offsets, random yields, a payment provider slowed by random delays,
+// several scenarios at once on one clock). After each scenario the call is ended by its guest if
+// needed, and the invariants are checked:
 //   - the call reaches a final state within a few ticks of being ended, and stays there;
 //   - every hold of a finished call is captured or released (in the windows and at the provider);
 //   - ended_at ≥ started_at; a call that never became active charged nothing;
-//   - the money charged is the rule (SPEC 4.9) for the time actually active, and is what the
-//     provider captured.
+//   - the money charged is the rule (docs/billing.md, "Holds and captures") for the time actually
+//     active, and is what the provider captured.
 // RACE_RUNS sets the interleavings per pair: the default keeps the suite within CI's time (25 on
 // PostgreSQL, 4 on the embedded database, whose one connection serialises every query); run
 // `RACE_RUNS=200` for the full search (about 20 minutes on PostgreSQL here). RACE_SEED replays a run.
@@ -82,7 +82,7 @@ function slowProvider() {
   return p;
 }
 
-/** SPEC 4.9: each window is charged ceil(minutes used in it) × rate. */
+/** docs/billing.md, "Holds and captures": each window is charged ceil(minutes used in it) × rate. */
 function expectedCharge(startedAt: Date | null, endedAt: Date | null, rateCents: number, windowMinutes: number) {
   if (!startedAt || !endedAt) return 0;
   const W = windowMinutes * MINUTE_MS;

@@ -1,5 +1,5 @@
-// Issue 4, "Done when" 3: with a call mid-window, a new app instance over the same database takes
-// over; the clock passes two boundaries; each hold and capture happens exactly once at the provider.
+// With a call mid-window, a new app instance over the same database takes over; the clock passes
+// two boundaries; each hold and capture happens exactly once at the provider.
 // PGlite: the second instance opens the data directory after the first has closed. PostgreSQL
 // (DATABASE_URL): two instances also run at once, both ticking, and still nothing is repeated.
 import { mkdtempSync, rmSync } from "node:fs";

@@ -1,4 +1,4 @@
-// Issue 4, "Done when" 4: signaling tokens refused before the upgrade, frame and rate limits,
+// Signaling (docs/signaling.md): tokens refused before the upgrade, frame and rate limits,
 // reconnects within the grace period, connection_lost billed to the disconnect, replacement,
 // liveness, message validation.
 import t from "tap";

@@ -1,6 +1,6 @@
-// SPEC 4.8, slow consumers: a participant that stops reading while its peer keeps sending is
-// dropped once the server's unsent data for it passes MAX_BUFFERED_BYTES; the sender stays
-// connected and the dropped participant may reconnect.
+// Slow consumers (docs/limits.md, "Signaling connections"): a participant that stops reading while
+// its peer keeps sending is dropped once the server's unsent data for it passes MAX_BUFFERED_BYTES;
+// the sender stays connected and the dropped participant may reconnect.
 import { randomBytes } from "node:crypto";
 import t from "tap";
 import WebSocket from "ws";

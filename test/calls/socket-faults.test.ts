@@ -1,7 +1,7 @@
-// Issue 8: no socket path may end the process. A participant's socket closes while the database
-// refuses the presence update: the failure is logged with the connection's id, the process and the
-// other calls stay up, and the instance's next heartbeat records the participant as gone (the
-// record of a socket it no longer holds), so the peer hears `peer_left` and the grace runs.
+// No socket path may end the process. A participant's socket closes while the database refuses the
+// presence update: the failure is logged with the connection's id, the process and the other calls
+// stay up, and the instance's next heartbeat records the participant as gone (the record of a
+// socket it no longer holds), so the peer hears `peer_left` and the grace runs.
 import t from "tap";
 import type { Database } from "../../src/db/client.ts";
 import type { PrismaClient } from "../../src/db/generated/client.ts";

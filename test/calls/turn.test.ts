@@ -1,6 +1,6 @@
-// SPEC 4.7, TURN credentials in coturn's use-auth-secret form: username "<unix expiry>:<call id>",
-// credential base64(HMAC-SHA1(TURN_SECRET, username)), urls from TURN_URLS. Computed here
-// independently, as coturn would.
+// TURN credentials (docs/calls.md, "TURN credentials") in coturn's use-auth-secret form: username
+// "<unix expiry>:<call id>", credential base64(HMAC-SHA1(TURN_SECRET, username)), urls from
+// TURN_URLS. Computed here independently, as coturn would.
 import { createHmac } from "node:crypto";
 import t from "tap";
 import { ManualClock } from "../../src/domain/clock.ts";

@@ -1,4 +1,4 @@
-// Generators of hostile input for the property tests (issue 8, "no input ends the process"):
+// Generators of hostile input for the property tests (no input may end the process):
 // names that reach Object.prototype members, JSON texts of any shape (with `__proto__` keys as
 // own keys, duplicate keys, deep nesting), broken JSON, invalid UTF-8.
 import fc from "fast-check";

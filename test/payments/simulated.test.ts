@@ -1,4 +1,4 @@
-// Issue 9 on the default provider: the same payment operations answer the same shapes with the
+// Payments on the default provider: the same payment operations answer the same shapes with the
 // simulated provider (no onboarding, test payment methods, earnings available after a delay,
 // refunds bounded by what was captured).
 import t from "tap";

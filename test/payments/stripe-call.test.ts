@@ -1,7 +1,7 @@
-// Issue 9, "Done when" 1, 3 and 4: real money through the official Stripe SDK, pointed at the local
-// Stripe-compatible server. A guest saves a card through a SetupIntent, a host onboarded through
-// Connect takes the call, and the provider holds, captures, takes the fee and transfers the exact
-// amounts of SPEC 4.9; an admin's partial refund gives back the fee in proportion and reverses the
+// Real money through the official Stripe SDK, pointed at the local Stripe-compatible server. A
+// guest saves a card through a SetupIntent, a host onboarded through Connect takes the call, and
+// the provider holds, captures, takes the fee and transfers the exact amounts (docs/billing.md,
+// "Fee split"); an admin's partial refund gives back the fee in proportion and reverses the
 // transfer; outages answer 503 with Retry-After and heal by retry, never creating a second intent.
 import t from "tap";
 import { advance, bearer, connect, createLink, getCall, join, json, makeGuest, makeUser, type Party } from "../helpers/calls.ts";

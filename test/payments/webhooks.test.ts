@@ -1,5 +1,5 @@
-// Issue 9: Stripe's webhooks over real HTTP. The local Stripe server records the events its objects
-// go through and signs each delivery the way Stripe does; the app runs on the Stripe provider and
+// Stripe's webhooks over real HTTP. The local Stripe server records the events its objects go
+// through and signs each delivery the way Stripe does; the app runs on the Stripe provider and
 // listens on a port. Every event is applied once whatever the repetition, lateness or order of its
 // deliveries; forged, unsigned and stale deliveries are refused and store nothing.
 import t from "tap";

@@ -36,7 +36,7 @@ t.test("every code reachable on the identity routes, in three languages", async 
   }
 });
 
-t.test("every code of SPEC 4.1 has its own translation in each language", async (t) => {
+t.test("every v1 error code has its own translation in each language", async (t) => {
   for (const code of Object.keys(errorStatus) as ErrorCode[]) {
     const en = renderV1(new AppError(code), undefined);
     const es = renderV1(new AppError(code), "es");

@@ -1,5 +1,5 @@
-// Rate limits of SPEC 4.3 on the v1 identity routes: per IP for login and register, per user for
-// authenticated requests, with the seed's headers.
+// Rate limits (docs/limits.md) on the v1 identity routes: per IP for login and register, per user
+// for authenticated requests, with the seed's headers.
 import t from "tap";
 import { defaultRateLimits } from "../../src/config.ts";
 import { relaxedLimits, testApp } from "../helpers/app.ts";

@@ -1,4 +1,4 @@
-// Calls (SPEC 4.7): initiate, join, signaling tokens, end, read, list. Initiate and end honour
+// Calls (docs/calls.md): initiate, join, signaling tokens, end, read, list. Initiate and end honour
 // X-Idempotency-Key.
 import type { FastifyInstance } from "fastify";
 import { implement } from "../../contract/routes.ts";

@@ -1,4 +1,4 @@
-// Call links (SPEC 4.6): CRUD for hosts, and the public resolution a guest sees.
+// Call links (docs/calls.md, "Call links"): CRUD for hosts, and the public resolution a guest sees.
 import type { FastifyInstance } from "fastify";
 import { implement } from "../../contract/routes.ts";
 import { AppError } from "../../domain/errors.ts";

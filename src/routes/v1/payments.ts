@@ -1,5 +1,5 @@
-// Payments (SPEC 4.9, issue 9): saving a card, the payment history, a host's connected account,
-// earnings and payouts, and refunds by an admin.
+// Payments (docs/billing.md, "Payment history"): saving a card, the payment history, a host's
+// connected account, earnings and payouts, and refunds by an admin.
 import type { FastifyInstance } from "fastify";
 import { implement } from "../../contract/routes.ts";
 import { AppError } from "../../domain/errors.ts";

@@ -1,6 +1,6 @@
-// The V-app surface (SPEC 3): /signup, /login, /token, /users, /users/image, /image at the root,
-// in the seed's shapes and error format. JSON bodies with another content type (or that do not
-// parse) count as empty, as the original server's clients expect.
+// The V-app surface (docs/vapp.md): /signup, /login, /token, /users, /users/image, /image at the
+// root, in the seed's shapes and error format. JSON bodies with another content type (or that do
+// not parse) count as empty, as the original server's clients expect.
 import type { FastifyInstance } from "fastify";
 import { implement } from "../../contract/routes.ts";
 import { AppError } from "../../domain/errors.ts";

@@ -1,9 +1,10 @@
-// The V-app user list as sent (SPEC 3): every listed user but the caller, as a JSON array. Each
-// directory snapshot is rendered once (every user's JSON object, the whole array's bytes, and the
-// array gzipped in segments of SEGMENT_USERS users); a caller's list is then the whole array with
-// the caller's segment rebuilt without them, sent from the rendered bytes as they are, with one
-// small deflate for the gzip body. Serializing 10,000 users per request, or compressing their
-// 1.3 MB, costs tens of milliseconds of CPU; this costs a fraction of one.
+// The V-app user list as sent (docs/vapp.md, "User object and user list"): every listed user but
+// the caller, as a JSON array. Each directory snapshot is rendered once (every user's JSON object,
+// the whole array's bytes, and the array gzipped in segments of SEGMENT_USERS users); a caller's
+// list is then the whole array with the caller's segment rebuilt without them, sent from the
+// rendered bytes as they are, with one small deflate for the gzip body. Serializing 10,000 users
+// per request, or compressing their 1.3 MB, costs tens of milliseconds of CPU; this costs a
+// fraction of one.
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { DirectorySnapshot } from "../../domain/directory.ts";

@@ -1,5 +1,5 @@
-// The V-app's own validation rules and messages (SPEC 3): fields checked in order, each reporting
-// its first failure only, everything reported at once.
+// The V-app's own validation rules and messages (docs/vapp.md, "Validation"): fields checked in
+// order, each reporting its first failure only, everything reported at once.
 import { AppError, type FieldErrors } from "../../domain/errors.ts";
 import { hasInvalidText } from "../../domain/text.ts";
 

@@ -1,4 +1,4 @@
-// GET /ws?token=st_… — the signaling socket (SPEC 4.8, docs/signaling.md). The token is checked and
+// GET /ws?token=st_… — the signaling socket (docs/signaling.md). The token is checked and
 // consumed before the upgrade: anything wrong is a plain HTTP 401 and nothing is upgraded.
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { WebSocket } from "ws";
