@@ -115,6 +115,14 @@ export function implement<Id extends OperationId>(
       : undefined;
   const policy: PolicyName | "none" = op.spec["x-rate-limit"] ?? (auth ? "authenticated" : "anonymous");
   const onRequest = [...guardHooks(app, policy, auth), ...(contentTypeCheck ? [contentTypeCheck] : [])];
+  const trimFields: Hook | undefined =
+    op.trimmed.length > 0
+      ? async (req: FastifyRequest) => {
+          const body = req.body as Record<string, unknown> | null;
+          if (!body || typeof body !== "object" || Array.isArray(body)) return;
+          for (const field of op.trimmed) if (typeof body[field] === "string") body[field] = body[field].trim();
+        }
+      : undefined;
 
   app.route({
     method: op.method as RouteOptions["method"],
@@ -122,6 +130,7 @@ export function implement<Id extends OperationId>(
     schema: ownBodyRules ? withoutBody(op.schema) : op.schema,
     config: { operationId },
     ...(onRequest.length ? { onRequest } : {}),
+    ...(trimFields ? { preValidation: trimFields } : {}),
     ...opts.route,
     handler: handler as RouteOptions["handler"],
   });

@@ -54,6 +54,13 @@ export interface Operation {
     headers?: Json;
     response: Record<string, Json>;
   };
+  /**
+   * Body fields whose schema has `x-trimmed`: surrounding whitespace is removed before validation,
+   * and the trimmed value must also meet `x-trimmed`'s keywords (the document's own keywords
+   * describe the value as sent, so that a client validating against the document accepts what
+   * the service accepts).
+   */
+  trimmed: string[];
   /** Content types the request body may have ("application/json", "multipart/form-data" ...). */
   requestContentTypes: string[];
   /** The operation's `x-fastify-config` (rate-limit policy name, surface ...). */
@@ -75,7 +82,9 @@ function forAjv(schema: unknown): any {
   if (Array.isArray(schema)) return schema.map(forAjv);
   if (!schema || typeof schema !== "object") return schema;
   const out: Json = {};
-  for (const [k, v] of Object.entries(schema)) {
+  // The service validates a trimmed field (Operation.trimmed) with its `x-trimmed` keywords too.
+  const trimmed = (schema as Json)["x-trimmed"];
+  for (const [k, v] of Object.entries({ ...schema, ...(trimmed && typeof trimmed === "object" ? trimmed : {}) })) {
     if (k === "example" || k.startsWith("x-") || k === "externalDocs" || k === "xml" || k === "discriminator") continue;
     // `properties` maps names to schemas: keep every name, clean the schemas.
     if (k === "properties" || k === "patternProperties") {
@@ -132,6 +141,9 @@ export async function loadContract(): Promise<Contract> {
           ...(paramsSchema(params, "header") ? { headers: paramsSchema(params, "header") } : {}),
           response,
         },
+        trimmed: Object.entries((jsonBody?.properties ?? {}) as Record<string, Json>)
+          .filter(([, s]) => s && typeof s === "object" && "x-trimmed" in s)
+          .map(([name]) => name),
         requestContentTypes: Object.keys(content),
         config: op["x-fastify-config"] ?? {},
       });

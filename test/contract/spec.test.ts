@@ -1,5 +1,7 @@
 // The contract itself: every spec operation is served and every served route is in the spec; the
 // document served at /v1/openapi.json is openapi.yaml; the spec-assertion helper catches a lie.
+import Ajv2020 from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
 import t from "tap";
 import { testApp } from "../helpers/app.ts";
 import { checkResponse } from "../helpers/contract.ts";
@@ -61,4 +63,37 @@ t.test("the spec assertion catches undeclared statuses, wrong bodies, missing he
   t.match(checkResponse(contract, op, { ...ok, headers: { "content-type": "text/html", "x-request-id": "r" } }), [/content type "text\/html" not declared/]);
   t.match(checkResponse(contract, op, { ...ok, headers: { "content-type": "application/json" } }), [/required header X-Request-ID missing/]);
   t.match(checkResponse(contract, op, { ...ok, headers: { ...ok.headers, "x-ratelimit-reset": "soon" } }), [/header X-RateLimit-Reset=soon/]);
+});
+
+t.test("a client validating against the document accepts what the service accepts: e-mail addresses with surrounding whitespace", async (t) => {
+  const { app } = await testApp(t);
+  const { dereferenced } = await loadContract();
+  // A strict validator: formats asserted, the document's schemas as written (x-trimmed is an extension it ignores).
+  const ajv = addFormats.default(new Ajv2020.default({ strict: false, allErrors: true }));
+  const schemas = (dereferenced as { components: { schemas: Record<string, object> } }).components.schemas;
+  const documented = (name: string, body: unknown) => ajv.validate(schemas[name]!, body);
+  const post = (url: string, payload: unknown) => app.inject({ method: "POST", url, payload: payload as object });
+
+  const email = " \tAnn.Padded@Example.com  ";
+  t.ok(documented("RegisterRequest", { email, password: "password1" }), "the document takes a padded address");
+  const registered = await post("/v1/auth/register", { email, password: "password1" });
+  t.equal(registered.statusCode, 201, "and so does the service");
+  t.equal(registered.json().user.email, "Ann.Padded@Example.com", "stored trimmed");
+  t.ok(documented("LoginRequest", { email, password: "password1" }));
+  t.equal((await post("/v1/auth/login", { email, password: "password1" })).statusCode, 200);
+  t.ok(documented("PasswordResetRequest", { email }));
+  t.equal((await post("/v1/auth/password/reset", { email })).statusCode, 202);
+
+  // What the document refuses, the service refuses too.
+  for (const bad of ["", 42, null]) {
+    t.notOk(documented("RegisterRequest", { email: bad, password: "password1" }), `the document refuses ${JSON.stringify(bad)}`);
+    t.equal((await post("/v1/auth/register", { email: bad, password: "password1" })).statusCode, 400, `and so does the service`);
+  }
+  // The trimmed value's own rules (x-trimmed) are the service's: stricter than the value as sent.
+  const blank = await post("/v1/auth/register", { email: "   ", password: "password1" });
+  t.same([blank.statusCode, blank.json().error.details], [400, { email: "must not be empty" }], "blank once trimmed");
+  const padded255 = await post("/v1/auth/register", { email: ` ${"a".repeat(243)}@example.com `, password: "password1" });
+  t.same([padded255.statusCode, padded255.json().error.details], [400, { email: "must be at most 254 characters" }]);
+  const padded254 = await post("/v1/auth/register", { email: `   ${"b".repeat(242)}@example.com   `, password: "password1" });
+  t.equal(padded254.statusCode, 201, "254 characters once trimmed, whatever the padding");
 });

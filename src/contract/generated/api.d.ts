@@ -1246,15 +1246,22 @@ export interface components {
         };
         RegisterRequest: {
             /**
-             * Format: email
-             * @description Surrounding whitespace is removed before the checks.
+             * @description An e-mail address. Surrounding whitespace is removed first; what remains must be a valid
+             *     address (`format: email`) of at most 254 characters (`x-trimmed`), or the answer is
+             *     400 `validation_error` with `details.email`. The schema above describes the value as
+             *     sent, whitespace included.
+             * @example ann@example.com
              */
             email: string;
             password: string;
             display_name?: string;
         };
         LoginRequest: {
-            /** @description Surrounding whitespace is removed; compared case-insensitively. */
+            /**
+             * @description Surrounding whitespace is removed first; what remains (1 to 254 characters, `x-trimmed`)
+             *     is compared case-insensitively.
+             * @example ann@example.com
+             */
             email: string;
             password: string;
         };
@@ -1270,8 +1277,10 @@ export interface components {
         };
         PasswordResetRequest: {
             /**
-             * Format: email
-             * @description Surrounding whitespace is removed before the checks.
+             * @description An e-mail address. Surrounding whitespace is removed first; what remains must be a valid
+             *     address (`format: email`) of at most 254 characters (`x-trimmed`), or the answer is
+             *     400 `validation_error` with `details.email`.
+             * @example ann@example.com
              */
             email: string;
         };

@@ -1,19 +1,13 @@
 // /v1/auth: register, login, refresh, logout, guest, e-mail verification, password reset.
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { implement } from "../../contract/routes.ts";
 import type { User } from "../../domain/accounts.ts";
 import { toUlid } from "../../domain/ids.ts";
 import { userView } from "./views.ts";
 
-/** "Email is trimmed": surrounding whitespace goes before the schema checks the address. */
-async function trimEmail(req: FastifyRequest) {
-  const body = req.body as Record<string, unknown> | undefined;
-  if (body && typeof body === "object" && !Array.isArray(body) && typeof body.email === "string") body.email = body.email.trim();
-}
 
 export default async function authRoutes(app: FastifyInstance) {
   const { identity } = app.services;
-  const withTrimmedEmail = { route: { preValidation: trimEmail } };
 
   const session = (user: User, refreshToken: string) => {
     const access = app.tokens.access({ id: user.id, role: user.role });
@@ -28,7 +22,6 @@ export default async function authRoutes(app: FastifyInstance) {
       const { user, refreshToken } = await identity.register({ email, password, displayName: display_name });
       return reply.status(201).send(session(user, refreshToken));
     },
-    withTrimmedEmail,
   );
 
   implement(
@@ -38,7 +31,6 @@ export default async function authRoutes(app: FastifyInstance) {
       const { user, refreshToken } = await identity.login(req.body);
       return session(user, refreshToken);
     },
-    withTrimmedEmail,
   );
 
   implement(app, "refreshSession", async (req) => {
@@ -76,7 +68,6 @@ export default async function authRoutes(app: FastifyInstance) {
       identity.requestPasswordReset(req.body.email);
       return reply.status(202).send();
     },
-    withTrimmedEmail,
   );
 
   implement(app, "confirmPasswordReset", async (req, reply) => {
