@@ -81,8 +81,11 @@ export interface AppOverrides extends CallingOverrides {
   /** Replace the mail driver (default: from the configuration — outbox or SMTP). */
   mailer?: Mailer;
   rateCounter?: RateCounter;
-  /** Sees every response before it is sent (the test suite checks each against openapi.yaml). */
-  onResponse?: (req: FastifyRequest, reply: FastifyReply, payload: unknown) => void;
+  /**
+   * Sees every response before it is sent, with the request body as it arrived (before any route
+   * prepared it): the test suite checks both against openapi.yaml.
+   */
+  onResponse?: (req: FastifyRequest, reply: FastifyReply, payload: unknown, sentBody: unknown) => void;
   /** Log destination (tests capture logs to check redaction). */
   logStream?: NodeJS.WritableStream;
   /**
@@ -218,8 +221,15 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
   if (overrides.onResponse) {
     const observe = overrides.onResponse;
+    // Application hooks run before a route's own: the body is kept before a route trims a field
+    // (a shallow copy: only top-level fields are ever trimmed, and a body may be nested too deep to clone).
+    const sentBodies = new WeakMap<FastifyRequest, unknown>();
+    app.addHook("preValidation", async (req) => {
+      const body = req.body;
+      if (body !== undefined) sentBodies.set(req, Array.isArray(body) ? [...body] : body && typeof body === "object" ? { ...body } : body);
+    });
     app.addHook("onSend", async (req, reply, payload) => {
-      observe(req, reply, payload);
+      observe(req, reply, payload, sentBodies.get(req));
       return payload;
     });
   }

@@ -4,7 +4,7 @@ import Ajv2020 from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import t from "tap";
 import { testApp } from "../helpers/app.ts";
-import { checkResponse } from "../helpers/contract.ts";
+import { checkRequest, checkResponse } from "../helpers/contract.ts";
 import { HTTP_METHODS, loadContract } from "../../src/contract/spec.ts";
 
 t.test("spec operations and registered routes match in both directions", async (t) => {
@@ -63,6 +63,16 @@ t.test("the spec assertion catches undeclared statuses, wrong bodies, missing he
   t.match(checkResponse(contract, op, { ...ok, headers: { "content-type": "text/html", "x-request-id": "r" } }), [/content type "text\/html" not declared/]);
   t.match(checkResponse(contract, op, { ...ok, headers: { "content-type": "application/json" } }), [/required header X-Request-ID missing/]);
   t.match(checkResponse(contract, op, { ...ok, headers: { ...ok.headers, "x-ratelimit-reset": "soon" } }), [/header X-RateLimit-Reset=soon/]);
+});
+
+t.test("the request check catches a body the service took and the document refuses", async (t) => {
+  const contract = await loadContract();
+  const op = contract.operations.get("registerUser")!.spec;
+  const sent = { method: "POST", url: "/v1/auth/register", status: 201, body: { email: "ann@example.com", password: "password1" } };
+  t.same(checkRequest(op, sent), []);
+  t.match(checkRequest(op, { ...sent, body: { ...sent.body, role: "admin" } }), [/the service took a body the document refuses \(data must NOT have additional properties\)/]);
+  t.match(checkRequest(op, { ...sent, body: { email: "ann@example.com", password: "short" } }), [/must NOT have fewer than 8 characters/]);
+  t.same(checkRequest(op, { ...sent, status: 400, body: { email: 42 } }), [], "a refused request is the service agreeing");
 });
 
 t.test("a client validating against the document accepts what the service accepts: e-mail addresses with surrounding whitespace", async (t) => {

@@ -92,7 +92,7 @@ export async function testApp(
     rateLimits: relaxedLimits,
     onResponse: contractObserver(
       contract,
-      (problems) => t.fail(`response breaks openapi.yaml:\n${problems.join("\n")}`),
+      (problems) => t.fail(`request or response breaks openapi.yaml:\n${problems.join("\n")}`),
       config.rateLimits.enabled && opts.overrides?.rateLimits?.enabled !== false,
     ),
     ...opts.overrides,

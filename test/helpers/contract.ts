@@ -73,6 +73,19 @@ export function checkResponse(contract: Contract, operationSpec: Json | undefine
   return problems;
 }
 
+/**
+ * A request the service took (a 2xx) must be one the document takes: a client that validates its
+ * requests against the document, or a validating proxy, never refuses what the service accepts.
+ * `body`: the JSON body as it arrived.
+ */
+export function checkRequest(operationSpec: Json | undefined, req: { method: string; url: string; status: number; body: unknown }): string[] {
+  const schema = operationSpec?.requestBody?.content?.["application/json"]?.schema as object | undefined;
+  if (!schema || req.body === undefined || req.status >= 300) return [];
+  const validate = validatorFor(schema);
+  if (validate(req.body)) return [];
+  return [`${req.method} ${req.url} → ${req.status}: the service took a body the document refuses (${ajv.errorsText(validate.errors)}): ${JSON.stringify(req.body).slice(0, 300)}`];
+}
+
 function decoded(body: Buffer, encoding: unknown): Buffer {
   if (encoding === "gzip") return zlib.gunzipSync(body);
   if (encoding === "br") return zlib.brotliDecompressSync(body);
@@ -94,7 +107,7 @@ export function contractObserver(contract: Contract, report: (problems: string[]
     v1: { responses: { "404": r.NotFound, "405": r.MethodNotAllowed, "429": r.RateLimited } },
     vapp: { responses: { "405": r.VappMethodNotAllowed, "429": r.VappRateLimited } },
   };
-  return (req: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+  return (req: FastifyRequest, reply: FastifyReply, payload: unknown, sentBody?: unknown) => {
     const isPreflight = req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;
     if (isPreflight) return; // CORS preflight: answered on every path, described in info.description
     const url = req.routeOptions.url;
@@ -121,6 +134,7 @@ export function contractObserver(contract: Contract, report: (problems: string[]
     // /users' gzip) is checked as decoded.
     const body = Buffer.isBuffer(sent) ? decoded(sent, headers["content-encoding"]) : sent;
     const problems = checkResponse(contract, op, { method: req.method, url: req.url, status: reply.statusCode, headers, body });
+    problems.push(...checkRequest(op, { method: req.method, url: req.url, status: reply.statusCode, body: sentBody }));
     if (limited && op && op["x-rate-limit"] !== "none") {
       const missing = RATE_HEADERS.filter((h) => headers[h] === undefined);
       if (missing.length) problems.push(`${req.method} ${req.url} → ${reply.statusCode}: a rate-limited operation answered without ${missing.join(", ")}`);
