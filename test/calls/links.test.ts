@@ -4,6 +4,7 @@ import t from "tap";
 import { testApp } from "../helpers/app.ts";
 import { bearer, createLink, json, makeGuest, makeUser, startCall } from "../helpers/calls.ts";
 import { formatCents, parseCents, platformFee, split } from "../../src/domain/money.ts";
+import { fromUlid } from "../../src/domain/ids.ts";
 
 t.test("money: cents inside, strings outside, 7 % fee half up", async (t) => {
   t.equal(parseCents("2.50"), 250);
@@ -102,6 +103,17 @@ t.test("links", async (t) => {
     await req("DELETE", `/v1/links/${link.id}`, host.token);
     const call = (await req("GET", `/v1/calls/${started.call.id}`, guest.token)).json().call;
     t.match(call, { status: "cancelled", end_reason: "link_unavailable", amount_charged: "0.00" });
+  });
+
+  await t.test("so does turning it off with PATCH is_active: false", async (t) => {
+    const link = await createLink(app, host);
+    const started = await startCall(app, guest, link.short_code);
+    const patched = await req("PATCH", `/v1/links/${link.id}`, host.token, { is_active: false });
+    t.equal(patched.json().link.is_active, false);
+    const call = (await req("GET", `/v1/calls/${started.call.id}`, guest.token)).json().call;
+    t.match(call, { status: "cancelled", end_reason: "link_unavailable", amount_charged: "0.00" });
+    const holds = await app.db.simPaymentIntent.findMany({ where: { reference: fromUlid(started.call.id)! } });
+    t.same(holds.map((h) => h.status), ["canceled"], "its hold released");
   });
 
   await t.test("malformed input: a 4xx envelope, nothing written", async (t) => {

@@ -599,7 +599,8 @@ export interface paths {
         /**
          * Change a link's terms (calls already made keep theirs)
          * @description Any subset of the fields; `null` clears an optional one. `is_active` re-activates or
-         *     deactivates. With the `stripe` payments provider, setting `is_active: true` needs the host's
+         *     deactivates; deactivating cancels the link's calls still waiting for the host (as
+         *     `DELETE` does), releasing their holds. With the `stripe` payments provider, setting `is_active: true` needs the host's
          *     charges to be enabled (Stripe Connect onboarding finished): `402 stripe_not_connected`
          *     until then.
          */

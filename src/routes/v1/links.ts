@@ -34,7 +34,10 @@ export default async function linkRoutes(app: FastifyInstance) {
   implement(app, "updateLink", async (req) => {
     requireRole(req.principal, "host");
     if (req.body.is_active === true) await connect.requireCharges(req.principal.id);
-    return { link: links.render(await links.update(req.principal.id, linkId(req.params.id), req.body)) };
+    const link = await links.update(req.principal.id, linkId(req.params.id), req.body);
+    // Turned off: as with DELETE, calls still waiting for the host are cancelled and their holds released.
+    if (req.body.is_active === false) await calls.cancelWaitingOnLink(link.id);
+    return { link: links.render(link) };
   });
 
   implement(app, "deleteLink", async (req) => {
