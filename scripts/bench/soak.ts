@@ -24,6 +24,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
 import pg from "pg";
@@ -144,14 +145,9 @@ async function soak() {
   const out = createWriteStream(serverLog);
   server.stdout!.pipe(out);
   const loopDelay: { at: number; p99: number; max: number }[] = [];
-  let partial = "";
-  server.stdout!.on("data", (chunk: Buffer) => {
-    const lines = (partial + chunk.toString()).split("\n");
-    partial = lines.pop()!;
-    for (const line of lines) {
-      const m = /^eld (\d+) ([\d.]+) ([\d.]+)$/.exec(line);
-      if (m) loopDelay.push({ at: Number(m[1]), p99: Number(m[2]), max: Number(m[3]) });
-    }
+  createInterface({ input: server.stdout! }).on("line", (line) => {
+    const m = /^eld (\d+) ([\d.]+) ([\d.]+)$/.exec(line);
+    if (m) loopDelay.push({ at: Number(m[1]), p99: Number(m[2]), max: Number(m[3]) });
   });
   server.stderr!.pipe(out);
   let serverExited = false;
@@ -286,18 +282,18 @@ async function soak() {
     const lags = check.lags.map((l) => l.lag);
     const during = check.lags.filter((l) => l.at < endStart).map((l) => l.lag);
     const atEnd = check.lags.filter((l) => l.at >= endStart).map((l) => l.lag);
-    const inSpan = (s: HealthSample, spans: [number, number][]) => spans.some(([a, b]) => s.at >= a && s.at <= b);
+    const inSpan = (s: { at: number }, spans: [number, number][]) => spans.some(([a, b]) => s.at >= a && s.at <= b);
     const healthOf = (spans: [number, number][], path = "/health") => samples.filter((s) => s.path === path && inSpan(s, spans)).map((s) => s.ms);
     const initSpan: [number, number][] = [[initStart, initEnd]];
     const endSpan: [number, number][] = [[endStart, endEnd]];
     const steady = samples.filter((s) => s.path === "/health" && !inSpan(s, [...initSpan, ...endSpan, ...boundaries])).map((s) => s.ms);
     const cpuIn = (spans: [number, number][]) => {
-      const v = cpuTimeline.filter((p) => spans.some(([a, b]) => p.at >= a && p.at <= b)).map((p) => p.pct);
+      const v = cpuTimeline.filter((p) => inSpan(p, spans)).map((p) => p.pct);
       return v.length ? `${Math.round(v.reduce((x, y) => x + y, 0) / v.length)} %` : "–";
     };
 
     const loopDelayIn = (spans: [number, number][]) => {
-      const v = loopDelay.filter((p) => spans.some(([a, b]) => p.at >= a && p.at <= b));
+      const v = loopDelay.filter((p) => inSpan(p, spans));
       return v.length ? `${ms(pct(v.map((p) => p.p99), 0.99))} / ${ms(max(v.map((p) => p.max)))}` : "–";
     };
 
