@@ -13,20 +13,17 @@ import addFormats from "ajv-formats";
 import type { Config, RateLimits } from "./config.ts";
 import { loadContract, type Contract } from "./contract/spec.ts";
 import { openDatabase, type Database, type Db, type Sql } from "./db/client.ts";
-import { systemClock, type Clock } from "./domain/clock.ts";
+import { systemClock, type Clock } from "./domain/ports/clock.ts";
 import { loadKeyring, type Keyring } from "./domain/keys.ts";
 import { argon2Passwords, type Passwords } from "./domain/passwords.ts";
-import { mediaService, type MediaService } from "./domain/media.ts";
-import { accounts, type Accounts } from "./domain/accounts.ts";
-import { userDirectory, type Directory } from "./domain/directory.ts";
-import { identityService, type IdentityService } from "./domain/identity.ts";
-import { tokenStore } from "./domain/tokens.ts";
 import { mailerFromConfig, mailQueue, type MailQueue, type Mailer } from "./adapters/mail/index.ts";
 import { localStorage } from "./adapters/storage/local.ts";
 import { s3Storage } from "./adapters/storage/s3.ts";
-import type { Storage } from "./adapters/storage/port.ts";
-import { loggerOptions } from "./plugins/logging.ts";
-import rateLimitPlugin, { MemoryRateCounter, type RateCounter } from "./plugins/rate-limit.ts";
+import type { Storage } from "./domain/ports/storage.ts";
+import { loggerOptions } from "./http/logging.ts";
+import rateLimitPlugin from "./plugins/rate-limit.ts";
+import type { RateCounter } from "./domain/ports/rate-counter.ts";
+import { MemoryRateCounter } from "./adapters/rate-counter/memory.ts";
 import { openRedis } from "./adapters/redis.ts";
 import { RedisRateCounter } from "./adapters/rate-counter/redis.ts";
 import { RedisPubSub } from "./adapters/pubsub/redis.ts";
@@ -37,20 +34,11 @@ import notFoundPlugin from "./plugins/not-found.ts";
 import systemRoutes from "./routes/system.ts";
 import vappRoutes from "./routes/vapp/index.ts";
 import v1Routes from "./routes/v1/index.ts";
-// paid calls
 import websocket from "@fastify/websocket";
 import { randomBytes } from "node:crypto";
-import { calling, type Calling, type CallingOverrides } from "./calling.ts";
+import { buildServices, type ServiceOverrides, type Services } from "./services.ts";
 import { MAX_FRAME_BYTES } from "./domain/signaling.ts";
 import signalingRoutes from "./routes/ws/index.ts";
-
-export interface Services {
-  accounts: Accounts;
-  media: MediaService;
-  identity: IdentityService;
-  /** The V-app user list, kept in memory per instance. */
-  directory: Directory;
-}
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -61,18 +49,17 @@ declare module "fastify" {
     sql: Sql;
     storage: Storage;
     keyring: Keyring;
+    /** Every domain service (src/services.ts). */
     services: Services;
     /** Outgoing mail, delivered in the background (idle() waits for it). */
     mail: MailQueue;
     openApiJson: string;
     routeTable: { method: string; url: string }[];
     readinessChecks(): Promise<Record<string, "ok" | "failed">>;
-    /** Links, calls, billing engine, signaling hub, payment provider. */
-    calling: Calling;
   }
 }
 
-export interface AppOverrides extends CallingOverrides {
+export interface AppOverrides extends ServiceOverrides {
   clock?: Clock;
   /** Replace the rate-limit numbers (tests use low or high limits). */
   rateLimits?: Partial<RateLimits>;
@@ -139,7 +126,6 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const storage =
     overrides.storage ??
     (config.storage.driver === "s3" ? s3Storage(config.storage, config.publicUrl) : localStorage(config.dataDir, config.publicUrl));
-  const media = mediaService(storage, clock);
 
   app.decorate("config", config);
   app.decorate("clock", clock);
@@ -168,20 +154,6 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // Registered after the database's onClose hook, so it runs first: queued mail is written out
   // (it reads nothing from the database) before the database closes.
   app.addHook("onClose", () => mail.close());
-  const directory = userDirectory({ db: database.prisma, sql: database.sql, log: app.log });
-  const accountService = accounts({ db: database.prisma, sql: database.sql, clock, passwords, media, directory });
-  app.decorate("services", {
-    accounts: accountService,
-    media,
-    directory,
-    identity: identityService({
-      accounts: accountService,
-      tokens: tokenStore({ db: database.prisma, clock }),
-      sendMail: (m) => mail.enqueue(m),
-      later: (task) => mail.later(task),
-      guestTokenTtlSeconds: config.guestTokenTtlSeconds,
-    }),
-  });
   // Redis (REDIS_URL): shared rate-limit counters and signaling fan-out. Boot waits two seconds at
   // most for it: without it the service still serves (limits fail open, /ready answers 503).
   const redis = config.redisUrl ? await openRedis(config.redisUrl, { log: app.log, clock }) : undefined;
@@ -189,9 +161,22 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     app.addHook("onClose", () => redis.close());
     if (!(await redis.connected(2000))) app.log.warn("Redis is not reachable yet: rate limits are not enforced until it is");
   }
-  const pubsub = overrides.pubsub ?? (redis ? new RedisPubSub(redis.commands, redis.subscriber, app.log) : undefined);
-  if (pubsub) await directory.listen(pubsub);
-  app.addHook("onClose", () => directory.close());
+  const services = buildServices({
+    db: database.prisma,
+    sql: database.sql,
+    clock,
+    config,
+    storage,
+    passwords,
+    sendMail: (m) => mail.enqueue(m),
+    later: (task) => mail.later(task),
+    turnSecret: config.turn.secret ?? randomBytes(32).toString("base64url"),
+    log: app.log,
+    ...(redis ? { pubsub: new RedisPubSub(redis.commands, redis.subscriber, app.log) } : {}),
+    overrides,
+  });
+  app.decorate("services", services);
+  app.addHook("onClose", () => services.close());
   app.decorate("readinessChecks", async () => {
     const checks: Record<string, "ok" | "failed"> = {};
     checks.database = await app.db.$queryRaw`SELECT 1`.then(() => "ok" as const, () => "failed" as const);
@@ -272,23 +257,13 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   app.setErrorHandler(v1ErrorHandler);
   await app.register(notFoundPlugin, { routes: routeTable, rendererFor });
 
-  // Paid calls: the billing engine's ticker and the signaling hub stop before the database closes.
-  const callingParts = calling({
-    db: database.prisma,
-    sql: database.sql,
-    clock,
-    config,
-    turnSecret: config.turn.secret ?? randomBytes(32).toString("base64url"),
-    log: app.log,
-    ...(pubsub ? { pubsub } : {}),
-    overrides,
-  });
-  app.decorate("calling", callingParts);
-  await callingParts.start();
+  // The instance's lease and background work start before any connection is accepted; the billing
+  // engine's ticker and the signaling hub stop before the database closes.
+  await services.start();
   await app.register(websocket, {
     options: { maxPayload: MAX_FRAME_BYTES },
     preClose: async function (this: FastifyInstance) {
-      await callingParts.stop();
+      await services.stop();
       this.websocketServer.close();
     },
   });

@@ -16,7 +16,7 @@ import WebSocket from "ws";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { RECONNECT_GRACE_MS } from "../src/domain/billing.ts";
 import { fromUlid } from "../src/domain/ids.ts";
-import { MEDIA_CACHE_CONTROL } from "../src/domain/media.ts";
+import { MEDIA_CACHE_CONTROL } from "../src/domain/ports/storage.ts";
 import { freshDatabaseUrl } from "./helpers/app.ts";
 import { Client, nextWhere } from "./helpers/calls.ts";
 import { multipart, png } from "./helpers/images.ts";

@@ -5,7 +5,7 @@
 import t, { type Test } from "tap";
 import { Redis } from "ioredis";
 import { defaultRateLimits } from "../src/config.ts";
-import { ManualClock } from "../src/domain/clock.ts";
+import { ManualClock } from "../src/domain/ports/clock.ts";
 import { fromUlid } from "../src/domain/ids.ts";
 import { loadContract } from "../src/contract/spec.ts";
 import { contractObserver } from "./helpers/contract.ts";
@@ -119,8 +119,8 @@ t.test("signaling across instances over Redis pub/sub", { skip: TEST_REDIS_URL ?
   const gb = await g.next("billing");
   t.match(gb, { window: 1, held_until: new Date(clock.now() + 10 * 60_000).toISOString() });
   t.same(await h.next("billing"), gb, "both see the same billing window");
-  t.equal(a.calling.signaling.size, 1, "A holds the guest's socket");
-  t.equal(b.calling.signaling.size, 1, "B holds the host's socket");
+  t.equal(a.services.signaling.size, 1, "A holds the guest's socket");
+  t.equal(b.services.signaling.size, 1, "B holds the host's socket");
 
   g.send({ type: "offer", sdp: "v=0 offer" });
   t.same(await h.next("offer"), { type: "offer", sdp: "v=0 offer", from: "guest" });
@@ -204,7 +204,7 @@ t.test("Redis stopped for a while: fail open, /ready 503, relay resumes", { skip
   t.match(JSON.parse(warnings()[0]!), { level: 40 });
   g.send({ type: "offer", sdp: "during" });
   t.match(await g.next("error"), { code: "internal_error", message: "the frame could not be relayed" }, "a frame that cannot be relayed is reported to its sender");
-  t.equal(a.calling.signaling.size, 1, "the sockets stay open");
+  t.equal(a.services.signaling.size, 1, "the sockets stay open");
 
   await redis.restart();
   await until("/ready to answer 200 on both", async () => (await readyStatus(a)) === 200 && (await readyStatus(b)) === 200);

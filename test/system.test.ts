@@ -10,7 +10,7 @@ import { KeyConfigError, loadKeyring } from "../src/domain/keys.ts";
 import { openSqlSession } from "../src/db/client.ts";
 import { listMigrations, migrate } from "../src/db/migrate.ts";
 import { fromUlid, toUlid, uuidv7 } from "../src/domain/ids.ts";
-import { ManualClock } from "../src/domain/clock.ts";
+import { ManualClock } from "../src/domain/ports/clock.ts";
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), "vidivo-sys-"));
 

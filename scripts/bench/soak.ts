@@ -54,7 +54,7 @@ async function serve(latencyMs: number) {
   const { loadConfig } = await import("../../src/config.ts");
   const { openDatabase } = await import("../../src/db/client.ts");
   const { simulatedPayments } = await import("../../src/adapters/payments/simulated.ts");
-  const { systemClock } = await import("../../src/domain/clock.ts");
+  const { systemClock } = await import("../../src/domain/ports/clock.ts");
   const config = loadConfig(process.env);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const simulated = simulatedPayments(database.sql, systemClock, config.publicUrl);

@@ -5,7 +5,7 @@
 // reconnect by themselves; ioredis subscribes again to every channel the subscriber had. ioredis is
 // imported here, when REDIS_URL is set, not by every start.
 import type { Redis } from "ioredis";
-import type { Clock } from "../domain/clock.ts";
+import type { Clock } from "../domain/ports/clock.ts";
 
 export const REDIS_COMMAND_TIMEOUT_MS = 500;
 const WARN_EVERY_MS = 60_000;

@@ -4,7 +4,7 @@ import { columns, type Db, type Sql } from "../db/client.ts";
 import type { User } from "../db/generated/client.ts";
 import { AppError, unknownCaller } from "./errors.ts";
 import { uuidv7 } from "./ids.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "./ports/clock.ts";
 import type { Passwords } from "./passwords.ts";
 import type { MediaService } from "./media.ts";
 import type { Directory } from "./directory.ts";

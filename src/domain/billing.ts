@@ -10,8 +10,8 @@
 import { randomBytes } from "node:crypto";
 import { sqlTag, type Db, type Sql, type SqlTag } from "../db/client.ts";
 import { Prisma, type Call, type CallStatus, type CallTask } from "../db/generated/client.ts";
-import { PaymentsRefused, type HoldInput, type HoldResult, type PaymentProvider } from "../adapters/payments/port.ts";
-import type { Clock } from "./clock.ts";
+import { PaymentsRefused, type HoldInput, type HoldResult, type PaymentProvider } from "./ports/payments.ts";
+import type { Clock } from "./ports/clock.ts";
 import { transition } from "./call-state.ts";
 import { uuidv7 } from "./ids.ts";
 import { split } from "./money.ts";

@@ -5,12 +5,12 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Db } from "../db/client.ts";
 import type { Call, CallLink, CallStatus } from "../db/generated/client.ts";
-import { PaymentsUnavailable, type HoldResult, type PaymentProvider } from "../adapters/payments/port.ts";
+import { PaymentsUnavailable, type HoldResult, type PaymentProvider } from "./ports/payments.ts";
 import { isUniqueViolation } from "./accounts.ts";
 import { AUTHENTICATION_WINDOW_MS, NO_SHOW_MS, RECONNECT_GRACE_MS, VOID_AFTER_MS, holdRequest, type BillingEngine, type EndReason } from "./billing.ts";
 import type { Connect } from "./connect.ts";
 import { LIVE, isFinished, transition } from "./call-state.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "./ports/clock.ts";
 import { AppError } from "./errors.ts";
 import { toUlid, uuidv7 } from "./ids.ts";
 import { unavailableReason, type Links } from "./links.ts";

@@ -4,8 +4,8 @@
 // no onboarding (simulated) every host can take payments.
 import type { Db } from "../db/client.ts";
 import type { ConnectAccount } from "../db/generated/client.ts";
-import type { AccountState, PaymentProvider } from "../adapters/payments/port.ts";
-import type { Clock } from "./clock.ts";
+import type { AccountState, PaymentProvider } from "./ports/payments.ts";
+import type { Clock } from "./ports/clock.ts";
 import { AppError } from "./errors.ts";
 
 export type ConnectStatus = "not_started" | "pending" | "enabled" | "restricted";

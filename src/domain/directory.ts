@@ -12,7 +12,7 @@
 // a write. Pub/sub notices (Redis when configured) only make other instances drop their copy early
 // (memory); freshness never depends on them.
 import type { Db, Sql } from "../db/client.ts";
-import type { PubSub } from "../adapters/pubsub/port.ts";
+import type { PubSub } from "./ports/pubsub.ts";
 
 export interface DirectoryEntry {
   id: string;

@@ -1,7 +1,7 @@
 // The v1 identity flows: registration, sign-in, refresh rotation, sign-out, guests, e-mail
 // verification and password reset. Access tokens are signed by the HTTP layer (the auth plugin);
 // everything else about who the caller is lives here.
-import type { MailMessage } from "../adapters/mail/port.ts";
+import type { MailMessage } from "./ports/mail.ts";
 import type { Accounts, User } from "./accounts.ts";
 import { AppError, unknownCaller } from "./errors.ts";
 import type { TokenStore } from "./tokens.ts";

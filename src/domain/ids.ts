@@ -1,7 +1,7 @@
 // Primary keys are UUIDv7 (time-ordered). The v1 surface renders them as 26-character ULIDs, the
 // V-app surface renders users as USR-<uuid>. Both renderings are stable and reversible.
 import { randomBytes } from "node:crypto";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "./ports/clock.ts";
 
 let lastMs = -1;
 let sequence = 0;

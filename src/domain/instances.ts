@@ -5,7 +5,7 @@
 // (calls.reapOrphanedConnections), and the reconnect grace runs from there.
 import { randomBytes } from "node:crypto";
 import type { Db } from "../db/client.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "./ports/clock.ts";
 
 export const HEARTBEAT_MS = 5_000;
 /** Three missed heartbeats, and well under the 60 s reconnect grace. */

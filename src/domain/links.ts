@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { columns, type Db, type Sql } from "../db/client.ts";
 import type { CallLink } from "../db/generated/client.ts";
 import { isUniqueViolation } from "./accounts.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "./ports/clock.ts";
 import { AppError, type FieldErrors } from "./errors.ts";
 import { toUlid, uuidv7 } from "./ids.ts";
 import { formatCents, parseCents } from "./money.ts";

@@ -2,17 +2,9 @@
 import type { Metadata, Sharp, SharpOptions } from "sharp";
 import { AppError } from "./errors.ts";
 import { uuidv7 } from "./ids.ts";
-import type { Clock } from "./clock.ts";
-import type { Storage } from "../adapters/storage/port.ts";
+import type { Clock } from "./ports/clock.ts";
+import { IMAGE_TYPES, type ImageExt, type Storage } from "./ports/storage.ts";
 
-const IMAGE_TYPES = { png: "image/png", jpg: "image/jpeg", gif: "image/gif", webp: "image/webp" } as const;
-type ImageExt = keyof typeof IMAGE_TYPES;
-
-const KEY_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.(png|jpg|gif|webp)$/;
-export const isMediaKey = (key: string) => KEY_RE.test(key);
-export const contentTypeForKey = (key: string) => IMAGE_TYPES[key.slice(key.lastIndexOf(".") + 1) as ImageExt];
-/** Every stored object's caching: a key is new for each upload and never changes content. */
-export const MEDIA_CACHE_CONTROL = "public, max-age=31536000, immutable";
 
 /**
  * The image's extension when the bytes are a PNG, JPEG, GIF or WebP; otherwise null. An animated

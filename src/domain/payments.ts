@@ -4,9 +4,9 @@
 // outside.
 import type { Db } from "../db/client.ts";
 import type { Capture, Dispute, Refund } from "../db/generated/client.ts";
-import type { PaymentProvider, RefundResult } from "../adapters/payments/port.ts";
+import type { PaymentProvider, RefundResult } from "./ports/payments.ts";
 import type { Principal } from "./calls.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "./ports/clock.ts";
 import type { Connect } from "./connect.ts";
 import { AppError } from "./errors.ts";
 import { toUlid, uuidv7 } from "./ids.ts";

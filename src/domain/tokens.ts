@@ -3,7 +3,7 @@
 // bits; only its SHA-256 digest is stored, so a copy of the database cannot be used to sign in.
 import { createHash, randomBytes } from "node:crypto";
 import type { Db } from "../db/client.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "./ports/clock.ts";
 import { uuidv7 } from "./ids.ts";
 
 export const REFRESH_TOKEN_TTL_MS = 30 * 24 * 3600 * 1000;

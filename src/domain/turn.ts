@@ -1,7 +1,7 @@
 // TURN REST credentials in coturn's "use-auth-secret" form: username = "<unix expiry>:<call id>",
 // credential = base64(HMAC-SHA1(secret, username)).
 import { createHmac } from "node:crypto";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "./ports/clock.ts";
 
 export interface TurnConfig {
   urls: readonly string[];

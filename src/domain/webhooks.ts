@@ -12,10 +12,10 @@
 //             newer state, and a final status (a dispute won or lost, a payout paid) is kept.
 // A failure while applying releases the claim and answers 500; Stripe delivers the event again.
 import { sqlTag, type Db, type Sql } from "../db/client.ts";
-import type { AccountState, PaymentProvider, WebhookEvent } from "../adapters/payments/port.ts";
+import type { AccountState, PaymentProvider, WebhookEvent } from "./ports/payments.ts";
 import { recordCapture } from "./billing.ts";
 import { recordRefund } from "./payments.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "./ports/clock.ts";
 import { applyAccountState } from "./connect.ts";
 import { AppError, validationError } from "./errors.ts";
 import { uuidv7 } from "./ids.ts";

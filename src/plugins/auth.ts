@@ -14,7 +14,7 @@ import fastifyJwt from "@fastify/jwt";
 import { createVerifier } from "fast-jwt";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { AppError, unknownCaller, type TokenProblem } from "../domain/errors.ts";
-import type { Clock } from "../domain/clock.ts";
+import type { Clock } from "../domain/ports/clock.ts";
 import type { Keyring } from "../domain/keys.ts";
 import { fromUlid, fromVappUserId, toUlid, toVappUserId } from "../domain/ids.ts";
 import type { User } from "../domain/accounts.ts";

@@ -9,20 +9,13 @@ import fp from "fastify-plugin";
 import rateLimit from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "../domain/errors.ts";
-import { nowSeconds, type Clock } from "../domain/clock.ts";
+import { nowSeconds, type Clock } from "../domain/ports/clock.ts";
+import type { RateCounter } from "../domain/ports/rate-counter.ts";
 import type { RateLimits } from "../config.ts";
 
 export type PolicyName = "login" | "register" | "passwordReset" | "authenticated" | "anonymous";
 export const POLICY_NAMES: PolicyName[] = ["login", "register", "passwordReset", "authenticated", "anonymous"];
 
-export interface RateCounter {
-  /**
-   * Counts one hit for `key` in a fixed window of `windowMs`; returns the count and ms left. Rejects
-   * when the count cannot be known (the error's message says why, e.g. "Redis unreachable").
-   */
-  hit(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }>;
-  close?(): Promise<void>;
-}
 
 /** A hit the counter could not count: the request goes through unlimited. */
 class CounterFailure extends Error {
@@ -33,27 +26,6 @@ class CounterFailure extends Error {
 
 const FAIL_OPEN_WARN_EVERY_MS = 60_000;
 
-/** In-process fixed-window counters; expired windows are swept as they are met. */
-export class MemoryRateCounter implements RateCounter {
-  private windows = new Map<string, { count: number; resetAt: number }>();
-  private lastSweep = 0;
-  constructor(private clock: Clock) {}
-  async hit(key: string, windowMs: number) {
-    const now = this.clock.now();
-    if (now - this.lastSweep > 60_000 || this.windows.size > 100_000) this.sweep(now);
-    let w = this.windows.get(key);
-    if (!w || w.resetAt <= now) {
-      w = { count: 0, resetAt: now + windowMs };
-      this.windows.set(key, w);
-    }
-    w.count += 1;
-    return { count: w.count, ttlMs: w.resetAt - now };
-  }
-  private sweep(now: number) {
-    this.lastSweep = now;
-    for (const [k, w] of this.windows) if (w.resetAt <= now) this.windows.delete(k);
-  }
-}
 
 /** Adapts a RateCounter to @fastify/rate-limit's store interface; every route shares it. */
 function storeFor(counter: RateCounter) {

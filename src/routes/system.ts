@@ -3,7 +3,7 @@
 import type { FastifyInstance } from "fastify";
 import { implement } from "../contract/routes.ts";
 import { AppError } from "../domain/errors.ts";
-import { MEDIA_CACHE_CONTROL } from "../domain/media.ts";
+import { MEDIA_CACHE_CONTROL } from "../domain/ports/storage.ts";
 
 // Liveness probes come every few seconds from every load balancer: they are not access-logged
 // (a failure still is, at warn or error).

@@ -7,12 +7,12 @@
 import fc from "fast-check";
 import t from "tap";
 import type { FastifyInstance } from "fastify";
-import type { CaptureResult, HoldInput, HoldResult, PaymentProvider } from "../../src/adapters/payments/port.ts";
+import type { CaptureResult, HoldInput, HoldResult, PaymentProvider } from "../../src/domain/ports/payments.ts";
 import { MemoryPubSub } from "../../src/adapters/pubsub/memory.ts";
 import { simulatedPayments } from "../../src/adapters/payments/simulated.ts";
 import { MINUTE_MS } from "../../src/domain/billing.ts";
 import { FINISHED } from "../../src/domain/call-state.ts";
-import { ManualClock } from "../../src/domain/clock.ts";
+import { ManualClock } from "../../src/domain/ports/clock.ts";
 import { sharedDatabase, testApp } from "../helpers/app.ts";
 import { activeCallInDomain, delegate, makeUser } from "../helpers/calls.ts";
 
@@ -89,13 +89,13 @@ t.test("one boundary: captures of many calls are in flight together, within the 
   const { app } = await testApp(t, { env: { BILLING_PARALLELISM: String(BOUND) }, overrides: { clock, payments: provider, tickIntervalMs: 0 } });
   provider.inner = simulatedPayments(app.sql, clock);
   const host = await makeUser(app, "host", "Hal");
-  const link = await app.calling.links.create(host.id, { rate_per_minute: "1.00", window_size_minutes: 1 });
+  const link = await app.services.links.create(host.id, { rate_per_minute: "1.00", window_size_minutes: 1 });
   const calls = [];
   for (let i = 0; i < CALLS; i++) calls.push(await activeCallInDomain(app, host.id, link.shortCode, String(i)));
-  await app.calling.tick(); // window 2's holds (due when each call turned active)
+  await app.services.tick(); // window 2's holds (due when each call turned active)
 
   clock.advance(MINUTE_MS); // window 1 ends for every call: CALLS captures (and window 3's holds) are due
-  const ticking = app.calling.tick();
+  const ticking = app.services.tick();
   // A guard against a ticker that waits for each capture before starting the next (it never
   // reaches the bound): fail, then let it finish.
   const guard = setTimeout(() => {
@@ -116,8 +116,8 @@ t.test("one boundary: captures of many calls are in flight together, within the 
   const holds = await app.db.billingWindow.count({ where: { callId: { in: calls.map((c) => c.id) }, index: 3, holdStatus: "held" } });
   t.equal(holds, CALLS, "and window 3 held for each call");
 
-  for (const c of calls) await app.calling.calls.end({ kind: "guest", id: c.guestId }, c.id);
-  await app.calling.tick();
+  for (const c of calls) await app.services.calls.end({ kind: "guest", id: c.guestId }, c.id);
+  await app.services.tick();
   const problems = (await Promise.all(calls.map((c) => assertBilledOnce(app, c.id)))).flat();
   t.same(problems, [], "every call billed once, by the rule");
 });
@@ -179,7 +179,7 @@ t.test("two engines on one database, generated interleavings: no step twice, eve
   await fc.assert(
     fc.asyncProperty(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 }), fc.array(step, { minLength: 1, maxLength: 5 }), fc.boolean(), fc.scheduler(), async (windowMinutes, count, steps, lapses, s) => {
       run++;
-      const link = await a.calling.links.create(host.id, { rate_per_minute: "1.00", window_size_minutes: windowMinutes });
+      const link = await a.services.links.create(host.id, { rate_per_minute: "1.00", window_size_minutes: windowMinutes });
       const calls = [];
       for (let i = 0; i < count; i++) calls.push(await activeCallInDomain(a, host.id, link.shortCode, `${run}.${i}`));
       current.s = s;
@@ -188,20 +188,20 @@ t.test("two engines on one database, generated interleavings: no step twice, eve
         for (const st of steps) {
           clock.advance(st.advanceSeconds * 1000);
           const work: Promise<unknown>[] = [];
-          if (st.tickA) work.push(a.calling.billing.tick());
-          if (st.tickB) work.push(b.calling.billing.tick());
+          if (st.tickA) work.push(a.services.billing.tick());
+          if (st.tickB) work.push(b.services.billing.tick());
           if (lapses && st.jumpSeconds !== undefined) work.push(s.schedule(Promise.resolve("clock jump"), "clock jump").then(() => clock.advance(st.jumpSeconds! * 1000)));
           if (st.end) {
             const c = calls[st.end.call % calls.length]!;
-            work.push(apps[st.end.via].calling.calls.end({ kind: "guest", id: c.guestId }, c.id));
+            work.push(apps[st.end.via].services.calls.end({ kind: "guest", id: c.guestId }, c.id));
           }
           await s.waitFor(Promise.all(work));
         }
         // Every call ends; both engines tick until everything is settled.
-        for (const c of calls) await s.waitFor(a.calling.calls.end({ kind: "guest", id: c.guestId }, c.id));
+        for (const c of calls) await s.waitFor(a.services.calls.end({ kind: "guest", id: c.guestId }, c.id));
         for (let i = 0; i < 5; i++) {
           clock.advance(5_000);
-          await s.waitFor(Promise.all([a.calling.billing.tick(), b.calling.billing.tick()]));
+          await s.waitFor(Promise.all([a.services.billing.tick(), b.services.billing.tick()]));
         }
       } finally {
         current.s = undefined;
@@ -224,11 +224,11 @@ t.test("a migration that changes the calls table while the engine runs: its next
   const clock = new ManualClock(new Date());
   const { app } = await testApp(t, { overrides: { clock, tickIntervalMs: 0 } });
   const host = await makeUser(app, "host", "Hal");
-  const link = await app.calling.links.create(host.id, { rate_per_minute: "1.00", window_size_minutes: 1 });
+  const link = await app.services.links.create(host.id, { rate_per_minute: "1.00", window_size_minutes: 1 });
   const calls = [];
   for (let i = 0; i < CALLS; i++) calls.push(await activeCallInDomain(app, host.id, link.shortCode, String(i)));
   // The billing engine's ticks alone: the participants' recorded connections stay as they are.
-  const tick = () => app.calling.billing.tick();
+  const tick = () => app.services.billing.tick();
   await tick(); // window 2's holds
   clock.advance(MINUTE_MS);
   await tick(); // window 1's captures, window 3's holds: every statement of a boundary, on every connection
@@ -239,7 +239,7 @@ t.test("a migration that changes the calls table while the engine runs: its next
   await tick(); // window 2's captures
   const captured = await app.db.capture.count({ where: { callId: { in: calls.map((c) => c.id) }, windowIndex: 2 } });
   t.equal(captured, CALLS, "window 2 captured for every call");
-  for (const c of calls) await app.calling.calls.end({ kind: "guest", id: c.guestId }, c.id);
+  for (const c of calls) await app.services.calls.end({ kind: "guest", id: c.guestId }, c.id);
   await tick();
   const problems = (await Promise.all(calls.map((c) => assertBilledOnce(app, c.id)))).flat();
   t.same(problems, [], "every call billed once, by the rule");

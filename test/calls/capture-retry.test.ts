@@ -3,7 +3,7 @@
 // provider is the simulated one behind a wrapper that refuses the first capture requests, as a
 // flaky card network would.
 import t from "tap";
-import type { PaymentProvider, CaptureResult } from "../../src/adapters/payments/port.ts";
+import type { PaymentProvider, CaptureResult } from "../../src/domain/ports/payments.ts";
 import { simulatedPayments } from "../../src/adapters/payments/simulated.ts";
 import { fromUlid } from "../../src/domain/ids.ts";
 import { testApp } from "../helpers/app.ts";

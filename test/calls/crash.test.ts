@@ -6,7 +6,7 @@
 // real time, so the test moves B's clock through the grace instead of waiting a minute.
 import t, { type Test } from "tap";
 import type { FastifyInstance } from "fastify";
-import { ManualClock } from "../../src/domain/clock.ts";
+import { ManualClock } from "../../src/domain/ports/clock.ts";
 import { fromUlid } from "../../src/domain/ids.ts";
 import { RECONNECT_GRACE_MS } from "../../src/domain/billing.ts";
 import { INSTANCE_LEASE_MS } from "../../src/domain/instances.ts";
@@ -43,7 +43,7 @@ function connectProcess(server: ServerProcess, token: string): Promise<Client> {
 /** Keeps B's manual clock at real time (never backwards) and runs its ticker once. */
 async function follow(app: FastifyInstance, clock: ManualClock) {
   clock.set(Math.max(clock.now(), Date.now()));
-  await app.calling.tick();
+  await app.services.tick();
 }
 
 async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, onEach?: () => Promise<unknown>): Promise<T> {
@@ -80,7 +80,7 @@ async function afterCrash(app: FastifyInstance, callId: string, instanceId: stri
 async function tickUntilFinished(t: Test, app: FastifyInstance, clock: ManualClock, callId: string, limit: number) {
   while (clock.now() <= limit + STEP_MS) {
     clock.advance(STEP_MS);
-    await app.calling.tick();
+    await app.services.tick();
     const { status } = await app.db.call.findUniqueOrThrow({ where: { id: callId } });
     if (["completed", "cancelled", "failed"].includes(status)) return clock.now();
   }
@@ -141,7 +141,7 @@ t.test("kill -9 of the instance holding both sockets; the restarted service ends
   const { call: stale, lastBeat } = await afterCrash(b.app, callId, instanceId);
   t.equal(stale.status, "active", "nobody has noticed yet");
   t.ok(lastBeat && lastBeat.getTime() <= crashedAt, "the lease's last heartbeat precedes the crash");
-  await b.app.calling.tick();
+  await b.app.services.tick();
   const upAt = b.clock.now();
 
   const finishedAt = await tickUntilFinished(t, b.app, b.clock, callId, Math.max(upAt, lastBeat!.getTime() + RECONNECT_GRACE_MS));
@@ -183,10 +183,10 @@ t.test("two instances, the one holding the guest is killed: the survivor finishe
   const { lastBeat } = await afterCrash(b.app, callId, instanceId);
 
   // Within the lease the guest still counts as connected; once it lapses, B reaps the connection.
-  await b.app.calling.tick();
+  await b.app.services.tick();
   t.equal((await b.app.db.call.findUniqueOrThrow({ where: { id: callId } })).guestConn, before.guestConn, "the lease has not lapsed yet");
   b.clock.set(lastBeat!.getTime() + INSTANCE_LEASE_MS + STEP_MS);
-  await b.app.calling.tick();
+  await b.app.services.tick();
   t.same(await h.next("peer_left"), { type: "peer_left", role: "guest" }, "the host hears that the guest is gone");
 
   await tickUntilFinished(t, b.app, b.clock, callId, lastBeat!.getTime() + RECONNECT_GRACE_MS);

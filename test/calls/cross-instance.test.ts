@@ -4,7 +4,7 @@
 import t, { type Test } from "tap";
 import WebSocket from "ws";
 import { MemoryPubSub } from "../../src/adapters/pubsub/memory.ts";
-import { ManualClock } from "../../src/domain/clock.ts";
+import { ManualClock } from "../../src/domain/ports/clock.ts";
 import { sharedDatabase, testApp } from "../helpers/app.ts";
 import { bearer, connect, createLink, getCall, join, makeGuest, makeUser, nextWhere, startCall } from "../helpers/calls.ts";
 
@@ -45,8 +45,8 @@ t.test("two participants on different instances reach each other", async (t) => 
     t.match(gb, { window: 1, held_until: new Date(clock.now() + 10 * 60_000).toISOString() });
     t.same(hb, gb, "both see the same billing window");
     t.equal((await getCall(b, host, id)).status, "active");
-    t.equal(a.calling.signaling.size, 1, "A holds the guest's socket");
-    t.equal(b.calling.signaling.size, 1, "B holds the host's socket");
+    t.equal(a.services.signaling.size, 1, "A holds the guest's socket");
+    t.equal(b.services.signaling.size, 1, "B holds the host's socket");
 
     g.send({ type: "offer", sdp: "v=0 offer" });
     t.same(await h.next("offer"), { type: "offer", sdp: "v=0 offer", from: "guest" });
@@ -74,7 +74,7 @@ t.test("two participants on different instances reach each other", async (t) => 
     // The host's socket on B closes; the guest on A hears of it.
     await h.close();
     t.same(await g2.next("peer_left"), { type: "peer_left", role: "host" });
-    t.equal(b.calling.signaling.size, 0);
+    t.equal(b.services.signaling.size, 0);
     await b.inject({ method: "POST", url: `/v1/calls/${id}/end`, headers: bearer(guest.token) });
     t.match(await g2.next("call_ended"), { reason: "guest_ended" });
     t.equal((await g2.closed).code, 4010);

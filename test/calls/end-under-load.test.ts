@@ -4,10 +4,10 @@
 import { randomUUID } from "node:crypto";
 import t from "tap";
 import type { FastifyInstance } from "fastify";
-import type { CaptureResult, PaymentProvider } from "../../src/adapters/payments/port.ts";
+import type { CaptureResult, PaymentProvider } from "../../src/domain/ports/payments.ts";
 import { simulatedPayments } from "../../src/adapters/payments/simulated.ts";
 import { MINUTE_MS } from "../../src/domain/billing.ts";
-import { ManualClock } from "../../src/domain/clock.ts";
+import { ManualClock } from "../../src/domain/ports/clock.ts";
 import { toUlid } from "../../src/domain/ids.ts";
 import { testApp } from "../helpers/app.ts";
 import { delegate, bearer, makeGuest, makeUser, type Party } from "../helpers/calls.ts";
@@ -36,14 +36,14 @@ function slowCaptures() {
 
 /** `count` calls on `shortCode`, both participants connected: active, window 1 held (made 20 at a time). */
 async function activeCalls(app: FastifyInstance, host: Party, shortCode: string, count: number) {
-  const { calls } = app.calling;
+  const { calls } = app.services;
   const one = async (i: number) => {
     const guest = await makeGuest(app);
     await calls.initiate({ kind: "guest", id: guest.id }, { short_code: shortCode, payment_method_id: "pm_card_visa" });
     const id = (await app.db.call.findFirstOrThrow({ where: { guestId: guest.id } })).id;
     await calls.join({ kind: "user", id: host.id }, id);
-    await calls.connected(id, "guest", `${app.calling.instance.id}.g${i}`);
-    await calls.connected(id, "host", `${app.calling.instance.id}.h${i}`);
+    await calls.connected(id, "guest", `${app.services.instance.id}.g${i}`);
+    await calls.connected(id, "host", `${app.services.instance.id}.h${i}`);
     await calls.activate(id);
     return { id, guest };
   };
@@ -58,7 +58,7 @@ t.test(`${N} calls ended at once`, async (t) => {
   const { app } = await testApp(t, { overrides: { clock, payments: provider, tickIntervalMs: 0, endWaitMs: 300 } });
   provider.inner = simulatedPayments(app.sql, clock);
   const host = await makeUser(app, "host", "Hal");
-  const { link } = { link: await app.calling.links.create(host.id, { rate_per_minute: "1.00", window_size_minutes: 10 }) };
+  const { link } = { link: await app.services.links.create(host.id, { rate_per_minute: "1.00", window_size_minutes: 10 }) };
   const end = (c: { id: string; guest: Party }, key: string) =>
     app.inject({ method: "POST", url: `/v1/calls/${toUlid(c.id)}/end`, headers: { ...bearer(c.guest.token), "x-idempotency-key": key } });
 
@@ -76,7 +76,7 @@ t.test(`${N} calls ended at once`, async (t) => {
 
     // The ticker finishes; the calls settle; the same keys now answer the final state.
     await app.db.call.updateMany({ where: { id: { in: batch.map((c) => c.id) } }, data: { leaseOwner: null, leaseUntil: null } });
-    await app.calling.tick();
+    await app.services.tick();
     const finals = await Promise.all(batch.map((c, i) => end(c, keys[i]!)));
     t.same(
       [...new Set(finals.map((a) => `${a.statusCode} ${a.json().call.status} ${a.json().call.amount_charged} ${a.json().call.end_reason}`))],
@@ -91,14 +91,14 @@ t.test(`${N} calls ended at once`, async (t) => {
     const batch = await activeCalls(app, host, link.shortCode, N);
     clock.advance(10.5 * MINUTE_MS); // past window 1: each call has a hold and a capture due
     provider.slowMs = 15;
-    const ticking = app.calling.tick();
+    const ticking = app.services.tick();
     const answers = await Promise.all(batch.map((c) => end(c, randomUUID())));
     await ticking;
     provider.slowMs = 0;
     const seen = new Set(answers.map((a) => `${a.statusCode} ${a.json().call.status}${a.statusCode === 200 ? ` ${a.json().call.amount_charged}` : ""}`));
     for (const s of seen) t.ok(s === "200 completed 11.00" || s === "202 ending", `answer ${s}: final with its amount, or 202 ending`);
     t.ok(answers.some((a) => a.statusCode === 200), "calls not held by the ticker were settled in the answer");
-    await app.calling.tick();
+    await app.services.tick();
     const rows = await app.db.call.findMany({ where: { id: { in: batch.map((c) => c.id) } } });
     t.same([...new Set(rows.map((r) => `${r.status} ${r.amountCharged}`))], ["completed 1100"], "every call settled: 10 + 1 started minutes");
     const open = await app.db.simPaymentIntent.count({ where: { reference: { in: batch.map((c) => c.id) }, status: "requires_capture" } });

@@ -415,6 +415,6 @@ t.test("hostile frames from both participants: answered, relayed or closed per t
   t.equal(call.json().call.status, "active", "the bystander call is still active");
   const health = await fetch(`http://127.0.0.1:${(app.server.address() as { port: number }).port}/health`);
   t.equal(health.status, 200, "the process still serves");
-  t.equal(app.calling.signaling.size, 4, "four sockets connected: both calls, both sides");
+  t.equal(app.services.signaling.size, 4, "four sockets connected: both calls, both sides");
   for (const c of [sides.guest.client, sides.host.client, bystander.g, bystander.h]) c.ws.terminate();
 });

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import t from "tap";
-import type { PaymentProvider, HoldInput } from "../../src/adapters/payments/port.ts";
+import type { PaymentProvider, HoldInput } from "../../src/domain/ports/payments.ts";
 import { simulatedPayments } from "../../src/adapters/payments/simulated.ts";
 import type { Database, Sql } from "../../src/db/client.ts";
 import type { PrismaClient } from "../../src/db/generated/client.ts";
@@ -235,7 +235,7 @@ t.test("idempotency keys heal, and keep no secret", async (t) => {
     const again = replay.json();
     t.not(again.signaling_token, original.signaling_token, "a new signaling token");
     t.not(again.turn_credentials.username, original.turn_credentials.username, "new TURN credentials (later expiry)");
-    t.same(again.turn_credentials, app.calling.calls.turnFor(fromUlid(original.call.id)!), "valid for the call now");
+    t.same(again.turn_credentials, app.services.calls.turnFor(fromUlid(original.call.id)!), "valid for the call now");
     const g2 = await connect(app, again.signaling_token);
     await g2.next("welcome");
     await g2.close();

@@ -2,7 +2,7 @@
 // one is) wins. Initiate answers what happened instead of 201 waiting, the hold it placed is
 // released, and the call stays cancelled: a later join is refused and nothing is charged.
 import t from "tap";
-import type { PaymentProvider, HoldInput } from "../../src/adapters/payments/port.ts";
+import type { PaymentProvider, HoldInput } from "../../src/domain/ports/payments.ts";
 import { simulatedPayments } from "../../src/adapters/payments/simulated.ts";
 import { toUlid } from "../../src/domain/ids.ts";
 import { testApp } from "../helpers/app.ts";

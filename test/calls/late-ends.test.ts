@@ -6,10 +6,10 @@
 //     participant gone past the grace) came first: the call ended then, for that reason;
 //   - a call never ends before a window that was already captured in full while it was active.
 import t, { type Test } from "tap";
-import type { HoldInput, HoldResult, PaymentProvider } from "../../src/adapters/payments/port.ts";
+import type { HoldInput, HoldResult, PaymentProvider } from "../../src/domain/ports/payments.ts";
 import { simulatedPayments } from "../../src/adapters/payments/simulated.ts";
 import { MINUTE_MS, RECONNECT_GRACE_MS } from "../../src/domain/billing.ts";
-import { ManualClock } from "../../src/domain/clock.ts";
+import { ManualClock } from "../../src/domain/ports/clock.ts";
 import { testApp } from "../helpers/app.ts";
 import { activeCallInDomain, delegate, makeUser } from "../helpers/calls.ts";
 
@@ -34,7 +34,7 @@ t.test("ends the engine had not run yet, and a departure recorded after its wind
   const { app } = await testApp(t, { overrides: { clock, payments: provider, tickIntervalMs: 0, endWaitMs: 1000 } });
   provider.inner = simulatedPayments(app.sql, clock);
   const host = await makeUser(app, "host", "Hal");
-  const { calls, links, billing } = app.calling;
+  const { calls, links, billing } = app.services;
   const asGuest = (id: string) => ({ kind: "guest" as const, id });
   const read = (id: string) => app.db.call.findUniqueOrThrow({ where: { id } });
   const captured = async (id: string) => (await app.db.capture.findMany({ where: { callId: id } })).map((c) => [c.windowIndex, c.grossCents]);

@@ -12,11 +12,11 @@
 // PostgreSQL, 4 on the embedded database, whose one connection serialises every query); run
 // `RACE_RUNS=200` for the full search (about 20 minutes on PostgreSQL here). RACE_SEED replays a run.
 import t from "tap";
-import type { PaymentProvider, HoldInput } from "../../src/adapters/payments/port.ts";
+import type { PaymentProvider, HoldInput } from "../../src/domain/ports/payments.ts";
 import { simulatedPayments } from "../../src/adapters/payments/simulated.ts";
 import { FINISHED } from "../../src/domain/call-state.ts";
 import { MINUTE_MS, NO_SHOW_MS } from "../../src/domain/billing.ts";
-import { ManualClock } from "../../src/domain/clock.ts";
+import { ManualClock } from "../../src/domain/ports/clock.ts";
 import { testApp } from "../helpers/app.ts";
 import { delegate, makeGuest, makeUser, type Party } from "../helpers/calls.ts";
 import type { Principal } from "../../src/domain/calls.ts";
@@ -103,7 +103,7 @@ t.test(`call state races: ${RUNS} interleavings for each pair of operations`, { 
   const { app } = await testApp(t, { overrides: { clock, payments: provider, tickIntervalMs: 0, endWaitMs: 100 } });
   provider.inner = simulatedPayments(app.sql, clock);
   const host = await makeUser(app, "host", "Hal");
-  const tick = () => app.calling.tick();
+  const tick = () => app.services.tick();
 
   const pairs: [Op, Op][] = [];
   for (let i = 0; i < OPS.length; i++) for (let j = i + 1; j < OPS.length; j++) pairs.push([OPS[i]!, OPS[j]!]);
@@ -113,7 +113,7 @@ t.test(`call state races: ${RUNS} interleavings for each pair of operations`, { 
   const failures: string[] = [];
   let checked = 0;
 
-  const { calls, links } = app.calling;
+  const { calls, links } = app.services;
   const asGuest = (g: Party): Principal => ({ kind: "guest", id: g.id });
   const asHost: Principal = { kind: "user", id: host.id };
   /** A domain call as its route makes it: an AppError is an answer, anything else a failure. */
@@ -155,7 +155,7 @@ t.test(`call state races: ${RUNS} interleavings for each pair of operations`, { 
     }
     const status = async (id: string) => (await app.db.call.findUniqueOrThrow({ where: { id }, select: { status: true } })).status;
     let conn = 0;
-    const connId = () => `${app.calling.instance.id}.race${++conn}`;
+    const connId = () => `${app.services.instance.id}.race${++conn}`;
     const endAs = (p: Principal, id: string) => answer(calls.end(p, id));
 
     const run: Record<Op, () => Promise<unknown>> = {
@@ -236,7 +236,7 @@ t.test(`call state races: ${RUNS} interleavings for each pair of operations`, { 
     const call = await app.db.call.findUniqueOrThrow({ where: { id } });
     if (!FINISHED.includes(call.status)) fail(`left in ${call.status}`);
     // A finished call stays finished: its schedule running again and a late end change nothing.
-    await app.calling.billing.runCall(id);
+    await app.services.billing.runCall(id);
     await calls.end(asHost, id);
     const later = await app.db.call.findUniqueOrThrow({ where: { id } });
     if (later.status !== call.status || later.amountCharged !== call.amountCharged) fail(`moved from ${call.status} to ${later.status}`);

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import t from "tap";
-import { ManualClock } from "../../src/domain/clock.ts";
+import { ManualClock } from "../../src/domain/ports/clock.ts";
 import { fromUlid } from "../../src/domain/ids.ts";
 import { freshDatabaseUrl, testApp } from "../helpers/app.ts";
 import { bearer, connect, createLink, join, makeGuest, makeUser, startCall } from "../helpers/calls.ts";
@@ -33,7 +33,7 @@ t.test("a second instance takes over the billing schedule without skipping or re
   await g.next("billing");
   const callId = fromUlid(started.call.id)!;
   clock.advance(2 * MIN); // mid-window 1
-  await app1.calling.tick();
+  await app1.services.tick();
 
   // Instance 1 goes away (its sockets are closed with 1001); the clients reconnect to instance 2.
   await app1.close();
@@ -58,7 +58,7 @@ t.test("a second instance takes over the billing schedule without skipping or re
   // Past two boundaries (5 and 10 minutes), in steps, every instance ticking concurrently.
   for (let s = 0; s < 18; s++) {
     clock.advance(30_000);
-    await Promise.all([app2, ...others].map((a) => a.calling.tick()));
+    await Promise.all([app2, ...others].map((a) => a.services.tick()));
   }
   const requests = await app2.db.simPaymentRequest.findMany({ orderBy: { createdAt: "asc" } });
   const byKey = new Map<string, number>();

@@ -22,7 +22,7 @@ t.test("signaling", async (t) => {
     const b = await startCall(app, await makeGuest(app), link.short_code);
     const first = await connect(app, a.signaling_token);
     await first.next("welcome");
-    const size = app.calling.signaling.size;
+    const size = app.services.signaling.size;
     t.equal(await refusedStatus(app, a.signaling_token), 401, "a second use");
     t.equal(await refusedStatus(app, b.signaling_token, `&call_id=${a.call.id}`), 401, "another call's token");
     t.equal(await refusedStatus(app, guest.token), 401, "not a signaling token (a participant's guest token)");
@@ -36,7 +36,7 @@ t.test("signaling", async (t) => {
     t.equal(fresh.statusCode, 201);
     clock.advance(5 * MIN + 1);
     t.equal(await refusedStatus(app, fresh.json().signaling_token), 401, "an expired token");
-    t.equal(app.calling.signaling.size, size, "nothing was upgraded");
+    t.equal(app.services.signaling.size, size, "nothing was upgraded");
     const plain = await app.inject({ method: "GET", url: `/ws?token=${a.signaling_token}` });
     t.equal(plain.statusCode, 400, "a request that is not an upgrade");
     first.close();
@@ -129,10 +129,10 @@ t.test("signaling", async (t) => {
     let pings = 0;
     h.ws.on("ping", () => pings++);
     clock.advance(30_000);
-    app.calling.signaling.sweep();
+    app.services.signaling.sweep();
     await new Promise((r) => setTimeout(r, 50)); // real I/O: the ping travels, the well-behaved client answers
     clock.advance(10_000);
-    app.calling.signaling.sweep();
+    app.services.signaling.sweep();
     t.equal(pings, 1, "pinged");
     t.equal((await mute.closed).code, 1006, "the silent peer is dropped");
     t.match(await h.next("peer_left"), { role: "guest" });

@@ -19,7 +19,7 @@ t.test("a host that stops reading is dropped; the guest stays connected", async 
   const link = await createLink(app, host);
   const { guest, id, g, h } = await activeCall(app, host, link.short_code);
   t.equal(g.ws.extensions, "", "no compression: bytes sent are bytes buffered");
-  t.equal(app.calling.signaling.size, 2);
+  t.equal(app.services.signaling.size, 2);
 
   const sdp = randomBytes(44_000).toString("base64"); // ~59 KB, incompressible, under the 60 000 limit
   const frame = JSON.stringify({ type: "offer", sdp });
@@ -30,14 +30,14 @@ t.test("a host that stops reading is dropped; the guest stays connected", async 
   const received: string[] = [];
   for (let i = 0; i < PER_SECOND; i++) received.push((await h.next("offer")).sdp);
   t.ok(received.every((s) => s === sdp), `the host received all ${PER_SECOND} offers intact`);
-  t.equal(app.calling.signaling.size, 2, "a host that keeps reading is not dropped");
+  t.equal(app.services.signaling.size, 2, "a host that keeps reading is not dropped");
   t.equal(h.ws.readyState, WebSocket.OPEN);
   clock.advance(1000);
 
   // The host's application stops reading: its TCP receive window fills, then the server's buffer.
   (h.ws as unknown as { _socket: { pause(): void } })._socket.pause();
   // The server has given up on the host: its socket is closing or gone.
-  const dropped = () => app.calling.signaling.size < 2 || [...app.websocketServer.clients].some((s) => s.readyState !== WebSocket.OPEN);
+  const dropped = () => app.services.signaling.size < 2 || [...app.websocketServer.clients].some((s) => s.readyState !== WebSocket.OPEN);
 
   let sent = 0;
   while (!dropped() && sent + PER_SECOND * frame.length <= BUDGET_BYTES) {
@@ -53,7 +53,7 @@ t.test("a host that stops reading is dropped; the guest stays connected", async 
   t.ok(dropped(), "the server closed the host's socket within the budget");
 
   t.same(await g.next("peer_left", 10_000), { type: "peer_left", role: "host" }, "the guest is told the host left");
-  t.equal(app.calling.signaling.size, 1, "only the guest's socket remains");
+  t.equal(app.services.signaling.size, 1, "only the guest's socket remains");
   t.equal(g.ws.readyState, WebSocket.OPEN, "the guest stays connected");
   t.equal(g.frames.filter((f) => f.type === "error" && f.code !== "invalid_message").length, 0, "the guest was never rate limited");
   h.ws.terminate();

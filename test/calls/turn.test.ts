@@ -3,7 +3,7 @@
 // TURN_URLS. Computed here independently, as coturn would.
 import { createHmac } from "node:crypto";
 import t from "tap";
-import { ManualClock } from "../../src/domain/clock.ts";
+import { ManualClock } from "../../src/domain/ports/clock.ts";
 import { fromUlid } from "../../src/domain/ids.ts";
 import { testApp } from "../helpers/app.ts";
 import { createLink, join, makeGuest, makeUser, startCall } from "../helpers/calls.ts";
@@ -52,7 +52,7 @@ t.test("without TURN_SECRET the credentials cannot be predicted", async (t) => {
   const { username, credential } = started.turn_credentials;
   t.equal(username, `${unix(clock.now()) + 3600}:${started.call.id}`, "the TTL defaults to an hour");
   t.not(credential, hmac("", username), "not keyed with an empty secret");
-  const elsewhere = two.app.calling.calls.turnFor(fromUlid(started.call.id)!);
+  const elsewhere = two.app.services.calls.turnFor(fromUlid(started.call.id)!);
   t.equal(elsewhere.username, username, "same call, same moment, same username");
   t.not(elsewhere.credential, credential, "a different instance draws a different secret");
 });

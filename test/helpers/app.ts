@@ -11,7 +11,7 @@ import pg from "pg";
 import { buildApp, type AppOverrides } from "../../src/app.ts";
 import { openDatabase, type Database } from "../../src/db/client.ts";
 import { loadConfig, type Config, type RateLimits } from "../../src/config.ts";
-import { ManualClock } from "../../src/domain/clock.ts";
+import { ManualClock } from "../../src/domain/ports/clock.ts";
 import { loadContract } from "../../src/contract/spec.ts";
 import { contractObserver } from "./contract.ts";
 

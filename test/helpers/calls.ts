@@ -2,7 +2,7 @@
 // links, calls, and a real WebSocket client that records every frame.
 import type { FastifyInstance } from "fastify";
 import WebSocket from "ws";
-import type { PaymentProvider } from "../../src/adapters/payments/port.ts";
+import type { PaymentProvider } from "../../src/domain/ports/payments.ts";
 import { fromUlid, uuidv7, toUlid } from "../../src/domain/ids.ts";
 
 /**
@@ -198,7 +198,7 @@ export async function activeCall(app: FastifyInstance, host: Party, shortCode: s
  * (connection ids of this instance, tagged `tag`), active. Ids are the database's.
  */
 export async function activeCallInDomain(app: FastifyInstance, hostId: string, shortCode: string, tag: string, pm = "pm_card_visa") {
-  const { calls, instance } = app.calling;
+  const { calls, instance } = app.services;
   const guest = await makeGuest(app);
   const started = await calls.initiate({ kind: "guest", id: guest.id }, { short_code: shortCode, payment_method_id: pm });
   const id = fromUlid(started.call.id)!;
@@ -212,5 +212,5 @@ export async function activeCallInDomain(app: FastifyInstance, hostId: string, s
 /** Moves the clock and runs the engine's due work. */
 export async function advance(app: FastifyInstance, clock: { advance(ms: number): void }, ms: number) {
   clock.advance(ms);
-  await app.calling.tick();
+  await app.services.tick();
 }

@@ -6,7 +6,7 @@ import type { FastifyInstance } from "fastify";
 import { testApp } from "./app.ts";
 import { bearer, makeUser, type Party } from "./calls.ts";
 import { startStripeServer, type DeliverOptions } from "./stripe-server.ts";
-import type { ManualClock } from "../../src/domain/clock.ts";
+import type { ManualClock } from "../../src/domain/ports/clock.ts";
 import { fromUlid } from "../../src/domain/ids.ts";
 
 type Tap = Parameters<typeof testApp>[0];

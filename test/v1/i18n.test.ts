@@ -2,7 +2,7 @@
 import t from "tap";
 import type { InjectOptions } from "fastify";
 import { errorStatus, AppError, type ErrorCode } from "../../src/domain/errors.ts";
-import { messages } from "../../src/plugins/i18n.ts";
+import { messages } from "../../src/http/i18n.ts";
 import { renderV1 } from "../../src/routes/v1/errors.ts";
 import { testApp } from "../helpers/app.ts";
 import { bearer, json, PASSWORD, register } from "./helpers.ts";

@@ -3,7 +3,7 @@
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import t from "tap";
-import { messages } from "../../src/plugins/i18n.ts";
+import { messages } from "../../src/http/i18n.ts";
 import { errorStatus, type ErrorCode } from "../../src/domain/errors.ts";
 import { testApp } from "../helpers/app.ts";
 import { multipart } from "../helpers/images.ts";

@@ -52,7 +52,7 @@ t.test("the rows raw SQL returns are the rows Prisma reads, field for field", as
   t.strictSame(await app.db.user.findUnique({ where: { id: ana.id } }), updated, "and changes nothing");
   await t.rejects(accounts.updateProfile("0193c0de-0000-7000-8000-0000000000bf", { bio: "x" }), { code: "unauthorized" }, "an account gone since its token was checked");
 
-  const { links } = app.calling;
+  const { links } = app.services;
   const bare = await links.create(ana.id, { rate_per_minute: "1.50", window_size_minutes: 5 });
   const every = await links.create(ana.id, {
     rate_per_minute: "999.99",

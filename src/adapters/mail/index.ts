@@ -2,8 +2,8 @@
 // request only queues its mail (or the work that leads to it), so the answer never waits on, or
 // reveals by its timing, what happens next. Failures are logged; `idle()` resolves when everything
 // queued has been handled (shutdown, tests).
-import type { Clock } from "../../domain/clock.ts";
-import type { MailMessage, Mailer } from "./port.ts";
+import type { Clock } from "../../domain/ports/clock.ts";
+import type { MailMessage, Mailer } from "../../domain/ports/mail.ts";
 import { outboxMailer } from "./outbox.ts";
 import { smtpMailer } from "./smtp.ts";
 

@@ -4,8 +4,8 @@ import { mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
 import type { Transporter } from "nodemailer";
-import type { Clock } from "../../domain/clock.ts";
-import type { Mailer } from "./port.ts";
+import type { Clock } from "../../domain/ports/clock.ts";
+import type { Mailer } from "../../domain/ports/mail.ts";
 
 export const outboxDir = (dataDir: string) => path.join(dataDir, "outbox");
 

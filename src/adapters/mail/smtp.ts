@@ -1,7 +1,7 @@
 // SMTP driver (MAIL_URL=smtp://user:pass@host:port or smtps://…), through nodemailer, which is
 // loaded by the first message rather than by every start.
 import type { Transporter } from "nodemailer";
-import type { Mailer } from "./port.ts";
+import type { Mailer } from "../../domain/ports/mail.ts";
 
 export function smtpMailer(url: string, from: string): Mailer {
   let transport: Promise<Transporter> | undefined;

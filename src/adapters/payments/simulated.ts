@@ -11,9 +11,9 @@
 // onboarding); balances are computed by the payments service (net available after a delay).
 import { randomBytes } from "node:crypto";
 import { sqlTag, type Sql } from "../../db/client.ts";
-import type { Clock } from "../../domain/clock.ts";
-import { uuidv7 } from "../../domain/ids.ts";
-import { PaymentsRefused, type AccountState, type CaptureResult, type HoldResult, type PaymentProvider, type RefundResult } from "./port.ts";
+import type { Clock } from "../../domain/ports/clock.ts";
+import { randomUUID } from "node:crypto";
+import { PaymentsRefused, type AccountState, type CaptureResult, type HoldResult, type PaymentProvider, type RefundResult } from "../../domain/ports/payments.ts";
 
 const ALWAYS_OK = new Set(["pm_card_visa", "pm_card_mastercard"]);
 const DECLINES: Record<string, string> = {
@@ -53,7 +53,7 @@ export function simulatedPayments(sql: Sql, clock: Clock, publicUrl = "http://lo
    * otherwise fails (Stripe's 409 idempotency_key_in_use), to be retried by its caller.
    */
   async function once<T>(key: string, action: string, effect: () => Promise<T>): Promise<T> {
-    const claimId = uuidv7(clock);
+    const claimId = randomUUID();
     const claimed = await q`
       INSERT INTO "sim_payment_requests" ("id", "idempotency_key", "action", "replayed", "outcome", "created_at")
       VALUES (${claimId}::uuid, ${key}, ${action}, false, ${IN_FLIGHT}, ${now()})
@@ -75,7 +75,7 @@ export function simulatedPayments(sql: Sql, clock: Clock, publicUrl = "http://lo
       if (first !== null && first !== IN_FLIGHT) {
         await q`
           INSERT INTO "sim_payment_requests" ("id", "idempotency_key", "action", "replayed", "outcome", "created_at")
-          VALUES (${uuidv7(clock)}::uuid, ${key}, ${action}, true, ${first}, ${now()})`;
+          VALUES (${randomUUID()}::uuid, ${key}, ${action}, true, ${first}, ${now()})`;
         return JSON.parse(first) as T;
       }
       await new Promise((r) => setTimeout(r, 20));

@@ -22,7 +22,7 @@ import {
   type PaymentProvider,
   type RefundResult,
   type WebhookEvent,
-} from "./port.ts";
+} from "../../domain/ports/payments.ts";
 
 export interface StripeSettings {
   secretKey: string;

@@ -1,6 +1,6 @@
 // In-process pub/sub. One instance may be shared by several apps in one process (tests of
 // cross-instance delivery). Delivery is asynchronous and in publish order.
-import type { PubSub } from "./port.ts";
+import type { PubSub } from "../../domain/ports/pubsub.ts";
 
 export class MemoryPubSub implements PubSub {
   private channels = new Map<string, Set<(m: string) => void>>();

@@ -6,7 +6,7 @@
 // connection again to every channel it had (autoResubscribe), so relay resumes by itself. A
 // handler that throws is logged, never propagated.
 import type { Redis } from "ioredis";
-import type { PubSub } from "./port.ts";
+import type { PubSub } from "../../domain/ports/pubsub.ts";
 
 type Handler = (message: string) => void;
 type Log = { error(obj: unknown, msg: string): void; warn(obj: unknown, msg: string): void };

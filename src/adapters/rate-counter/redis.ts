@@ -5,7 +5,7 @@
 // fails (Redis unreachable, or slower than the command timeout) rejects with "Redis unreachable";
 // the rate-limit plugin then lets the request through (fail open).
 import type { Redis, Result } from "ioredis";
-import type { RateCounter } from "../../plugins/rate-limit.ts";
+import type { RateCounter } from "../../domain/ports/rate-counter.ts";
 
 const HIT = `
 local n = redis.call('INCR', KEYS[1])

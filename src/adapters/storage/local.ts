@@ -5,8 +5,7 @@ import { createReadStream } from "node:fs";
 import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
-import { contentTypeForKey, isMediaKey } from "../../domain/media.ts";
-import type { Storage } from "./port.ts";
+import { contentTypeForKey, isMediaKey, type Storage } from "../../domain/ports/storage.ts";
 
 export function localStorage(dataDir: string, publicUrl: string): Storage {
   const root = path.join(dataDir, "media");

@@ -15,8 +15,7 @@
 import type { Readable } from "node:stream";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { S3Config } from "../../config.ts";
-import { MEDIA_CACHE_CONTROL, contentTypeForKey, isMediaKey } from "../../domain/media.ts";
-import { StorageUnavailable, type Storage } from "./port.ts";
+import { MEDIA_CACHE_CONTROL, StorageUnavailable, contentTypeForKey, isMediaKey, type Storage } from "../../domain/ports/storage.ts";
 
 type Sdk = typeof import("@aws-sdk/client-s3") & Pick<typeof import("@aws-sdk/lib-storage"), "Upload">;
 let sdk: Promise<Sdk> | undefined;

@@ -8,7 +8,7 @@ import { idempotent } from "../../plugins/idempotency.ts";
 import { sessionReplay } from "./session-replay.ts";
 
 export default async function callRoutes(app: FastifyInstance) {
-  const { calls } = app.calling;
+  const { calls } = app.services;
   // The security hook resolved the caller (guest or account) before the handler runs.
   const who = (req: { principal: { kind: "user" | "guest"; id: string } }) => req.principal;
   const callId = (id: string) => fromUlid(id) ?? "00000000-0000-0000-0000-000000000000";

@@ -2,8 +2,8 @@
 // Also the format of unknown routes and of the operational endpoints.
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { AppError } from "../../domain/errors.ts";
-import { messages, negotiateLanguage } from "../../plugins/i18n.ts";
-import { toAppError } from "../../plugins/errors.ts";
+import { messages, negotiateLanguage } from "../../http/i18n.ts";
+import { toAppError } from "../../http/errors.ts";
 
 export function renderV1(err: AppError, acceptLanguage: string | undefined) {
   const lang = negotiateLanguage(acceptLanguage);

@@ -9,7 +9,7 @@ import { pageLimit } from "../../domain/pagination.ts";
 import { requireRole } from "../../plugins/auth.ts";
 
 export default async function linkRoutes(app: FastifyInstance) {
-  const { links, calls, connect } = app.calling;
+  const { links, calls, connect } = app.services;
   const linkId = (id: string) => fromUlid(id) ?? "00000000-0000-0000-0000-000000000000";
 
   implement(app, "createLink", async (req, reply) => {

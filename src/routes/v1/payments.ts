@@ -9,7 +9,7 @@ import { requireRole } from "../../plugins/auth.ts";
 import { idempotent } from "../../plugins/idempotency.ts";
 
 export default async function paymentRoutes(app: FastifyInstance) {
-  const { payments, connect } = app.calling;
+  const { payments, connect } = app.services;
 
   implement(app, "createSetupIntent", async (req, reply) => reply.code(201).send(await payments.setupIntent(req.principal)));
   implement(app, "createGuestSetupIntent", async (req, reply) => reply.code(201).send(await payments.setupIntent(req.principal)));

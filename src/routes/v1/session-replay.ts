@@ -19,7 +19,7 @@ export function sessionReplay(app: FastifyInstance): IdempotencyOptions {
     keep: (status) => status !== 402,
     refresh: async (stored, req: FastifyRequest) => {
       const session = stored as StoredSession;
-      const { calls } = app.calling;
+      const { calls } = app.services;
       const callId = fromUlid(session.call.id);
       if (!req.principal || !callId) throw new AppError("internal_error");
       try {

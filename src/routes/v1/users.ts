@@ -1,7 +1,7 @@
 // /v1/users/me: the caller's profile and picture.
 import type { FastifyInstance } from "fastify";
 import { implement } from "../../contract/routes.ts";
-import { readImagePart } from "../../plugins/uploads.ts";
+import { readImagePart } from "../../http/uploads.ts";
 import { profileView } from "./views.ts";
 
 export default async function userRoutes(app: FastifyInstance) {

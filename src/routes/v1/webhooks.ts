@@ -31,7 +31,7 @@ export default async function webhookRoutes(app: FastifyInstance) {
 
   implement(app, "stripeWebhook", async (req) => {
     const signature = req.headers["stripe-signature"];
-    const { duplicate } = await app.calling.webhooks.receive(req.rawBody ?? Buffer.alloc(0), typeof signature === "string" ? signature : undefined);
+    const { duplicate } = await app.services.webhooks.receive(req.rawBody ?? Buffer.alloc(0), typeof signature === "string" ? signature : undefined);
     return { received: true as const, duplicate };
   });
 }

@@ -1,7 +1,7 @@
 // The V-app error shape: {type, title, detail[, invalid_parameters]} — exactly the seed's bodies.
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { AppError } from "../../domain/errors.ts";
-import { toAppError } from "../../plugins/errors.ts";
+import { toAppError } from "../../http/errors.ts";
 
 export interface VappError {
   status: number;

@@ -5,7 +5,7 @@ import type { FastifyInstance } from "fastify";
 import { implement } from "../../contract/routes.ts";
 import { AppError } from "../../domain/errors.ts";
 import type { User } from "../../domain/accounts.ts";
-import { readImagePart } from "../../plugins/uploads.ts";
+import { readImagePart } from "../../http/uploads.ts";
 import { vappErrorHandler } from "./errors.ts";
 import { acceptsGzip, bodyOf, etagMatches, GZIP_MIN_BYTES, userListEtag, userListRenderer } from "./user-list.ts";
 import { credentialsInput, signupInput } from "./validation.ts";

@@ -6,10 +6,10 @@
 // connection's id, and answers per the protocol.
 import type { WebSocket } from "ws";
 import type { Call } from "../../db/generated/client.ts";
-import type { PubSub } from "../../adapters/pubsub/port.ts";
+import type { PubSub } from "../../domain/ports/pubsub.ts";
 import type { CallEvent } from "../../domain/billing.ts";
 import type { Calls, Role } from "../../domain/calls.ts";
-import type { Clock } from "../../domain/clock.ts";
+import type { Clock } from "../../domain/ports/clock.ts";
 import { toUlid } from "../../domain/ids.ts";
 import {
   CloseCode,

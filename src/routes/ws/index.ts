@@ -11,7 +11,7 @@ import { fromUlid } from "../../domain/ids.ts";
 const admitted = new WeakMap<FastifyRequest, { call: Call; role: Role }>();
 
 export default async function signalingRoutes(app: FastifyInstance) {
-  const { calls, signaling } = app.calling;
+  const { calls, signaling } = app.services;
 
   implement(
     app,

@@ -1,8 +1,8 @@
 // Turns anything thrown into an AppError (framework errors included), so that each surface has a
 // single renderer. Unknown errors become internal_error and are logged; their text never leaves.
 import type { FastifyError } from "fastify";
-import { PaymentsRefused, PaymentsUnavailable } from "../adapters/payments/port.ts";
-import { StorageUnavailable } from "../adapters/storage/port.ts";
+import { PaymentsRefused, PaymentsUnavailable } from "../domain/ports/payments.ts";
+import { StorageUnavailable } from "../domain/ports/storage.ts";
 import { AppError, paymentsUnavailable, type FieldErrors } from "../domain/errors.ts";
 
 interface AjvIssue {

@@ -1,12 +1,22 @@
-// Wiring of the paid-call parts, used by app.ts: the payment provider, pub/sub, the billing engine
-// and its ticker, this instance's lease, the signaling hub, and the link/call/payment services.
+// The service container: every domain service, built from the configuration and the ports (database,
+// clock, storage, mail, payments, pub/sub). app.ts decorates the result as `app.services`; route
+// plugins and tests reach the domain only through it. It also runs the instance's background work:
+// the lease heartbeat, the billing engine's ticker and the signaling hub's liveness sweep.
 import type { Config } from "./config.ts";
 import type { Db, Sql } from "./db/client.ts";
-import type { Clock } from "./domain/clock.ts";
-import type { PaymentProvider } from "./adapters/payments/port.ts";
+import type { Clock } from "./domain/ports/clock.ts";
+import type { MailMessage } from "./domain/ports/mail.ts";
+import type { Storage } from "./domain/ports/storage.ts";
+import { accounts, type Accounts } from "./domain/accounts.ts";
+import { userDirectory, type Directory } from "./domain/directory.ts";
+import { identityService, type IdentityService } from "./domain/identity.ts";
+import { mediaService, type MediaService } from "./domain/media.ts";
+import type { Passwords } from "./domain/passwords.ts";
+import { tokenStore } from "./domain/tokens.ts";
+import type { PaymentProvider } from "./domain/ports/payments.ts";
 import { simulatedPayments } from "./adapters/payments/simulated.ts";
 import { stripePayments } from "./adapters/payments/stripe.ts";
-import type { PubSub } from "./adapters/pubsub/port.ts";
+import type { PubSub } from "./domain/ports/pubsub.ts";
 import { MemoryPubSub } from "./adapters/pubsub/memory.ts";
 import { billingEngine, type BillingEngine } from "./domain/billing.ts";
 import { calls, type Calls } from "./domain/calls.ts";
@@ -17,7 +27,7 @@ import { payments, type Payments } from "./domain/payments.ts";
 import { webhooks, type Webhooks } from "./domain/webhooks.ts";
 import { SignalingHub } from "./routes/ws/hub.ts";
 
-export interface CallingOverrides {
+export interface ServiceOverrides {
   /** Replace the payment provider (default: from PAYMENTS_PROVIDER). */
   payments?: PaymentProvider;
   /** Share one pub/sub between app instances (tests of cross-instance delivery). */
@@ -28,7 +38,12 @@ export interface CallingOverrides {
   endWaitMs?: number;
 }
 
-export interface Calling {
+export interface Services {
+  accounts: Accounts;
+  media: MediaService;
+  identity: IdentityService;
+  /** The V-app user list, kept in memory per instance (kept in step across instances by pub/sub). */
+  directory: Directory;
   links: Links;
   calls: Calls;
   payments: Payments;
@@ -39,7 +54,7 @@ export interface Calling {
   signaling: SignalingHub;
   provider: PaymentProvider;
   instance: InstanceLease;
-  /** Takes this instance's lease; before any connection is accepted. */
+  /** Takes this instance's lease and joins the directory's pub/sub channel; before any connection is accepted. */
   start(): Promise<void>;
   /**
    * Renews the instance lease and reaps connections of dead instances (when due), then runs the
@@ -48,6 +63,8 @@ export interface Calling {
   tick(): Promise<number>;
   /** Stops the ticker, closes the sockets (1001) and waits for in-flight work. */
   stop(): Promise<void>;
+  /** Leaves the directory's pub/sub channel (after stop(), before the database closes). */
+  close(): Promise<void>;
 }
 
 type Log = { info(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void; error(obj: unknown, msg?: string): void };
@@ -65,25 +82,41 @@ export function paymentProvider(config: Config, sql: Sql, clock: Clock): Payment
   });
 }
 
-export function calling(deps: {
+export function buildServices(deps: {
   db: Db;
   sql: Sql;
   clock: Clock;
   config: Config;
+  storage: Storage;
+  passwords: Passwords;
+  /** Queues a mail for background delivery; `later` runs work after the response (mail.later). */
+  sendMail(m: MailMessage): void;
+  later(task: () => Promise<void>): void;
   turnSecret: string;
   log: Log;
-  /** The configured pub/sub (Redis when REDIS_URL is set); default in-process. */
+  /** The configured pub/sub (Redis when REDIS_URL is set); without one the directory is this instance's alone and signaling is in-process. */
   pubsub?: PubSub;
-  overrides: CallingOverrides;
-}): Calling {
-  const { db, clock, config, log, overrides } = deps;
-  const provider = overrides.payments ?? paymentProvider(config, deps.sql, clock);
-  const pubsub = overrides.pubsub ?? deps.pubsub ?? new MemoryPubSub();
+  overrides: ServiceOverrides;
+}): Services {
+  const { db, sql, clock, config, log, overrides } = deps;
+  const sharedPubsub = overrides.pubsub ?? deps.pubsub;
+  const media = mediaService(deps.storage, clock);
+  const directory = userDirectory({ db, sql, log });
+  const accountService = accounts({ db, sql, clock, passwords: deps.passwords, media, directory });
+  const identity = identityService({
+    accounts: accountService,
+    tokens: tokenStore({ db, clock }),
+    sendMail: deps.sendMail,
+    later: deps.later,
+    guestTokenTtlSeconds: config.guestTokenTtlSeconds,
+  });
+  const provider = overrides.payments ?? paymentProvider(config, sql, clock);
+  const pubsub = sharedPubsub ?? new MemoryPubSub();
   const instance = instanceLease(db, clock);
   let hub: SignalingHub | undefined;
   const billing = billingEngine({
     db,
-    sql: deps.sql,
+    sql,
     clock,
     provider,
     // Best effort: a notice that cannot be published (Redis unreachable) must not fail the billing step.
@@ -91,7 +124,7 @@ export function calling(deps: {
     log: { error: (obj, msg) => log.error(obj, msg) },
     parallelism: config.payments.billingParallelism,
   });
-  const linkService = links({ db, sql: deps.sql, clock, publicUrl: config.publicUrl });
+  const linkService = links({ db, sql, clock, publicUrl: config.publicUrl });
   const connectService = connect({ db, clock, provider, publicUrl: config.publicUrl });
   const paymentService = payments({ db, clock, provider, connect: connectService, availableAfterMs: config.payments.availableAfterMs });
   const callService = calls({
@@ -152,16 +185,23 @@ export function calling(deps: {
       : undefined;
   timer?.unref();
   return {
+    accounts: accountService,
+    media,
+    identity,
+    directory,
     links: linkService,
     calls: callService,
     payments: paymentService,
     connect: connectService,
-    webhooks: webhooks({ db, sql: deps.sql, clock, provider, log }),
+    webhooks: webhooks({ db, sql, clock, provider, log }),
     billing,
     signaling,
     provider,
     instance,
-    start: async () => void (await instance.beat(true)),
+    async start() {
+      await instance.beat(true);
+      if (sharedPubsub) await directory.listen(sharedPubsub);
+    },
     tick,
     async stop() {
       if (stopped) return;
@@ -173,5 +213,6 @@ export function calling(deps: {
       // Every connection of this instance has been recorded as closed: the lease is given up.
       await instance.release().catch((err) => log.error({ err }, "instance lease release failed"));
     },
+    close: () => directory.close(),
   };
 }

@@ -2,6 +2,15 @@
 // cannot reach its store throws StorageUnavailable (the request answers 503 with Retry-After).
 import type { Readable } from "node:stream";
 
+export const IMAGE_TYPES = { png: "image/png", jpg: "image/jpeg", gif: "image/gif", webp: "image/webp" } as const;
+export type ImageExt = keyof typeof IMAGE_TYPES;
+
+const KEY_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.(png|jpg|gif|webp)$/;
+export const isMediaKey = (key: string) => KEY_RE.test(key);
+export const contentTypeForKey = (key: string) => IMAGE_TYPES[key.slice(key.lastIndexOf(".") + 1) as ImageExt];
+/** Every stored object's caching: a key is new for each upload and never changes content. */
+export const MEDIA_CACHE_CONTROL = "public, max-age=31536000, immutable";
+
 export interface StoredObject {
   stream: Readable;
   size: number;
