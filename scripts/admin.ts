@@ -6,12 +6,11 @@ import { pathToFileURL } from "node:url";
 import { loadConfig } from "../src/config.ts";
 import { openDatabase } from "../src/db/client.ts";
 import { emailKeyOf, roleProblem } from "../src/domain/accounts.ts";
+import { USER_ROLES, type UserRole } from "../src/domain/principal.ts";
 
-const ROLES = ["user", "verified_user", "host", "admin"] as const;
-type Role = (typeof ROLES)[number];
 
 const USAGE = `usage: npm run admin -- promote <email> <role>
-  roles: ${ROLES.join(", ")}`;
+  roles: ${USER_ROLES.join(", ")}`;
 
 export interface Io {
   out(line: string): void;
@@ -25,7 +24,7 @@ export async function runAdmin(argv: string[], env: Record<string, string | unde
     io.err(USAGE);
     return 2;
   }
-  if (!(ROLES as readonly string[]).includes(role)) {
+  if (!(USER_ROLES as readonly string[]).includes(role)) {
     io.err(`unknown role "${role}"\n${USAGE}`);
     return 2;
   }
@@ -41,12 +40,12 @@ export async function runAdmin(argv: string[], env: Record<string, string | unde
       io.out(`${user.email} already has the role ${role}`);
       return 0;
     }
-    const problem = roleProblem(user, role as Role);
+    const problem = roleProblem(user, role as UserRole);
     if (problem) {
       io.err(`${user.email}: ${problem} (the account's owner confirms it from the mail sent at registration)`);
       return 1;
     }
-    await db.prisma.user.update({ where: { id: user.id }, data: { role: role as Role, updatedAt: new Date() } });
+    await db.prisma.user.update({ where: { id: user.id }, data: { role: role as UserRole, updatedAt: new Date() } });
     io.out(`${user.email}: ${user.role} → ${role} (effective from the account's next access token)`);
     return 0;
   } finally {

@@ -33,7 +33,9 @@ if (process.argv.includes("--check")) {
   let current = "";
   try {
     current = readFileSync(out, "utf8");
-  } catch {}
+  } catch {
+    // Never generated: as stale as an old copy.
+  }
   if (current !== text) {
     console.error(`${path.relative(root, out)} is stale: run npm run generate and commit the result`);
     process.exit(1);

@@ -11,7 +11,9 @@ import swaggerUi from "@fastify/swagger-ui";
 import Ajv from "ajv";
 import addFormats from "ajv-formats";
 import type { Config, RateLimits } from "./config.ts";
-import { loadContract, type Contract } from "./contract/spec.ts";
+import { loadContract } from "./contract/spec.ts";
+import { frameParser, loadSignalingContract, servedDocument } from "./contract/asyncapi.ts";
+import { serialized, type JsonBody, type Serialized } from "./contract/types.ts";
 import { openDatabase, type Database, type Db, type Sql } from "./db/client.ts";
 import { systemClock, type Clock } from "./domain/ports/clock.ts";
 import { loadKeyring, type Keyring } from "./domain/keys.ts";
@@ -53,9 +55,14 @@ declare module "fastify" {
     services: Services;
     /** Outgoing mail, delivered in the background (idle() waits for it). */
     mail: MailQueue;
-    openApiJson: string;
+    /** The document as served (GET /v1/openapi.json), written out once. */
+    openApiJson: Serialized<JsonBody<"getOpenApiDocument", 200>, string>;
+    /** asyncapi.yaml as served (GET /v1/asyncapi.json), its server this deployment, written out once. */
+    asyncApiJson: Serialized<JsonBody<"getAsyncApiDocument", 200>, string>;
     routeTable: { method: string; url: string }[];
-    readinessChecks(): Promise<Record<string, "ok" | "failed">>;
+    readinessChecks(): Promise<ReadinessChecks>;
+    /** Tests only (overrides.onResponse): keeps a handler's result before serialization; null otherwise. */
+    keepReply: ((req: FastifyRequest, payload: unknown) => void) | null;
   }
 }
 
@@ -70,9 +77,10 @@ export interface AppOverrides extends ServiceOverrides {
   rateCounter?: RateCounter;
   /**
    * Sees every response before it is sent, with the request body as it arrived (before any route
-   * prepared it): the test suite checks both against openapi.yaml.
+   * prepared it) and the object the handler answered with (before serialization, which drops
+   * fields the schema lacks): the test suite checks all three against openapi.yaml.
    */
-  onResponse?: (req: FastifyRequest, reply: FastifyReply, payload: unknown, sentBody: unknown) => void;
+  onResponse?: (req: FastifyRequest, reply: FastifyReply, payload: unknown, sentBody: unknown, replied: unknown) => void;
   /** Log destination (tests capture logs to check redaction). */
   logStream?: NodeJS.WritableStream;
   /**
@@ -81,6 +89,8 @@ export interface AppOverrides extends ServiceOverrides {
    */
   database?: Database;
 }
+
+type ReadinessChecks = { database: "ok" | "failed"; redis?: "ok" | "failed" };
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -114,7 +124,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     // id): answered by the surface's renderer like every other error, with the request id.
     frameworkErrors: (error, req, reply) => {
       reply.header("x-request-id", req.id);
-      return rendererFor(req.url)(error, req, reply);
+      rendererFor(req.url)(error, req, reply);
     },
   });
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === "body" ? bodyAjv : paramAjv).compile(schema));
@@ -142,7 +152,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // The document as served names this deployment (PUBLIC_URL) as its server: generated clients
   // take their base URL from it. openapi.yaml's own `servers` is the local default.
   const served = { ...contract.document, servers: [{ url: config.publicUrl, description: "This deployment (PUBLIC_URL)" }] };
-  app.decorate("openApiJson", JSON.stringify(served));
+  app.decorate("openApiJson", serialized<JsonBody<"getOpenApiDocument", 200>, string>(JSON.stringify(served)));
+  const signalingContract = await loadSignalingContract();
+  const signaling = servedDocument(signalingContract.document, config.publicUrl);
+  app.decorate("asyncApiJson", serialized<JsonBody<"getAsyncApiDocument", 200>, string>(JSON.stringify(signaling)));
   // The database opens (and migrates) before any route is registered.
   const database: Database = overrides.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
   if (!overrides.database) app.addHook("onClose", () => database.close());
@@ -171,6 +184,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     sendMail: (m) => mail.enqueue(m),
     later: (task) => mail.later(task),
     turnSecret: config.turn.secret ?? randomBytes(32).toString("base64url"),
+    parseFrame: frameParser(signalingContract),
     log: app.log,
     ...(redis ? { pubsub: new RedisPubSub(redis.commands, redis.subscriber, app.log) } : {}),
     overrides,
@@ -178,8 +192,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   app.decorate("services", services);
   app.addHook("onClose", () => services.close());
   app.decorate("readinessChecks", async () => {
-    const checks: Record<string, "ok" | "failed"> = {};
-    checks.database = await app.db.$queryRaw`SELECT 1`.then(() => "ok" as const, () => "failed" as const);
+    const checks: ReadinessChecks = {
+      database: await app.db.$queryRaw`SELECT 1`.then(() => "ok" as const, () => "failed" as const),
+    };
     if (redis) checks.redis = (await redis.reachable()) ? "ok" : "failed";
     return checks;
   });
@@ -204,17 +219,20 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     req.log.info({ req, res: reply, responseTime: reply.elapsedTime }, "request completed");
     done();
   });
-  if (overrides.onResponse) {
+  if (!overrides.onResponse) app.decorate("keepReply", null);
+  else {
     const observe = overrides.onResponse;
     // Application hooks run before a route's own: the body is kept before a route trims a field
     // (a shallow copy: only top-level fields are ever trimmed, and a body may be nested too deep to clone).
     const sentBodies = new WeakMap<FastifyRequest, unknown>();
+    const replies = new WeakMap<FastifyRequest, unknown>();
+    app.decorate("keepReply", (req: FastifyRequest, payload: unknown) => void replies.set(req, payload));
     app.addHook("preValidation", async (req) => {
       const body = req.body;
       if (body !== undefined) sentBodies.set(req, Array.isArray(body) ? [...body] : body && typeof body === "object" ? { ...body } : body);
     });
     app.addHook("onSend", async (req, reply, payload) => {
-      observe(req, reply, payload, sentBodies.get(req));
+      observe(req, reply, payload, sentBodies.get(req), replies.get(req));
       return payload;
     });
   }

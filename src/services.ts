@@ -3,6 +3,7 @@
 // plugins and tests reach the domain only through it. It also runs the instance's background work:
 // the lease heartbeat, the billing engine's ticker and the signaling hub's liveness sweep.
 import type { Config } from "./config.ts";
+import type { FrameParser } from "./contract/asyncapi.ts";
 import type { Db, Sql } from "./db/client.ts";
 import type { Clock } from "./domain/ports/clock.ts";
 import type { MailMessage } from "./domain/ports/mail.ts";
@@ -93,6 +94,8 @@ export function buildServices(deps: {
   sendMail(m: MailMessage): void;
   later(task: () => Promise<void>): void;
   turnSecret: string;
+  /** Validates signaling frames (from asyncapi.yaml). */
+  parseFrame: FrameParser;
   log: Log;
   /** The configured pub/sub (Redis when REDIS_URL is set); without one the directory is this instance's alone and signaling is in-process. */
   pubsub?: PubSub;
@@ -124,8 +127,10 @@ export function buildServices(deps: {
     log: { error: (obj, msg) => log.error(obj, msg) },
     parallelism: config.payments.billingParallelism,
   });
-  const linkService = links({ db, sql, clock, publicUrl: config.publicUrl });
-  const connectService = connect({ db, clock, provider, publicUrl: config.publicUrl });
+  const linkService = links({ db, sql, clock });
+  // Where the provider's onboarding sends a host back (openapi.yaml, createConnectOnboarding).
+  const onboardingUrls = { returnUrl: `${config.publicUrl}/host?connect=return`, refreshUrl: `${config.publicUrl}/host?connect=refresh` };
+  const connectService = connect({ db, clock, provider, onboardingUrls });
   const paymentService = payments({ db, clock, provider, connect: connectService, availableAfterMs: config.payments.availableAfterMs });
   const callService = calls({
     db,
@@ -139,6 +144,7 @@ export function buildServices(deps: {
     ...(overrides.endWaitMs !== undefined ? { endWaitMs: overrides.endWaitMs } : {}),
   });
   hub = new SignalingHub({
+    parseFrame: deps.parseFrame,
     clock,
     pubsub,
     presence: callService,

@@ -1,4 +1,4 @@
-// Cross-cutting HTTP behaviour: rate limits with the seed's headers, CORS, request ids, unknown
+// Cross-cutting HTTP behaviour: rate limits with their headers (docs/limits.md), CORS, request ids, unknown
 // routes, and secrets kept out of the logs.
 import t from "tap";
 import { captureLogs, testApp } from "./helpers/app.ts";

@@ -491,7 +491,9 @@ function readOutbox(dir: string) {
   let names: string[] = [];
   try {
     names = readdirSync(dir).filter((n) => n.endsWith(".eml")).sort();
-  } catch {}
+  } catch {
+    // No outbox yet: no mail sent.
+  }
   return names.map((n) => {
     // Quoted-printable soft breaks and escapes, enough to find the code.
     const raw = readFileSync(path.join(dir, n), "utf8").replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
@@ -528,7 +530,9 @@ async function waitHealthy(base: string, exited: () => boolean) {
     if (exited()) throw new Error("the server exited");
     try {
       if ((await fetch(`${base}/health`)).ok) return;
-    } catch {}
+    } catch {
+      // Not listening yet: try again.
+    }
     await sleep(200);
   }
   throw new Error("the server did not answer /health within 2 minutes");

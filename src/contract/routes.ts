@@ -7,7 +7,7 @@ import { AppError } from "../domain/errors.ts";
 import type { SecurityScheme } from "../plugins/auth.ts";
 import type { PolicyName } from "../plugins/rate-limit.ts";
 import type { Contract, Operation } from "./spec.ts";
-import type { CallerOf, OperationId, ParamsOf, QueryOf, RequestBody, ResponseBody } from "./types.ts";
+import type { CallerOf, OperationId, ParamsOf, QueryOf, ReplyMap, RequestBody, ReturnedBody } from "./types.ts";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -20,10 +20,17 @@ declare module "fastify" {
   }
 }
 
+type RouteTypes<Id extends OperationId> = { Body: RequestBody<Id>; Querystring: QueryOf<Id>; Params: ParamsOf<Id>; Reply: ReplyMap<Id> };
+
+/**
+ * A handler: the request typed by the operation's parameters and body, with the caller its security
+ * yields; the reply typed by status (`reply.code(201).send(x)` is checked against the 201 schema).
+ * Returning a value answers 200 with it.
+ */
 export type Handler<Id extends OperationId> = (
-  req: FastifyRequest<{ Body: RequestBody<Id>; Querystring: QueryOf<Id>; Params: ParamsOf<Id> }> & { principal: CallerOf<Id> },
-  reply: FastifyReply,
-) => Promise<ResponseBody<Id> | FastifyReply>;
+  req: FastifyRequest<RouteTypes<Id>> & { principal: CallerOf<Id> },
+  reply: FastifyReply<RouteTypes<Id>>,
+) => Promise<ReturnedBody<Id> | FastifyReply<RouteTypes<Id>>>;
 
 export interface ImplementOptions {
   /** Extra route options (bodyLimit for uploads, websocket …). */
@@ -84,6 +91,10 @@ function guardHooks(app: FastifyInstance, policy: PolicyName | "none", auth: Hoo
   ];
 }
 
+/** The request has a body (possibly empty bytes aside): a length above zero, or chunks. */
+const carriesBody = (req: FastifyRequest) =>
+  (req.headers["content-length"] !== undefined && req.headers["content-length"] !== "0") || req.headers["transfer-encoding"] !== undefined;
+
 function withoutBody(schema: Operation["schema"]) {
   const { body: _documentedOnly, ...rest } = schema;
   return rest;
@@ -107,8 +118,7 @@ export function implement<Id extends OperationId>(
     !ownBodyRules && op.requestContentTypes.length > 0
       ? async (req: FastifyRequest) => {
           const type = String(req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
-          const hasBody = req.headers["content-length"] !== undefined && req.headers["content-length"] !== "0";
-          if ((type || hasBody || req.headers["transfer-encoding"]) && !op.requestContentTypes.includes(type)) {
+          if ((type || carriesBody(req)) && !op.requestContentTypes.includes(type)) {
             throw new AppError("unsupported_media_type");
           }
         }
@@ -123,6 +133,24 @@ export function implement<Id extends OperationId>(
           for (const field of op.trimmed) if (typeof body[field] === "string") body[field] = body[field].trim();
         }
       : undefined;
+  // The validator sees an absent body as null, so that an optional body may be left out; a JSON
+  // `null` actually sent is a body, and not the object the document describes.
+  const optionalJsonBody = !ownBodyRules && op.requestContentTypes.includes("application/json") && op.spec.requestBody?.required !== true;
+  const sentNull: Hook | undefined = optionalJsonBody
+    ? async (req: FastifyRequest) => {
+        if (req.body === null && carriesBody(req)) throw new AppError("validation_error", { body: "must be an object" });
+      }
+    : undefined;
+  const preValidation = [trimFields, sentNull].filter((h) => h !== undefined);
+
+  // Tests: the handler's object as it was, before the serializer drops what the schema lacks.
+  const keepReply = app.keepReply;
+  const preSerialization = keepReply
+    ? async (req: FastifyRequest, _reply: FastifyReply, payload: unknown) => {
+        keepReply(req, payload);
+        return payload;
+      }
+    : undefined;
 
   app.route({
     method: op.method as RouteOptions["method"],
@@ -130,7 +158,8 @@ export function implement<Id extends OperationId>(
     schema: ownBodyRules ? withoutBody(op.schema) : op.schema,
     config: { operationId },
     ...(onRequest.length ? { onRequest } : {}),
-    ...(trimFields ? { preValidation: trimFields } : {}),
+    ...(preValidation.length ? { preValidation } : {}),
+    ...(preSerialization ? { preSerialization } : {}),
     ...opts.route,
     handler: handler as RouteOptions["handler"],
   });

@@ -7,18 +7,18 @@ import { fileURLToPath } from "node:url";
 import $RefParser from "@apidevtools/json-schema-ref-parser";
 
 export const SPEC_PATH = fileURLToPath(new URL("../../openapi.yaml", import.meta.url));
-/**
- * The build's parse of openapi.yaml, beside it in dist/: parsing the YAML is most of a second of a
- * compiled server's start, JSON a few milliseconds. Used only when it was made from this very text.
- */
-export const PARSED_SPEC_PATH = `${SPEC_PATH}.json`;
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
-async function readDocument(): Promise<Json> {
-  const text = readFileSync(SPEC_PATH, "utf8");
+/**
+ * Reads a YAML document of the repository (openapi.yaml, asyncapi.yaml). The build writes its parse
+ * beside it in dist/ (`<file>.json`): parsing YAML is most of a second of a compiled server's start,
+ * JSON a few milliseconds. That parse is used only when it was made from this very text.
+ */
+export async function readYamlDocument(path: string): Promise<Json> {
+  const text = readFileSync(path, "utf8");
   try {
-    const parsed = JSON.parse(readFileSync(PARSED_SPEC_PATH, "utf8")) as { sha256: string; document: Json };
+    const parsed = JSON.parse(readFileSync(`${path}.json`, "utf8")) as { sha256: string; document: Json };
     if (parsed.sha256 === sha256(text)) return parsed.document;
   } catch {
     // none (running from source) or unreadable: parse the YAML
@@ -27,11 +27,11 @@ async function readDocument(): Promise<Json> {
   return YAML.parse(text) as Json;
 }
 
-/** Writes the parse of openapi.yaml that a compiled server reads instead (run by the build). */
-export async function writeParsedSpec(target = PARSED_SPEC_PATH): Promise<void> {
-  const text = readFileSync(SPEC_PATH, "utf8");
+/** Writes the parse of a YAML document that a compiled server reads instead (run by the build). */
+export async function writeParsedDocument(path: string): Promise<void> {
+  const text = readFileSync(path, "utf8");
   const YAML = (await import("yaml")).default;
-  writeFileSync(target, JSON.stringify({ sha256: sha256(text), document: YAML.parse(text) }));
+  writeFileSync(`${path}.json`, JSON.stringify({ sha256: sha256(text), document: YAML.parse(text) }));
 }
 
 type Json = Record<string, any>;
@@ -111,7 +111,7 @@ let cached: Contract | undefined;
 
 export async function loadContract(): Promise<Contract> {
   if (cached) return cached;
-  const document = await readDocument();
+  const document = await readYamlDocument(SPEC_PATH);
   const dereferenced = (await $RefParser.dereference(structuredClone(document))) as Json;
   const operations = new Map<string, Operation>();
   for (const [path, item] of Object.entries(dereferenced.paths ?? {}) as [string, Json][]) {

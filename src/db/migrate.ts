@@ -69,7 +69,7 @@ export async function migrate(db: SqlSession, dir = MIGRATIONS_DIR): Promise<str
         await db.exec("COMMIT");
       } catch (err) {
         await db.exec("ROLLBACK");
-        throw new Error(`migration ${m.name} failed: ${(err as Error).message}`);
+        throw new Error(`migration ${m.name} failed: ${(err as Error).message}`, { cause: err });
       }
       applied.push(m.name);
     }

@@ -8,10 +8,10 @@ import type { Clock } from "./ports/clock.ts";
 import type { Passwords } from "./passwords.ts";
 import type { MediaService } from "./media.ts";
 import type { Directory } from "./directory.ts";
+import type { UserRole } from "./principal.ts";
 import { afterCursor, newestFirst, toPage, type Page } from "./pagination.ts";
 
 export type { User };
-export type Role = User["role"];
 
 /** The key that makes e-mails unique case-insensitively (the address itself is kept as given). */
 export const emailKeyOf = (email: string) => email.trim().toLowerCase();
@@ -20,7 +20,7 @@ export const emailKeyOf = (email: string) => email.trim().toLowerCase();
  * Why `user` may not be given `role`, or null: host and admin need a verified e-mail address
  * (docs/tokens.md, "Roles").
  */
-export function roleProblem(user: Pick<User, "emailVerifiedAt">, role: Role): string | null {
+export function roleProblem(user: Pick<User, "emailVerifiedAt">, role: UserRole): string | null {
   return (role === "host" || role === "admin") && !user.emailVerifiedAt ? `${role} needs a verified e-mail address` : null;
 }
 
@@ -161,7 +161,7 @@ export function accounts({ db, sql, clock, passwords, media, directory }: Accoun
       return user;
     },
 
-    async setRole(id: string, role: Role): Promise<User> {
+    async setRole(id: string, role: UserRole): Promise<User> {
       const user = await db.user.findUnique({ where: { id } });
       if (!user) throw new AppError("not_found");
       const problem = roleProblem(user, role);
@@ -172,7 +172,7 @@ export function accounts({ db, sql, clock, passwords, media, directory }: Accoun
     /** Every account, newest first, one page at a time. */
     async page(req: { limit: number; cursor?: string | undefined }): Promise<Page<User>> {
       const rows = await db.user.findMany({ where: afterCursor("users", req.cursor), orderBy: newestFirst, take: req.limit + 1 });
-      return toPage("users", rows, req.limit, (u) => u);
+      return toPage("users", rows, req.limit);
     },
 
     /**

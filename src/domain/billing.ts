@@ -14,6 +14,7 @@ import { PaymentsRefused, type HoldInput, type HoldResult, type PaymentProvider 
 import type { Clock } from "./ports/clock.ts";
 import { transition } from "./call-state.ts";
 import { uuidv7 } from "./ids.ts";
+import type { ServerMessage } from "./signaling.ts";
 import { split } from "./money.ts";
 
 export const MINUTE_MS = 60_000;
@@ -59,10 +60,8 @@ export type EndReason =
   | "payment_declined";
 
 /** Events for the call's participants (delivered over signaling). */
-export type CallEvent =
-  | { type: "call_state"; status: string }
-  | { type: "billing"; window: number; status: "held" | "hold_failed"; held_until: string }
-  | { type: "call_ended"; reason: string };
+/** What the engine tells a call's participants: the signaling frames of these types. */
+export type CallEvent = Extract<ServerMessage, { type: "call_state" | "billing" | "call_ended" }>;
 
 export type Notify = (callId: string, event: CallEvent) => Promise<void>;
 

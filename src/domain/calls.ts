@@ -2,7 +2,6 @@
 // reconnect tokens, end, read and list, and signaling presence (who is connected, from which
 // instance). Every status change goes through transition() (call-state.ts); a caller that loses a
 // race acts on the state that won.
-import { createHash, randomBytes } from "node:crypto";
 import type { Db } from "../db/client.ts";
 import type { Call, CallLink, CallStatus } from "../db/generated/client.ts";
 import { PaymentsUnavailable, type HoldResult, type PaymentProvider } from "./ports/payments.ts";
@@ -12,15 +11,13 @@ import type { Connect } from "./connect.ts";
 import { LIVE, isFinished, transition } from "./call-state.ts";
 import type { Clock } from "./ports/clock.ts";
 import { AppError } from "./errors.ts";
-import { toUlid, uuidv7 } from "./ids.ts";
+import { uuidv7 } from "./ids.ts";
+import { digest, newOpaqueToken } from "./tokens.ts";
+import type { ParticipantRole, PrincipalRef } from "./principal.ts";
 import { unavailableReason, type Links } from "./links.ts";
-import { formatCents } from "./money.ts";
-import { afterCursor, newestFirst, toPage } from "./pagination.ts";
-import { turnCredentials, type TurnConfig } from "./turn.ts";
+import { afterCursor, newestFirst, toPage, type Page } from "./pagination.ts";
+import { turnCredentials, type TurnConfig, type TurnCredentials } from "./turn.ts";
 
-export type Role = "host" | "guest";
-/** Who is asking (a user with an access token or a guest with a guest token). */
-export type Principal = { kind: "user" | "guest"; id: string };
 export const SIGNALING_TOKEN_TTL_MS = 5 * 60_000;
 /** An authenticated first hold is adopted only this long before it would be released as unused. */
 const ADOPTION_MARGIN_MS = 5 * 60_000;
@@ -33,16 +30,32 @@ export interface CallsDeps {
   provider: PaymentProvider;
   connect: Connect;
   /** The payer's customer at the provider (created on first use), or null when the provider needs none. */
-  customerOf: (p: Principal) => Promise<string | null>;
+  customerOf: (p: PrincipalRef) => Promise<string | null>;
   turn: TurnConfig;
   /** How long an end request waits for the call's settlement before answering 202 (real ms). */
   endWaitMs?: number;
 }
 
-const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
+/** A guest's request for a call: the link, the card, and optionally a name and an authenticated hold to adopt. */
+export interface CallRequest {
+  shortCode: string;
+  paymentMethodId: string;
+  guestName?: string | undefined;
+  paymentIntentId?: string | undefined;
+}
+
+/** A call with what its participants see beside the row: its link and its host's display name ("" once the account is gone). */
+export type CallDetails = Call & { link: CallLink; hostName: string };
+/** What a participant needs to connect: the call, a signaling token and TURN credentials. */
+export interface CallSession {
+  call: CallDetails;
+  signalingToken: string;
+  turn: TurnCredentials;
+}
+
 
 /** The caller's role in the call, or null when they are not part of it. */
-export function participantRole(call: Call, p: Principal | null): Role | null {
+export function participantRole(call: Call, p: PrincipalRef | null): ParticipantRole | null {
   if (!p) return null;
   if (p.kind === "user" && call.hostId === p.id) return "host";
   if (call.guestId === p.id && call.guestKind === p.kind) return "guest";
@@ -52,36 +65,21 @@ export function participantRole(call: Call, p: Principal | null): Role | null {
 export function calls({ db, clock, links, billing, provider, connect, customerOf, turn, endWaitMs = 5000 }: CallsDeps) {
   const now = () => new Date(clock.now());
 
-  async function render(call: Call & { link?: CallLink }) {
+  async function details(call: Call & { link?: CallLink }): Promise<CallDetails> {
     const [host, link] = await Promise.all([
       db.user.findUnique({ where: { id: call.hostId }, select: { displayName: true } }),
       call.link ?? db.callLink.findUniqueOrThrow({ where: { id: call.linkId } }),
     ]);
-    const duration = call.startedAt && call.endedAt ? Math.max(0, Math.floor((call.endedAt.getTime() - call.startedAt.getTime()) / 1000)) : null;
-    return {
-      id: toUlid(call.id),
-      status: call.status,
-      short_code: link.shortCode,
-      link_id: toUlid(call.linkId),
-      host: { id: toUlid(call.hostId), display_name: host?.displayName ?? "" },
-      guest: { id: toUlid(call.guestId), display_name: call.guestName },
-      rate_per_minute: formatCents(call.rateCents),
-      window_size_minutes: call.windowMinutes,
-      created_at: call.createdAt.toISOString(),
-      started_at: call.startedAt?.toISOString() ?? null,
-      ended_at: call.endedAt?.toISOString() ?? null,
-      duration_seconds: duration,
-      amount_charged: formatCents(call.amountCharged),
-      end_reason: call.endReason as EndReason | null,
-    };
+    return { ...call, link, hostName: host?.displayName ?? "" };
   }
+  const turnFor = (callId: string) => turnCredentials(turn, clock, callId);
 
-  async function issueSignalingToken(call: Call, role: Role, principalId: string) {
-    const token = `st_${randomBytes(32).toString("base64url")}`;
+  async function issueSignalingToken(call: Call, role: ParticipantRole, principalId: string) {
+    const token = newOpaqueToken("st_");
     await db.signalingToken.create({
       data: {
         id: uuidv7(clock),
-        tokenHash: sha256(token),
+        tokenHash: digest(token),
         callId: call.id,
         role,
         principalId,
@@ -93,14 +91,14 @@ export function calls({ db, clock, links, billing, provider, connect, customerOf
   }
 
   /** The call when the caller takes part in it; not_found otherwise (existence is not revealed). */
-  async function forParticipant(p: Principal, id: string): Promise<{ call: Call; role: Role }> {
+  async function forParticipant(p: PrincipalRef, id: string): Promise<{ call: Call; role: ParticipantRole }> {
     const call = await db.call.findUnique({ where: { id } });
     const role = call ? participantRole(call, p) : null;
     if (!call || !role) throw new AppError("not_found");
     return { call, role };
   }
 
-  async function guestName(p: Principal, given: string | undefined): Promise<string> {
+  async function guestName(p: PrincipalRef, given: string | undefined): Promise<string> {
     if (given) return given;
     if (p.kind === "user") return (await db.user.findUnique({ where: { id: p.id }, select: { displayName: true } }))?.displayName ?? "Guest";
     const guest = await db.guest.findUnique({ where: { id: p.id }, select: { displayName: true } }).catch(() => null);
@@ -112,7 +110,7 @@ export function calls({ db, clock, links, billing, provider, connect, customerOf
    * was not their current connection (replaced meanwhile). During an active call the participant
    * may come back within the reconnect grace; after that the call ends `connection_lost`.
    */
-  async function disconnected(callId: string, role: Role, connId: string, leftAt: Date): Promise<boolean> {
+  async function disconnected(callId: string, role: ParticipantRole, connId: string, leftAt: Date): Promise<boolean> {
     const where = role === "host" ? { id: callId, hostConn: connId } : { id: callId, guestConn: connId };
     const data = role === "host" ? { hostConn: null, hostLeftAt: leftAt } : { guestConn: null, guestLeftAt: leftAt };
     const [row] = await db.call.updateManyAndReturn({ where, data });
@@ -146,12 +144,11 @@ export function calls({ db, clock, links, billing, provider, connect, customerOf
   }
 
   return {
-    render,
     forParticipant,
-    turnFor: (callId: string) => turnCredentials(turn, clock, toUlid(callId)),
+    turnFor,
 
-    async initiate(p: Principal, body: { short_code: string; payment_method_id: string; guest_name?: string; payment_intent_id?: string }) {
-      const link = await links.byShortCode(body.short_code);
+    async initiate(p: PrincipalRef, body: CallRequest): Promise<CallSession> {
+      const link = await links.byShortCode(body.shortCode);
       if (!link) throw new AppError("link_not_found");
       const reason = unavailableReason(link, clock.now());
       if (reason) throw new AppError("link_unavailable", { reason });
@@ -172,11 +169,11 @@ export function calls({ db, clock, links, billing, provider, connect, customerOf
           hostId: link.hostId,
           guestKind: p.kind,
           guestId: p.id,
-          guestName: await guestName(p, body.guest_name),
+          guestName: await guestName(p, body.guestName),
           status: "pending",
           rateCents: link.rateCents,
           windowMinutes: link.windowMinutes,
-          paymentMethodId: body.payment_method_id,
+          paymentMethodId: body.paymentMethodId,
           customerRef,
           payeeRef,
           createdAt: t,
@@ -198,7 +195,7 @@ export function calls({ db, clock, links, billing, provider, connect, customerOf
       };
       let hold: HoldResult;
       try {
-        hold = body.payment_intent_id ? await adoptHold(body.payment_intent_id, request) : await provider.hold(request);
+        hold = body.paymentIntentId ? await adoptHold(body.paymentIntentId, request) : await provider.hold(request);
       } catch (err) {
         // Refused or unreachable: the hold may have been placed although its answer was lost.
         await fail(err instanceof PaymentsUnavailable ? "billing_failed" : "payment_declined", false);
@@ -236,33 +233,33 @@ export function calls({ db, clock, links, billing, provider, connect, customerOf
         await billing.resettle(id);
         const ended = await db.call.findUniqueOrThrow({ where: { id } });
         if (ended.endReason === "link_unavailable") {
-          const current = await links.byShortCode(body.short_code);
+          const current = await links.byShortCode(body.shortCode);
           throw new AppError("link_unavailable", { reason: (current && unavailableReason(current, clock.now())) ?? "inactive" });
         }
         throw new AppError("call_not_active", { status: ended.status });
       }
       return {
-        call: await render({ ...waiting, link }),
-        signaling_token: await issueSignalingToken(call, "guest", p.id),
-        turn_credentials: turnCredentials(turn, clock, toUlid(id)),
+        call: await details({ ...waiting, link }),
+        signalingToken: await issueSignalingToken(call, "guest", p.id),
+        turn: turnFor(id),
       };
     },
 
-    async join(p: Principal, id: string) {
+    async join(p: PrincipalRef, id: string): Promise<CallSession> {
       const { call, role } = await forParticipant(p, id);
       if (role !== "host") throw new AppError("forbidden");
       if (!LIVE.includes(call.status)) throw new AppError("call_not_active", { status: call.status });
       return {
-        call: await render(call),
-        signaling_token: await issueSignalingToken(call, "host", p.id),
-        turn_credentials: turnCredentials(turn, clock, toUlid(id)),
+        call: await details(call),
+        signalingToken: await issueSignalingToken(call, "host", p.id),
+        turn: turnFor(id),
       };
     },
 
-    async signalingToken(p: Principal, id: string) {
+    async signalingToken(p: PrincipalRef, id: string): Promise<string> {
       const { call, role } = await forParticipant(p, id);
       if (!LIVE.includes(call.status)) throw new AppError("call_not_active", { status: call.status });
-      return { signaling_token: await issueSignalingToken(call, role, p.id) };
+      return issueSignalingToken(call, role, p.id);
     },
 
     /**
@@ -270,7 +267,7 @@ export function calls({ db, clock, links, billing, provider, connect, customerOf
      * `finished` is false when the settlement could not finish within endWaitMs (another worker
      * holds the call): the answer is then the current, unfinished state, for the client to poll.
      */
-    async end(p: Principal, id: string): Promise<{ finished: boolean; call: Awaited<ReturnType<typeof render>> }> {
+    async end(p: PrincipalRef, id: string): Promise<{ finished: boolean; call: CallDetails }> {
       let { call, role } = await forParticipant(p, id);
       // The reason depends on the state the end wins against; a lost race re-reads and tries again.
       for (let attempt = 0; attempt < 3 && !isFinished(call.status) && call.status !== "ending"; attempt++) {
@@ -281,7 +278,7 @@ export function calls({ db, clock, links, billing, provider, connect, customerOf
       }
       await billing.runCall(id, endWaitMs);
       const current = await db.call.findUniqueOrThrow({ where: { id } });
-      return { finished: isFinished(current.status), call: await render(current) };
+      return { finished: isFinished(current.status), call: await details(current) };
     },
 
     /** A deactivated link: calls still waiting for the host are cancelled and their holds released. */
@@ -296,7 +293,7 @@ export function calls({ db, clock, links, billing, provider, connect, customerOf
      * A participant's connection is up (on any instance): presence is recorded. `live` is false
      * (and nothing recorded) when the call is no longer waiting or active.
      */
-    async connected(callId: string, role: Role, connId: string): Promise<{ live: boolean; call: Call; peerPresent: boolean }> {
+    async connected(callId: string, role: ParticipantRole, connId: string): Promise<{ live: boolean; call: Call; peerPresent: boolean }> {
       const mine = role === "host" ? { hostConn: connId, hostLeftAt: null } : { guestConn: connId, guestLeftAt: null };
       const [row] = await db.call.updateManyAndReturn({ where: { id: callId, status: { in: [...LIVE] } }, data: mine });
       if (!row) return { live: false, call: await db.call.findUniqueOrThrow({ where: { id: callId } }), peerPresent: false };
@@ -313,7 +310,7 @@ export function calls({ db, clock, links, billing, provider, connect, customerOf
     disconnected,
 
     /** The live calls' connections recorded against one instance (its own, to compare with its sockets). */
-    async connectionsOf(instanceId: string): Promise<{ callId: string; role: Role; connId: string }[]> {
+    async connectionsOf(instanceId: string): Promise<{ callId: string; role: ParticipantRole; connId: string }[]> {
       const prefix = `${instanceId}.`;
       const rows = await db.call.findMany({
         where: { status: { in: [...LIVE] }, OR: [{ hostConn: { startsWith: prefix } }, { guestConn: { startsWith: prefix } }] },
@@ -330,7 +327,7 @@ export function calls({ db, clock, links, billing, provider, connect, customerOf
      * closed at that instance's last heartbeat (never before the call started). Returns the
      * participants whose presence was cleared.
      */
-    async reapOrphanedConnections(): Promise<{ callId: string; role: Role }[]> {
+    async reapOrphanedConnections(): Promise<{ callId: string; role: ParticipantRole }[]> {
       const t = now();
       const rows = await db.$queryRaw<{ id: string; host_conn: string | null; guest_conn: string | null; started_at: Date | null; host_beat: Date | null; guest_beat: Date | null; host_dead: boolean; guest_dead: boolean }[]>`
         SELECT c."id", c."host_conn", c."guest_conn", c."started_at",
@@ -344,7 +341,7 @@ export function calls({ db, clock, links, billing, provider, connect, customerOf
           AND ((c."host_conn" IS NOT NULL AND (hi."id" IS NULL OR hi."expires_at" < ${t}))
             OR (c."guest_conn" IS NOT NULL AND (gi."id" IS NULL OR gi."expires_at" < ${t})))
         LIMIT 500`;
-      const cleared: { callId: string; role: Role }[] = [];
+      const cleared: { callId: string; role: ParticipantRole }[] = [];
       for (const r of rows) {
         for (const role of ["host", "guest"] as const) {
           const conn = role === "host" ? r.host_conn : r.guest_conn;
@@ -357,37 +354,38 @@ export function calls({ db, clock, links, billing, provider, connect, customerOf
       return cleared;
     },
 
-    async get(p: Principal, id: string) {
+    async get(p: PrincipalRef, id: string): Promise<CallDetails> {
       const { call } = await forParticipant(p, id);
-      return { call: await render(call) };
+      return details(call);
     },
 
-    async list(p: Principal, q: { status?: CallStatus; role?: Role; limit: number; cursor?: string }) {
+    async list(p: PrincipalRef, q: { status?: CallStatus; role?: ParticipantRole; limit: number; cursor?: string }): Promise<Page<CallDetails>> {
       const asHost = p.kind === "user" ? { hostId: p.id } : undefined;
       const asGuest = { guestId: p.id, guestKind: p.kind };
-      const who = q.role === "host" ? (asHost ?? { id: "00000000-0000-0000-0000-000000000000" }) : q.role === "guest" ? asGuest : { OR: [...(asHost ? [asHost] : []), asGuest] };
+      // A guest hosts no call: as host they match nothing.
+      const who = q.role === "host" ? (asHost ?? { id: { in: [] } }) : q.role === "guest" ? asGuest : { OR: [...(asHost ? [asHost] : []), asGuest] };
       const rows = await db.call.findMany({
         where: { AND: [who, q.status ? { status: q.status } : {}, afterCursor("calls", q.cursor)] },
         orderBy: newestFirst,
         take: q.limit + 1,
         include: { link: true },
       });
-      const page = toPage("calls", rows, q.limit, (r) => r);
-      return { data: await Promise.all(page.data.map(render)), pagination: page.pagination };
+      const page = toPage("calls", rows, q.limit);
+      return { ...page, data: await Promise.all(page.data.map(details)) };
     },
 
     /** Consumes a signaling token: valid, unexpired, unused, for a call that is still going. */
-    async consumeSignalingToken(token: string): Promise<{ call: Call; role: Role; principalId: string } | null> {
+    async consumeSignalingToken(token: string): Promise<{ call: Call; role: ParticipantRole; principalId: string } | null> {
       if (!/^st_[A-Za-z0-9_-]{43}$/.test(token)) return null;
       const t = now();
       const used = await db.signalingToken.updateMany({
-        where: { tokenHash: sha256(token), usedAt: null, expiresAt: { gt: t } },
+        where: { tokenHash: digest(token), usedAt: null, expiresAt: { gt: t } },
         data: { usedAt: t },
       });
       if (used.count !== 1) return null;
-      const row = await db.signalingToken.findUniqueOrThrow({ where: { tokenHash: sha256(token) }, include: { call: true } });
+      const row = await db.signalingToken.findUniqueOrThrow({ where: { tokenHash: digest(token) }, include: { call: true } });
       const { call } = row;
-      const role = row.role as Role;
+      const role = row.role as ParticipantRole;
       const stillThere = role === "host" ? call.hostId === row.principalId : call.guestId === row.principalId;
       if (!stillThere || !LIVE.includes(call.status)) return null;
       return { call, role, principalId: row.principalId };

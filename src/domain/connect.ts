@@ -37,7 +37,23 @@ export async function applyAccountState(db: Db, state: AccountState, at: Date, n
   return (await db.connectAccount.count({ where: { accountRef: state.accountRef } })) > 0;
 }
 
-export function connect({ db, clock, provider, publicUrl }: { db: Db; clock: Clock; provider: PaymentProvider; publicUrl: string }) {
+/** A host's connected account as they see it: whether it can take charges and pay out, and what the provider still asks for. */
+export interface AccountStatus {
+  status: ConnectStatus;
+  chargesEnabled: boolean;
+  payoutsEnabled: boolean;
+  requirementsDue: string[];
+}
+
+export interface ConnectDeps {
+  db: Db;
+  clock: Clock;
+  provider: PaymentProvider;
+  /** Where the provider's onboarding sends the host back: when done, and when its link has expired. */
+  onboardingUrls: { returnUrl: string; refreshUrl: string };
+}
+
+export function connect({ db, clock, provider, onboardingUrls }: ConnectDeps) {
   const now = () => new Date(clock.now());
 
   async function ensureAccount(userId: string): Promise<ConnectAccount> {
@@ -63,30 +79,27 @@ export function connect({ db, clock, provider, publicUrl }: { db: Db; clock: Clo
   }
 
   return {
-    async status(userId: string) {
+    async status(userId: string): Promise<AccountStatus> {
       const a = provider.requiresOnboarding ? await current(userId) : { chargesEnabled: true, payoutsEnabled: true, detailsSubmitted: true, requirementsDue: [] };
       return {
         status: statusOf(a),
-        charges_enabled: a?.chargesEnabled ?? false,
-        payouts_enabled: a?.payoutsEnabled ?? false,
-        requirements_due: a?.requirementsDue ?? [],
+        chargesEnabled: a?.chargesEnabled ?? false,
+        payoutsEnabled: a?.payoutsEnabled ?? false,
+        requirementsDue: a?.requirementsDue ?? [],
       };
     },
 
-    async onboardingLink(userId: string) {
+    /** The provider's onboarding page for the host's account (created on first use). */
+    async onboardingLink(userId: string): Promise<string> {
       const a = await ensureAccount(userId);
-      return {
-        url: await provider.onboardingLink(a.accountRef, {
-          returnUrl: `${publicUrl}/host?connect=return`,
-          refreshUrl: `${publicUrl}/host?connect=refresh`,
-        }),
-      };
+      return provider.onboardingLink(a.accountRef, onboardingUrls);
     },
 
-    async dashboardLink(userId: string) {
+    /** The provider's dashboard for an onboarded host. */
+    async dashboardLink(userId: string): Promise<string> {
       const a = await current(userId);
       if (provider.requiresOnboarding && !a?.detailsSubmitted) throw new AppError("stripe_not_connected");
-      return { url: await provider.dashboardLink(a?.accountRef ?? "") };
+      return provider.dashboardLink(a?.accountRef ?? "");
     },
 
     /** Throws stripe_not_connected unless the host can take charges now. */

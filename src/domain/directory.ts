@@ -1,5 +1,5 @@
 // The V-app's user directory: every account with a username, oldest first: the `users` of
-// /signup and /login, and GET /users (docs/vapp.md, "User object and user list"). The seed's
+// /signup and /login, and GET /users (docs/vapp.md, "User object and user list"). The V-app's
 // clients expect the whole list, so each instance keeps one snapshot of it in memory and loads it
 // again only when it changed.
 //

@@ -59,6 +59,12 @@ export function fromUlid(ulid: string): string | null {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
+/**
+ * A v1 path id as the UUID it names. An id that is not a ULID names no row: it becomes the all-zero
+ * UUID, so the lookup answers the resource's own not-found error, as for any other missing id.
+ */
+export const pathId = (ulid: string): string => fromUlid(ulid) ?? "00000000-0000-0000-0000-000000000000";
+
 export const toVappUserId = (uuid: string) => `USR-${uuid}`;
 
 export function fromVappUserId(id: string): string | null {

@@ -7,8 +7,7 @@ import type { CallLink } from "../db/generated/client.ts";
 import { isUniqueViolation } from "./accounts.ts";
 import type { Clock } from "./ports/clock.ts";
 import { AppError, type FieldErrors } from "./errors.ts";
-import { toUlid, uuidv7 } from "./ids.ts";
-import { formatCents, parseCents } from "./money.ts";
+import { uuidv7 } from "./ids.ts";
 import { afterCursor, newestFirst, toPage } from "./pagination.ts";
 
 export type { CallLink };
@@ -29,46 +28,27 @@ export function newShortCode(): string {
   return out;
 }
 
-/** The fields of a create or update request, as the API spells them (already schema-checked). */
-export interface LinkFields {
-  rate_per_minute?: string;
-  window_size_minutes?: number;
-  expires_at?: string | null;
-  max_uses?: number | null;
-  label?: string | null;
-  scheduled_start?: string | null;
-  scheduled_end?: string | null;
-  is_active?: boolean;
-}
+/** A host's terms for a link, as set on create (rate and window required) or update; absent ones stay as they are. */
+export type LinkTerms = Partial<Pick<CallLink, "rateCents" | "windowMinutes" | "expiresAt" | "maxUses" | "label" | "scheduledStart" | "scheduledEnd" | "isActive">>;
+export type NewLinkTerms = LinkTerms & Pick<CallLink, "rateCents" | "windowMinutes">;
 
-type LinkData = Partial<Pick<CallLink, "rateCents" | "windowMinutes" | "expiresAt" | "maxUses" | "label" | "scheduledStart" | "scheduledEnd" | "isActive">>;
-
-const date = (v: string | null | undefined) => (v === undefined ? undefined : v === null ? null : new Date(v));
-
-/** Business rules beyond the schema: the rate's range and the schedule's order. */
-function toLinkData(f: LinkFields, current?: CallLink): LinkData {
+/**
+ * Business rules beyond the schema: the rate's range, real instants and the schedule's order (a
+ * NaN amount or an Invalid Date is a value the request could not give). Errors name the API's fields.
+ */
+function checkTerms(t: LinkTerms, current?: CallLink): void {
   const errors: FieldErrors = {};
-  const data: LinkData = {};
-  if (f.rate_per_minute !== undefined) {
-    const cents = parseCents(f.rate_per_minute);
-    if (cents === null || cents < MIN_RATE_CENTS || cents > MAX_RATE_CENTS) {
-      errors.rate_per_minute = "must be an amount between 0.50 and 999.99 with two decimals";
-    } else data.rateCents = cents;
+  const cents = t.rateCents;
+  if (cents !== undefined && !(Number.isInteger(cents) && cents >= MIN_RATE_CENTS && cents <= MAX_RATE_CENTS)) {
+    errors.rate_per_minute = "must be an amount between 0.50 and 999.99 with two decimals";
   }
-  if (f.window_size_minutes !== undefined) data.windowMinutes = f.window_size_minutes;
-  if (f.max_uses !== undefined) data.maxUses = f.max_uses;
-  if (f.label !== undefined) data.label = f.label;
-  if (f.is_active !== undefined) data.isActive = f.is_active;
   for (const [field, key] of [["expires_at", "expiresAt"], ["scheduled_start", "scheduledStart"], ["scheduled_end", "scheduledEnd"]] as const) {
-    const d = date(f[field]);
-    if (d && Number.isNaN(d.getTime())) errors[field] = "must be a valid date-time";
-    else if (d !== undefined) data[key] = d;
+    if (Number.isNaN(t[key]?.getTime())) errors[field] = "must be a valid date-time";
   }
-  const start = data.scheduledStart !== undefined ? data.scheduledStart : (current?.scheduledStart ?? null);
-  const end = data.scheduledEnd !== undefined ? data.scheduledEnd : (current?.scheduledEnd ?? null);
+  const start = t.scheduledStart !== undefined ? t.scheduledStart : (current?.scheduledStart ?? null);
+  const end = t.scheduledEnd !== undefined ? t.scheduledEnd : (current?.scheduledEnd ?? null);
   if (start && end && end.getTime() <= start.getTime()) errors.scheduled_end = "must be after scheduled_start";
   if (Object.keys(errors).length) throw new AppError("validation_error", errors);
-  return data;
 }
 
 /** Why the link cannot be called at `now`, or null when it can. */
@@ -80,8 +60,6 @@ export function unavailableReason(link: CallLink, now: number): UnavailableReaso
   if (link.scheduledEnd && now >= link.scheduledEnd.getTime()) return "outside_schedule";
   return null;
 }
-
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 /** A call_links row as Prisma's `CallLink`. */
 const LINK = columns({
@@ -105,24 +83,7 @@ const INSERT_LINK = `INSERT INTO call_links (id, host_id, short_code, rate_cents
   scheduled_start, scheduled_end, is_active, created_at, updated_at)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, true, $11, $11) RETURNING ${LINK}`;
 
-export function links({ db, sql, clock, publicUrl }: { db: Db; sql: Sql; clock: Clock; publicUrl: string }) {
-  const render = (l: CallLink) => ({
-    id: toUlid(l.id),
-    short_code: l.shortCode,
-    url: `${publicUrl}/c/${l.shortCode}`,
-    host_id: toUlid(l.hostId),
-    rate_per_minute: formatCents(l.rateCents),
-    window_size_minutes: l.windowMinutes,
-    expires_at: iso(l.expiresAt),
-    max_uses: l.maxUses,
-    use_count: l.useCount,
-    label: l.label,
-    scheduled_start: iso(l.scheduledStart),
-    scheduled_end: iso(l.scheduledEnd),
-    is_active: l.isActive,
-    created_at: l.createdAt.toISOString(),
-  });
-
+export function links({ db, sql, clock }: { db: Db; sql: Sql; clock: Clock }) {
   async function owned(hostId: string, id: string): Promise<CallLink> {
     const link = await db.callLink.findUnique({ where: { id } });
     // Another host's link is indistinguishable from a missing one.
@@ -131,11 +92,10 @@ export function links({ db, sql, clock, publicUrl }: { db: Db; sql: Sql; clock: 
   }
 
   return {
-    render,
     owned,
 
-    async create(hostId: string, fields: LinkFields & { rate_per_minute: string; window_size_minutes: number }) {
-      const data = toLinkData(fields);
+    async create(hostId: string, data: NewLinkTerms) {
+      checkTerms(data);
       const now = new Date(clock.now());
       for (let attempt = 0; ; attempt++) {
         try {
@@ -165,12 +125,12 @@ export function links({ db, sql, clock, publicUrl }: { db: Db; sql: Sql; clock: 
         orderBy: newestFirst,
         take: q.limit + 1,
       });
-      return toPage("links", rows, q.limit, render);
+      return toPage("links", rows, q.limit);
     },
 
-    async update(hostId: string, id: string, fields: LinkFields) {
+    async update(hostId: string, id: string, data: LinkTerms) {
       const link = await owned(hostId, id);
-      const data = toLinkData(fields, link);
+      checkTerms(data, link);
       return db.callLink.update({ where: { id: link.id }, data: { ...data, updatedAt: new Date(clock.now()) } });
     },
 

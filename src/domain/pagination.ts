@@ -13,9 +13,12 @@ export interface SortKey {
   id: string;
 }
 
+/** One page of a list; `cursor` continues after its last item (null on the last page). */
 export interface Page<T> {
   data: T[];
-  pagination: { cursor: string | null; has_more: boolean; limit: number };
+  cursor: string | null;
+  hasMore: boolean;
+  limit: number;
 }
 
 export const DEFAULT_LIMIT = 20;
@@ -60,15 +63,12 @@ export function pageLimit(limit: number | undefined): number {
 }
 
 /**
- * Builds the response page from rows fetched with `take: limit + 1` (the extra row only tells
- * whether there is more).
+ * The page of rows fetched with `take: limit + 1` (the extra row only tells whether there is
+ * more).
  */
-export function toPage<R extends SortKey, T>(list: string, rows: R[], limit: number, render: (r: R) => T): Page<T> {
+export function toPage<R extends SortKey>(list: string, rows: R[], limit: number): Page<R> {
   const hasMore = rows.length > limit;
-  const items = hasMore ? rows.slice(0, limit) : rows;
-  const last = items[items.length - 1];
-  return {
-    data: items.map(render),
-    pagination: { cursor: hasMore && last ? encodeCursor(list, last) : null, has_more: hasMore, limit },
-  };
+  const data = hasMore ? rows.slice(0, limit) : rows;
+  const last = data[data.length - 1];
+  return { data, cursor: hasMore && last ? encodeCursor(list, last) : null, hasMore, limit };
 }

@@ -3,15 +3,15 @@
 // host's earnings and payouts, and refunds by an admin. Amounts are integer cents inside, strings
 // outside.
 import type { Db } from "../db/client.ts";
-import type { Capture, Dispute, Refund } from "../db/generated/client.ts";
+import type { Capture, Dispute, Payout, Refund } from "../db/generated/client.ts";
 import type { PaymentProvider, RefundResult } from "./ports/payments.ts";
-import type { Principal } from "./calls.ts";
+import type { PrincipalRef } from "./principal.ts";
 import type { Clock } from "./ports/clock.ts";
 import type { Connect } from "./connect.ts";
 import { AppError } from "./errors.ts";
-import { toUlid, uuidv7 } from "./ids.ts";
+import { uuidv7 } from "./ids.ts";
 import { formatCents, parseCents } from "./money.ts";
-import { afterCursor, newestFirst, toPage, type SortKey } from "./pagination.ts";
+import { afterCursor, newestFirst, toPage, type Page, type SortKey } from "./pagination.ts";
 
 export type RefundReason = "requested_by_customer" | "duplicate" | "fraudulent";
 /** Dispute statuses in which the money is not (or no longer) the host's. */
@@ -56,38 +56,44 @@ export interface PaymentsDeps {
   availableAfterMs: number;
 }
 
-export interface HistoryItem {
-  id: string;
-  type: "charge" | "earning" | "refund" | "dispute";
-  payment_id: string;
-  call_id: string;
-  window: number;
-  amount: string;
-  fee: string | null;
-  net: string | null;
-  status: string | null;
-  currency: "usd";
-  created_at: string;
-}
-type Entry = SortKey & { render: () => HistoryItem };
+/**
+ * One line of a payment history, keyed like its row: a capture as its payer sees it (charge) or its
+ * host (earning), a refund (`toHost`: seen by the host, who is shown the fee and transfer parts) or
+ * a dispute.
+ */
+export type HistoryEntry = SortKey &
+  (
+    | { type: "charge" | "earning"; capture: Capture }
+    | { type: "refund"; refund: Refund & { capture: Capture }; toHost: boolean }
+    | { type: "dispute"; dispute: Dispute & { capture: Capture } }
+  );
 
-const renderRefund = (r: Refund) => ({
-  id: toUlid(r.id),
-  payment_id: toUlid(r.captureId),
-  call_id: toUlid(r.callId),
-  amount: formatCents(r.amountCents),
-  fee_refunded: formatCents(r.feeCents),
-  transfer_reversed: formatCents(r.netCents),
-  reason: r.reason as RefundReason,
-  status: r.status as "succeeded",
-  created_at: r.createdAt.toISOString(),
-});
+/** A card-saving session at the provider, and what the client needs to complete it. */
+export interface SetupIntent {
+  clientSecret: string;
+  publishableKey: string;
+  provider: "stripe" | "simulated";
+  /** The provider's test cards (simulated provider), or null. */
+  testPaymentMethods: string[] | null;
+}
+
+/** A host's money in cents: captured, refunded and disputed in all, and what is pending or available for payout. */
+export interface Balance {
+  gross: number;
+  fee: number;
+  net: number;
+  refunded: number;
+  disputed: number;
+  pending: number;
+  available: number;
+}
+
 const sum = (rows: { _sum: Record<string, number | null> }) => rows._sum;
 
 export function payments({ db, clock, provider, connect, availableAfterMs }: PaymentsDeps) {
   const now = () => new Date(clock.now());
 
-  async function customerOf(p: Principal): Promise<string | null> {
+  async function customerOf(p: PrincipalRef): Promise<string | null> {
     if (provider.name !== "stripe") return null;
     const key = { ownerKind: p.kind, ownerId: p.id };
     const stored = await db.paymentCustomer.findUnique({ where: { ownerKind_ownerId: key } });
@@ -98,60 +104,6 @@ export function payments({ db, clock, provider, connect, availableAfterMs }: Pay
     await db.paymentCustomer.createMany({ data: [{ ...key, customerRef, createdAt: now() }], skipDuplicates: true });
     return (await db.paymentCustomer.findUniqueOrThrow({ where: { ownerKind_ownerId: key } })).customerRef;
   }
-
-  const captureEntry = (c: Capture, earning: boolean): Entry => ({
-    id: c.id,
-    createdAt: c.createdAt,
-    render: () => ({
-      id: toUlid(c.id),
-      type: earning ? "earning" : "charge",
-      payment_id: toUlid(c.id),
-      call_id: toUlid(c.callId),
-      window: c.windowIndex,
-      amount: formatCents(c.grossCents),
-      fee: earning ? formatCents(c.feeCents) : null,
-      net: earning ? formatCents(c.netCents) : null,
-      status: null,
-      currency: "usd",
-      created_at: c.createdAt.toISOString(),
-    }),
-  });
-
-  const refundEntry = (r: Refund & { capture: Capture }, host: boolean): Entry => ({
-    id: r.id,
-    createdAt: r.createdAt,
-    render: () => ({
-      id: toUlid(r.id),
-      type: "refund",
-      payment_id: toUlid(r.captureId),
-      call_id: toUlid(r.callId),
-      window: r.capture.windowIndex,
-      amount: formatCents(r.amountCents),
-      fee: host ? formatCents(r.feeCents) : null,
-      net: host ? formatCents(r.netCents) : null,
-      status: r.status,
-      currency: "usd",
-      created_at: r.createdAt.toISOString(),
-    }),
-  });
-
-  const disputeEntry = (d: Dispute & { capture: Capture }): Entry => ({
-    id: d.id,
-    createdAt: d.createdAt,
-    render: () => ({
-      id: toUlid(d.id),
-      type: "dispute",
-      payment_id: toUlid(d.captureId),
-      call_id: toUlid(d.capture.callId),
-      window: d.capture.windowIndex,
-      amount: formatCents(d.amountCents),
-      fee: null,
-      net: null,
-      status: d.status,
-      currency: "usd",
-      created_at: d.createdAt.toISOString(),
-    }),
-  });
 
   /** What a host has earned: captures less refunds, with open or lost disputes apart. */
   async function totals(hostId: string) {
@@ -186,19 +138,19 @@ export function payments({ db, clock, provider, connect, availableAfterMs }: Pay
   return {
     customerOf,
 
-    async setupIntent(p: Principal) {
+    async setupIntent(p: PrincipalRef): Promise<SetupIntent> {
       const customerRef = await customerOf(p);
       const { clientSecret } = await provider.setupIntent({ customerRef: customerRef ?? "" });
       return {
-        client_secret: clientSecret,
-        publishable_key: provider.publishableKey,
-        provider: provider.name === "stripe" ? ("stripe" as const) : ("simulated" as const),
-        test_payment_methods: provider.testPaymentMethods ? [...provider.testPaymentMethods] : null,
+        clientSecret,
+        publishableKey: provider.publishableKey,
+        provider: provider.name === "stripe" ? "stripe" : "simulated",
+        testPaymentMethods: provider.testPaymentMethods ? [...provider.testPaymentMethods] : null,
       };
     },
 
     /** Newest first over captures (charges and earnings), refunds and disputes. */
-    async history(p: Principal, q: { type?: "charge" | "earning" | "refund" | "dispute"; limit: number; cursor?: string }) {
+    async history(p: PrincipalRef, q: { type?: HistoryEntry["type"]; limit: number; cursor?: string }): Promise<Page<HistoryEntry>> {
       const host = p.kind === "user";
       const wants = (t: string) => !q.type || q.type === t;
       const page = { ...afterCursor("payments", q.cursor) };
@@ -211,60 +163,41 @@ export function payments({ db, clock, provider, connect, availableAfterMs }: Pay
         wants("refund") && host ? db.refund.findMany({ where: { AND: [{ hostId: p.id }, page] }, include: { capture: true }, orderBy: newestFirst, take }) : [],
         wants("dispute") && host ? db.dispute.findMany({ where: { AND: [{ hostId: p.id }, page] }, include: { capture: true }, orderBy: newestFirst, take }) : [],
       ]);
-      const entries: Entry[] = [
-        ...charges.map((c) => captureEntry(c, false)),
-        ...earnings.map((c) => captureEntry(c, true)),
-        ...guestRefunds.map((r) => refundEntry(r, false)),
-        ...hostRefunds.map((r) => refundEntry(r, true)),
-        ...disputes.map(disputeEntry),
+      const key = (r: SortKey) => ({ id: r.id, createdAt: r.createdAt });
+      const entries: HistoryEntry[] = [
+        ...charges.map((c) => ({ ...key(c), type: "charge" as const, capture: c })),
+        ...earnings.map((c) => ({ ...key(c), type: "earning" as const, capture: c })),
+        ...guestRefunds.map((r) => ({ ...key(r), type: "refund" as const, refund: r, toHost: false })),
+        ...hostRefunds.map((r) => ({ ...key(r), type: "refund" as const, refund: r, toHost: true })),
+        ...disputes.map((d) => ({ ...key(d), type: "dispute" as const, dispute: d })),
       ];
       entries.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
-      return toPage("payments", entries.slice(0, take), q.limit, (e) => e.render());
+      return toPage("payments", entries.slice(0, take), q.limit);
     },
 
-    async earnings(hostId: string) {
+    /** A host's US dollar balance (never below zero), or null when they have neither captures nor an account balance. */
+    async earnings(hostId: string): Promise<Balance | null> {
       const t = await totals(hostId);
       const account = await connect.accountOf(hostId);
       const balance = account ? await provider.balance(account.accountRef) : null;
-      if (t.count === 0 && !balance) return { earnings: [] };
+      if (t.count === 0 && !balance) return null;
       const own = balance
         ? {
             available: balance.available.find((b) => b.currency === "usd")?.amountCents ?? 0,
             pending: balance.pending.find((b) => b.currency === "usd")?.amountCents ?? 0,
           }
         : await simulatedBalance(hostId, t.net);
-      const money = (cents: number) => formatCents(Math.max(0, cents));
-      return {
-        earnings: [
-          {
-            currency: "usd" as const,
-            gross: money(t.gross),
-            fee: money(t.fee),
-            net: money(t.net),
-            refunded: money(t.refunded),
-            disputed: money(t.disputed),
-            pending: money(own.pending),
-            available: money(own.available),
-          },
-        ],
-      };
+      const z = (cents: number) => Math.max(0, cents);
+      return { gross: z(t.gross), fee: z(t.fee), net: z(t.net), refunded: z(t.refunded), disputed: z(t.disputed), pending: z(own.pending), available: z(own.available) };
     },
 
-    async payouts(hostId: string, q: { limit: number; cursor?: string }) {
+    async payouts(hostId: string, q: { limit: number; cursor?: string }): Promise<Page<Payout>> {
       const rows = await db.payout.findMany({
         where: { AND: [{ userId: hostId }, afterCursor("payouts", q.cursor)] },
         orderBy: newestFirst,
         take: q.limit + 1,
       });
-      return toPage("payouts", rows, q.limit, (p) => ({
-        id: toUlid(p.id),
-        amount: formatCents(p.amountCents),
-        currency: p.currency,
-        status: p.status as "paid",
-        arrival_at: p.arrivalAt?.toISOString() ?? null,
-        failure_code: p.failureCode,
-        created_at: p.createdAt.toISOString(),
-      }));
+      return toPage("payouts", rows, q.limit);
     },
 
     /**
@@ -272,14 +205,14 @@ export function payments({ db, clock, provider, connect, availableAfterMs }: Pay
      * comes from the admin's key, so a retried request never refunds twice. The refund is recorded
      * by the provider's id (a webhook about it may have recorded it first).
      */
-    async refund(captureId: string, body: { amount?: string; reason: RefundReason }, clientKey: string) {
+    async refund(captureId: string, body: { amount?: string; reason: RefundReason }, clientKey: string): Promise<Refund> {
       const capture = await db.capture.findUnique({ where: { id: captureId }, include: { call: { select: { payeeRef: true } } } });
       if (!capture) throw new AppError("not_found");
       // A retry whose first attempt went through at the provider although its answer was lost
       // (and a webhook has recorded that refund since): the same refund, not a check against what is left.
       const idempotencyKey = `refund:${captureId}:${clientKey}`;
       const done = await db.refund.findUnique({ where: { requestKey: idempotencyKey } });
-      if (done) return { refund: renderRefund(done) };
+      if (done) return done;
       const refunded = await db.refund.aggregate({ where: { captureId, status: { in: REFUNDING } }, _sum: { amountCents: true } });
       const left = capture.grossCents - (refunded._sum.amountCents ?? 0);
       const amountCents = body.amount === undefined ? left : parseCents(body.amount);
@@ -296,8 +229,7 @@ export function payments({ db, clock, provider, connect, availableAfterMs }: Pay
         connected: capture.call.payeeRef !== null,
         idempotencyKey,
       });
-      const r = await recordRefund(db, clock, capture, { ...result, createdAt: now() });
-      return { refund: renderRefund(r) };
+      return recordRefund(db, clock, capture, { ...result, createdAt: now() });
     },
   };
 }

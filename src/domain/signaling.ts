@@ -1,8 +1,8 @@
-// The signaling protocol (docs/signaling.md): JSON text frames with a `type`. Client frames are
-// validated on receipt against these TypeBox schemas; the server relays them to the other
-// participant with `from` added and never looks inside an SDP.
-import { Type, type Static } from "@sinclair/typebox";
-import { TypeCompiler } from "@sinclair/typebox/compiler";
+// The signaling protocol (docs/signaling.md, asyncapi.yaml): JSON text frames with a `type`. Client
+// frames are validated on receipt against the payload schemas of asyncapi.yaml; the server relays
+// them to the other participant with `from` added and never looks inside an SDP. The TypeBox schemas
+// below give the frames their TypeScript types; a test holds them equal to the document's.
+import { Type, type Static, type TLiteral, type TObject, type TSchema } from "@sinclair/typebox";
 
 export const MAX_FRAME_BYTES = 64 * 1024;
 export const MAX_MESSAGES_PER_SECOND = 50;
@@ -11,17 +11,24 @@ export const MAX_BUFFERED_BYTES = 1024 * 1024;
 export const PING_INTERVAL_MS = 30_000;
 export const PONG_TIMEOUT_MS = 10_000;
 
+/** Every code the server closes a connection with (asyncapi.yaml's `x-close-codes` describes each). */
 export const CloseCode = {
-  normal: 1000,
   shutdown: 1001,
+  /** A text frame that is not UTF-8: the ws library closes with it (RFC 6455). */
+  invalidUtf8: 1007,
+  setupFailed: 1011,
   badToken: 4001,
   policyViolation: 4008,
   replaced: 4009,
   callEnded: 4010,
 } as const;
 
+const StringEnum = <const T extends readonly string[]>(values: T) => Type.Unsafe<T[number]>({ type: "string", enum: [...values] });
+const Role = StringEnum(["guest", "host"]);
 const Sdp = Type.String({ minLength: 1, maxLength: 60_000 });
+const OrNull = <T extends TSchema>(schema: T) => Type.Optional(Type.Union([schema, Type.Null()]));
 
+// Client → server: the server refuses any field not declared.
 export const Offer = Type.Object({ type: Type.Literal("offer"), sdp: Sdp }, { additionalProperties: false });
 export const Answer = Type.Object({ type: Type.Literal("answer"), sdp: Sdp }, { additionalProperties: false });
 export const IceCandidate = Type.Object(
@@ -30,9 +37,9 @@ export const IceCandidate = Type.Object(
     candidate: Type.Object(
       {
         candidate: Type.String({ maxLength: 4096 }),
-        sdpMid: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Null()])),
-        sdpMLineIndex: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 65535 }), Type.Null()])),
-        usernameFragment: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Null()])),
+        sdpMid: OrNull(Type.String({ maxLength: 256 })),
+        sdpMLineIndex: OrNull(Type.Integer({ minimum: 0, maximum: 65535 })),
+        usernameFragment: OrNull(Type.String({ maxLength: 256 })),
       },
       { additionalProperties: false },
     ),
@@ -43,48 +50,27 @@ export const IceRestart = Type.Object({ type: Type.Literal("ice_restart") }, { a
 
 export const ClientMessage = Type.Union([Offer, Answer, IceCandidate, IceRestart]);
 export type ClientMessage = Static<typeof ClientMessage>;
-export const RELAYED_TYPES = ["offer", "answer", "ice_candidate", "ice_restart"] as const;
+/** The `type`s a client may send: each is validated (against asyncapi.yaml) and relayed. */
+export const CLIENT_MESSAGE_TYPES = ClientMessage.anyOf.map((m) => m.properties.type.const);
 
-// A Map, not an object: a client's `type` must never reach Object.prototype members
-// ("toString", "constructor", "__proto__" …).
-const checkers = new Map<string, ReturnType<typeof TypeCompiler.Compile>>([
-  ["offer", TypeCompiler.Compile(Offer)],
-  ["answer", TypeCompiler.Compile(Answer)],
-  ["ice_candidate", TypeCompiler.Compile(IceCandidate)],
-  ["ice_restart", TypeCompiler.Compile(IceRestart)],
+// Server → client: clients ignore fields they do not know, so these stay open.
+/** A client frame as the other participant receives it: unchanged, plus `from`. */
+const relayed = <T extends TObject>(message: T) => Type.Object({ ...message.properties, from: Role });
+export const ServerMessage = Type.Union([
+  Type.Object({ type: Type.Literal("welcome"), call_id: Type.String({ pattern: "^[0-7][0-9A-HJKMNP-TV-Z]{25}$" }), role: Role, peer_present: Type.Boolean() }),
+  Type.Object({ type: Type.Literal("call_state"), status: StringEnum(["pending", "waiting", "active", "ending", "completed", "cancelled", "failed"]) }),
+  Type.Object({ type: Type.Literal("peer_joined"), role: Role }),
+  Type.Object({ type: Type.Literal("peer_left"), role: Role }),
+  Type.Object({ type: Type.Literal("billing"), window: Type.Integer({ minimum: 1 }), status: StringEnum(["held", "hold_failed"]), held_until: Type.String({ format: "date-time" }) }),
+  Type.Object({ type: Type.Literal("call_ended"), reason: Type.String() }),
+  Type.Object({ type: Type.Literal("error"), code: StringEnum(["invalid_message", "rate_limited", "internal_error"]), message: Type.String() }),
+  relayed(Offer),
+  relayed(Answer),
+  relayed(IceCandidate),
+  relayed(IceRestart),
 ]);
+/** Server → client frames: every frame the hub sends has this type. */
+export type ServerMessage = Static<typeof ServerMessage>;
 
-/** Server → client frames. */
-export type ServerMessage =
-  | { type: "welcome"; call_id: string; role: "host" | "guest"; peer_present: boolean }
-  | { type: "peer_joined"; role: "host" | "guest" }
-  | { type: "peer_left"; role: "host" | "guest" }
-  | { type: "call_state"; status: string }
-  | { type: "billing"; window: number; held_until: string }
-  | { type: "call_ended"; reason: string }
-  | { type: "error"; code: string; message: string };
-
-export type Parsed = { ok: true; message: ClientMessage } | { ok: false; code: "invalid_message"; message: string };
-
-/** Parses and validates one text frame from a client. */
-export function parseClientFrame(text: string): Parsed {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { ok: false, code: "invalid_message", message: "frames must be JSON objects" };
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    return { ok: false, code: "invalid_message", message: "frames must be JSON objects" };
-  }
-  const type = Object.hasOwn(value, "type") ? (value as { type?: unknown }).type : undefined;
-  const checker = typeof type === "string" ? checkers.get(type) : undefined;
-  if (!checker) {
-    return { ok: false, code: "invalid_message", message: `unknown message type; expected one of ${RELAYED_TYPES.join(", ")}` };
-  }
-  if (!checker.Check(value)) {
-    const first = checker.Errors(value).First();
-    return { ok: false, code: "invalid_message", message: `${type}${first?.path ?? ""}: ${first?.message ?? "is invalid"}` };
-  }
-  return { ok: true, message: value as ClientMessage };
-}
+/** The `type`s the server sends (a relayed frame keeps its sender's `type`). */
+export const SERVER_MESSAGE_TYPES = [...new Set(ServerMessage.anyOf.map((m) => (m.properties as { type: TLiteral<string> }).type.const))];

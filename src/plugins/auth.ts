@@ -18,13 +18,9 @@ import type { Clock } from "../domain/ports/clock.ts";
 import type { Keyring } from "../domain/keys.ts";
 import { fromUlid, fromVappUserId, toUlid, toVappUserId } from "../domain/ids.ts";
 import type { User } from "../domain/accounts.ts";
+import { USER_ROLES, type GuestPrincipal, type Principal, type UserPrincipal, type UserRole } from "../domain/principal.ts";
 
 export const AUDIENCE = { vapp: "vidivo:vapp", v1: "vidivo:v1" } as const;
-export type UserRole = "user" | "verified_user" | "host" | "admin";
-/** A user caller, with the account row as the security hook read it for this request. */
-export type UserPrincipal = { kind: "user"; id: string; role: UserRole; account: User };
-export type GuestPrincipal = { kind: "guest"; id: string };
-export type Principal = UserPrincipal | GuestPrincipal;
 
 /** The caller each security scheme yields: what the handler of an operation declaring it sees. */
 export interface SchemePrincipal {
@@ -43,16 +39,13 @@ export interface TokenIssuer {
   guest(guest: { id: string }): { token: string; expiresIn: number };
 }
 
-const ROLE_ORDER = ["guest", "user", "verified_user", "host", "admin"] as const;
-
 /**
  * Throws forbidden unless the caller is a user with at least `role` (guest < user < verified_user <
  * host < admin). The principal's role is the account's current one (see the caller rule above).
  */
-export function requireRole(principal: Principal | null, role: UserRole): asserts principal is Principal & { kind: "user" } {
+export function requireRole(principal: Principal | null, role: UserRole): asserts principal is UserPrincipal {
   if (!principal) throw new AppError("unauthorized");
-  const have = principal.kind === "guest" ? "guest" : principal.role;
-  if (ROLE_ORDER.indexOf(have) < ROLE_ORDER.indexOf(role)) throw new AppError("forbidden");
+  if (principal.kind === "guest" || USER_ROLES.indexOf(principal.role) < USER_ROLES.indexOf(role)) throw new AppError("forbidden");
 }
 
 export const VAPP_TOKEN_TTL = 3600;

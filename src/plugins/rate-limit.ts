@@ -89,7 +89,7 @@ export default fp(
         const rule = limits[name];
         const count = app.rateLimit({ max: rule.max, timeWindow: rule.windowMs, keyGenerator: keyFor(name) }) as Limiter;
         limiters.set(name, async (req, reply) => {
-          // The plugin writes seconds-until-reset; the seed's X-RateLimit-Reset is a unix timestamp.
+          // The plugin writes seconds-until-reset; ours is a unix timestamp (docs/limits.md, "Headers").
           // Converted only when this call wrote it (the plugin counts a request once at most).
           const before = reply.getHeader("x-ratelimit-reset");
           try {

@@ -1,5 +1,5 @@
-// Operational endpoints: liveness, readiness, V-app hosting parity, JWKS, the OpenAPI document,
-// human-readable docs, and public media.
+// Operational endpoints: liveness, readiness, V-app hosting parity, JWKS, the OpenAPI and AsyncAPI
+// documents, human-readable docs, and public media.
 import type { FastifyInstance } from "fastify";
 import { implement } from "../contract/routes.ts";
 import { AppError } from "../domain/errors.ts";
@@ -18,7 +18,7 @@ export default async function systemRoutes(app: FastifyInstance) {
     return reply.status(ok ? 200 : 503).send({ status: ok ? "ok" : "unavailable", checks });
   });
 
-  implement(app, "getVappHealth", async (_req, reply) => reply.type("text/plain; charset=utf-8").send("OK"), PROBE);
+  implement(app, "getVappHealth", async (_req, reply) => reply.type("text/plain; charset=utf-8").code(200).send("OK"), PROBE);
 
   implement(app, "getJwks", async (_req, reply) => {
     reply.header("cache-control", "public, max-age=300");
@@ -27,7 +27,12 @@ export default async function systemRoutes(app: FastifyInstance) {
 
   implement(app, "getOpenApiDocument", async (_req, reply) => {
     reply.header("cache-control", "public, max-age=300");
-    return reply.type("application/json").send(app.openApiJson);
+    return reply.type("application/json").code(200).send(app.openApiJson);
+  });
+
+  implement(app, "getAsyncApiDocument", async (_req, reply) => {
+    reply.header("cache-control", "public, max-age=300");
+    return reply.type("application/json").code(200).send(app.asyncApiJson);
   });
 
   implement(app, "getMedia", async (req, reply) => {
@@ -39,6 +44,7 @@ export default async function systemRoutes(app: FastifyInstance) {
       .header("content-length", object.size)
       .header("cache-control", MEDIA_CACHE_CONTROL)
       .header("x-content-type-options", "nosniff")
+      .code(200)
       .send(object.stream);
   });
 }

@@ -89,7 +89,7 @@ t.test("one boundary: captures of many calls are in flight together, within the 
   const { app } = await testApp(t, { env: { BILLING_PARALLELISM: String(BOUND) }, overrides: { clock, payments: provider, tickIntervalMs: 0 } });
   provider.inner = simulatedPayments(app.sql, clock);
   const host = await makeUser(app, "host", "Hal");
-  const link = await app.services.links.create(host.id, { rate_per_minute: "1.00", window_size_minutes: 1 });
+  const link = await app.services.links.create(host.id, { rateCents: 100, windowMinutes: 1 });
   const calls = [];
   for (let i = 0; i < CALLS; i++) calls.push(await activeCallInDomain(app, host.id, link.shortCode, String(i)));
   await app.services.tick(); // window 2's holds (due when each call turned active)
@@ -179,7 +179,7 @@ t.test("two engines on one database, generated interleavings: no step twice, eve
   await fc.assert(
     fc.asyncProperty(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 }), fc.array(step, { minLength: 1, maxLength: 5 }), fc.boolean(), fc.scheduler(), async (windowMinutes, count, steps, lapses, s) => {
       run++;
-      const link = await a.services.links.create(host.id, { rate_per_minute: "1.00", window_size_minutes: windowMinutes });
+      const link = await a.services.links.create(host.id, { rateCents: 100, windowMinutes });
       const calls = [];
       for (let i = 0; i < count; i++) calls.push(await activeCallInDomain(a, host.id, link.shortCode, `${run}.${i}`));
       current.s = s;
@@ -224,7 +224,7 @@ t.test("a migration that changes the calls table while the engine runs: its next
   const clock = new ManualClock(new Date());
   const { app } = await testApp(t, { overrides: { clock, tickIntervalMs: 0 } });
   const host = await makeUser(app, "host", "Hal");
-  const link = await app.services.links.create(host.id, { rate_per_minute: "1.00", window_size_minutes: 1 });
+  const link = await app.services.links.create(host.id, { rateCents: 100, windowMinutes: 1 });
   const calls = [];
   for (let i = 0; i < CALLS; i++) calls.push(await activeCallInDomain(app, host.id, link.shortCode, String(i)));
   // The billing engine's ticks alone: the participants' recorded connections stay as they are.

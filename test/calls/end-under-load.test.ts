@@ -39,7 +39,7 @@ async function activeCalls(app: FastifyInstance, host: Party, shortCode: string,
   const { calls } = app.services;
   const one = async (i: number) => {
     const guest = await makeGuest(app);
-    await calls.initiate({ kind: "guest", id: guest.id }, { short_code: shortCode, payment_method_id: "pm_card_visa" });
+    await calls.initiate({ kind: "guest", id: guest.id }, { shortCode, paymentMethodId: "pm_card_visa" });
     const id = (await app.db.call.findFirstOrThrow({ where: { guestId: guest.id } })).id;
     await calls.join({ kind: "user", id: host.id }, id);
     await calls.connected(id, "guest", `${app.services.instance.id}.g${i}`);
@@ -58,7 +58,7 @@ t.test(`${N} calls ended at once`, async (t) => {
   const { app } = await testApp(t, { overrides: { clock, payments: provider, tickIntervalMs: 0, endWaitMs: 300 } });
   provider.inner = simulatedPayments(app.sql, clock);
   const host = await makeUser(app, "host", "Hal");
-  const { link } = { link: await app.services.links.create(host.id, { rate_per_minute: "1.00", window_size_minutes: 10 }) };
+  const { link } = { link: await app.services.links.create(host.id, { rateCents: 100, windowMinutes: 10 }) };
   const end = (c: { id: string; guest: Party }, key: string) =>
     app.inject({ method: "POST", url: `/v1/calls/${toUlid(c.id)}/end`, headers: { ...bearer(c.guest.token), "x-idempotency-key": key } });
 

@@ -12,7 +12,10 @@ import fc from "fast-check";
 import { testApp } from "../helpers/app.ts";
 import { activeCall, bearer, connect, createLink, makeUser, type Client, type Frame, type Party } from "../helpers/calls.ts";
 import { PROTOTYPE_NAMES, SEED, brokenJsonText, deepText, invalidUtf8, isValidUtf8, jsonScalarText, jsonText, objectText } from "../helpers/hostile.ts";
-import { MAX_FRAME_BYTES, MAX_MESSAGES_PER_SECOND, parseClientFrame } from "../../src/domain/signaling.ts";
+import { MAX_FRAME_BYTES, MAX_MESSAGES_PER_SECOND } from "../../src/domain/signaling.ts";
+import { frameParser, loadSignalingContract } from "../../src/contract/asyncapi.ts";
+
+const parseClientFrame = frameParser(await loadSignalingContract());
 
 type Role = "guest" | "host";
 const other = (r: Role): Role => (r === "guest" ? "host" : "guest");

@@ -40,7 +40,7 @@ t.test("ends the engine had not run yet, and a departure recorded after its wind
   const captured = async (id: string) => (await app.db.capture.findMany({ where: { callId: id } })).map((c) => [c.windowIndex, c.grossCents]);
 
   await t.test("the next window's hold was declined: a later hang-up does not extend the call", async (t) => {
-    const link = await links.create(host.id, { rate_per_minute: "1.00", window_size_minutes: 2 });
+    const link = await links.create(host.id, { rateCents: 100, windowMinutes: 2 });
     const { id, guestId } = await activeCallInDomain(app, host.id, link.shortCode, "declined", "pm_card_declineAfterFirstHold");
     const startedAt = (await read(id)).startedAt!.getTime();
     // Window 2's hold falls due a minute before window 1 ends, and is declined: the call is to end at 2:00.
@@ -60,7 +60,7 @@ t.test("ends the engine had not run yet, and a departure recorded after its wind
   /** Window 2's hold (2-minute windows) falls due at 1:00; its first three attempts get no answer (retried 5 s, 15 s and 60 s later: at 2:20). */
   async function unansweredHold(t: Test, tag: string, attempts: number) {
     t.teardown(() => void (provider.unanswered = 0));
-    const link = await links.create(host.id, { rate_per_minute: "1.00", window_size_minutes: 2 });
+    const link = await links.create(host.id, { rateCents: 100, windowMinutes: 2 });
     const made = await activeCallInDomain(app, host.id, link.shortCode, tag);
     provider.unanswered = attempts;
     for (const step of [MINUTE_MS, 5_000, 15_000]) {
@@ -101,7 +101,7 @@ t.test("ends the engine had not run yet, and a departure recorded after its wind
   });
 
   await t.test("a participant gone past the grace: a later hang-up by the other ends it when they left", async (t) => {
-    const link = await links.create(host.id, { rate_per_minute: "1.00", window_size_minutes: 10 });
+    const link = await links.create(host.id, { rateCents: 100, windowMinutes: 10 });
     const { id, guestId } = await activeCallInDomain(app, host.id, link.shortCode, "gone");
     const call0 = await read(id);
     clock.advance(3 * MINUTE_MS + 20_000);
@@ -117,7 +117,7 @@ t.test("ends the engine had not run yet, and a departure recorded after its wind
   });
 
   await t.test("a window's end passed while a participant was away: its capture waits for their deadline", async (t) => {
-    const link = await links.create(host.id, { rate_per_minute: "1.00", window_size_minutes: 1 });
+    const link = await links.create(host.id, { rateCents: 100, windowMinutes: 1 });
     const { id } = await activeCallInDomain(app, host.id, link.shortCode, "away");
     const call0 = await read(id);
     const startedAt = call0.startedAt!.getTime();
@@ -134,7 +134,7 @@ t.test("ends the engine had not run yet, and a departure recorded after its wind
   });
 
   await t.test("a departure recorded after its window was captured in full ends the call at that window's end", async (t) => {
-    const link = await links.create(host.id, { rate_per_minute: "1.00", window_size_minutes: 3 });
+    const link = await links.create(host.id, { rateCents: 100, windowMinutes: 3 });
     const { id } = await activeCallInDomain(app, host.id, link.shortCode, "late");
     const call0 = await read(id);
     const startedAt = call0.startedAt!.getTime();

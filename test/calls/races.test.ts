@@ -19,7 +19,7 @@ import { MINUTE_MS, NO_SHOW_MS } from "../../src/domain/billing.ts";
 import { ManualClock } from "../../src/domain/ports/clock.ts";
 import { testApp } from "../helpers/app.ts";
 import { delegate, makeGuest, makeUser, type Party } from "../helpers/calls.ts";
-import type { Principal } from "../../src/domain/calls.ts";
+import type { PrincipalRef } from "../../src/domain/principal.ts";
 import { isAppError } from "../../src/domain/errors.ts";
 
 const OPS = ["initiate", "join", "end_guest", "end_host", "decline", "deactivate", "tick", "no_show"] as const;
@@ -114,8 +114,8 @@ t.test(`call state races: ${RUNS} interleavings for each pair of operations`, { 
   let checked = 0;
 
   const { calls, links } = app.services;
-  const asGuest = (g: Party): Principal => ({ kind: "guest", id: g.id });
-  const asHost: Principal = { kind: "user", id: host.id };
+  const asGuest = (g: Party): PrincipalRef => ({ kind: "guest", id: g.id });
+  const asHost: PrincipalRef = { kind: "user", id: host.id };
   /** A domain call as its route makes it: an AppError is an answer, anything else a failure. */
   const answer = <T>(p: Promise<T>) => p.then((v) => ({ ok: true as const, v }), (err) => {
     if (isAppError(err)) return { ok: false as const, code: err.code };
@@ -124,10 +124,10 @@ t.test(`call state races: ${RUNS} interleavings for each pair of operations`, { 
 
   async function scenario([x, y]: [Op, Op]) {
     const windowMinutes = 1 + int(3);
-    const link = await links.create(host.id, { rate_per_minute: "1.00", window_size_minutes: windowMinutes, ...(rand() < 0.3 ? { max_uses: 1 } : {}) });
+    const link = await links.create(host.id, { rateCents: 100, windowMinutes, ...(rand() < 0.3 ? { maxUses: 1 } : {}) });
     const guests: Party[] = [await makeGuest(app)];
     const pm = () => (rand() < 0.8 ? "pm_card_visa" : "pm_card_declineAfterFirstHold");
-    const start = (g: Party) => answer(calls.initiate(asGuest(g), { short_code: link.shortCode, payment_method_id: pm() }));
+    const start = (g: Party) => answer(calls.initiate(asGuest(g), { shortCode: link.shortCode, paymentMethodId: pm() }));
     const first = (async () => {
       await jitter();
       return start(guests[0]!);
@@ -156,7 +156,7 @@ t.test(`call state races: ${RUNS} interleavings for each pair of operations`, { 
     const status = async (id: string) => (await app.db.call.findUniqueOrThrow({ where: { id }, select: { status: true } })).status;
     let conn = 0;
     const connId = () => `${app.services.instance.id}.race${++conn}`;
-    const endAs = (p: Principal, id: string) => answer(calls.end(p, id));
+    const endAs = (p: PrincipalRef, id: string) => answer(calls.end(p, id));
 
     const run: Record<Op, () => Promise<unknown>> = {
       async initiate() {

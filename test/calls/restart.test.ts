@@ -75,6 +75,5 @@ t.test("a second instance takes over the billing schedule without skipping or re
   const call = await app2.db.call.findUniqueOrThrow({ where: { id: callId } });
   t.equal(call.status, "active");
   t.equal(call.amountCharged, 1000);
-  g2.close();
-  h2.close();
+  await Promise.all([g2.close(), h2.close()]);
 });

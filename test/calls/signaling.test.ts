@@ -39,7 +39,7 @@ t.test("signaling", async (t) => {
     t.equal(app.services.signaling.size, size, "nothing was upgraded");
     const plain = await app.inject({ method: "GET", url: `/ws?token=${a.signaling_token}` });
     t.equal(plain.statusCode, 400, "a request that is not an upgrade");
-    first.close();
+    await first.close();
   });
 
   await t.test("frames: validated, relayed with from, oversized → 4008", async (t) => {

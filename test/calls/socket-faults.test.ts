@@ -58,9 +58,7 @@ t.test("a socket closing in a database outage is logged, and healed at the next 
   t.equal(call.guestConn, null);
   t.same(call.guestLeftAt, new Date(clock.now()), "gone since the heartbeat noticed");
   t.equal(call.status, "active", "within the reconnect grace");
-  one.h.close();
-  two.g.close();
-  two.h.close();
+  await Promise.all([one.h.close(), two.g.close(), two.h.close()]);
 });
 
 t.test("a participant gone exactly one grace before a window boundary is charged only the minutes used", async (t) => {
@@ -81,5 +79,5 @@ t.test("a participant gone exactly one grace before a window boundary is charged
   t.equal(call.amountCharged, 0, "no minute used, none charged");
   const intents = await app.db.simPaymentIntent.findMany({ where: { reference: call.id } });
   t.same(intents.filter((i) => i.capturedCents > 0 || i.status === "requires_capture"), [], "every hold released, nothing captured");
-  h.close();
+  await h.close();
 });

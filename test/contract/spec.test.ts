@@ -2,7 +2,7 @@
 // document served at /v1/openapi.json is openapi.yaml; the spec-assertion helper catches a lie.
 import t from "tap";
 import { testApp } from "../helpers/app.ts";
-import { checkRequest, checkResponse } from "../helpers/contract.ts";
+import { checkRequest, checkResponse, contractObserver, replyProblems } from "../helpers/contract.ts";
 import { HTTP_METHODS, loadContract } from "../../src/contract/spec.ts";
 
 t.test("spec operations and registered routes match in both directions", async (t) => {
@@ -104,4 +104,23 @@ t.test("a client validating against the document accepts what the service accept
   t.same([padded255.statusCode, padded255.json().error.details], [400, { email: "must be at most 254 characters" }]);
   const padded254 = await post("/v1/auth/register", { email: `   ${"b".repeat(242)}@example.com   `, password: "password1" });
   t.equal(padded254.statusCode, 201, "254 characters once trimmed, whatever the padding");
+});
+
+t.test("a field the handler returns and the schema lacks fails the suite instead of vanishing", async (t) => {
+  const contract = await loadContract();
+  const problems: string[] = [];
+  const { app } = await testApp(t, {
+    overrides: { onResponse: contractObserver(contract, (p) => problems.push(...p)) },
+    // Stands in for a handler that answers with one field too many (app-level hooks run before the route's).
+    beforeReady: (app) =>
+      app.addHook("preSerialization", async (req, _reply, payload) => (req.url === "/health" ? { ...(payload as object), uptime: 1 } : payload)),
+  });
+  const res = await app.inject({ method: "GET", url: "/health" });
+  t.same(res.json(), { status: "ok" }, "the serializer drops the field, as in production");
+  t.match(problems, [/GET \/health → 200: the handler's \/uptime was not sent/], "and the suite sees it");
+
+  problems.length = 0;
+  await app.inject({ method: "GET", url: "/ready" });
+  t.same(problems, [], "a handler that returns what the schema describes passes");
+  t.same(replyProblems("x", { n: 2.5, at: new Date(0) }, { n: 2, at: "1970-01-01T00:00:00.000Z" }), ["x: the handler's /n 2.5 was sent as 2"], "coerced values are caught too");
 });

@@ -71,7 +71,14 @@ export async function sharedDatabase(t: Tap, prefix: string): Promise<{ database
 
 export async function testApp(
   t: Tap,
-  opts: { env?: Record<string, string>; overrides?: AppOverrides; dataDir?: string; databaseUrl?: string } = {},
+  opts: {
+    env?: Record<string, string>;
+    overrides?: AppOverrides;
+    dataDir?: string;
+    databaseUrl?: string;
+    /** Runs before app.ready() (hooks can still be added). */
+    beforeReady?: (app: FastifyInstance) => void;
+  } = {},
 ): Promise<TestApp> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), "vidivo-test-"));
   if (!opts.dataDir) t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -97,6 +104,7 @@ export async function testApp(
     ),
     ...opts.overrides,
   });
+  opts.beforeReady?.(app);
   await app.ready();
   t.teardown(() => app.close());
   return { app, clock, config, dataDir };

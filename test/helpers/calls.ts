@@ -3,7 +3,7 @@
 import type { FastifyInstance } from "fastify";
 import WebSocket from "ws";
 import type { PaymentProvider } from "../../src/domain/ports/payments.ts";
-import { fromUlid, uuidv7, toUlid } from "../../src/domain/ids.ts";
+import { uuidv7, toUlid } from "../../src/domain/ids.ts";
 
 /**
  * A test's payment provider: the members of `own` (e.g. a slowed or failing hold), every other
@@ -200,8 +200,8 @@ export async function activeCall(app: FastifyInstance, host: Party, shortCode: s
 export async function activeCallInDomain(app: FastifyInstance, hostId: string, shortCode: string, tag: string, pm = "pm_card_visa") {
   const { calls, instance } = app.services;
   const guest = await makeGuest(app);
-  const started = await calls.initiate({ kind: "guest", id: guest.id }, { short_code: shortCode, payment_method_id: pm });
-  const id = fromUlid(started.call.id)!;
+  const started = await calls.initiate({ kind: "guest", id: guest.id }, { shortCode, paymentMethodId: pm });
+  const { id } = started.call;
   await calls.join({ kind: "user", id: hostId }, id);
   await calls.connected(id, "guest", `${instance.id}.g${tag}`);
   await calls.connected(id, "host", `${instance.id}.h${tag}`);

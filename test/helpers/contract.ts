@@ -1,5 +1,7 @@
 // The one spec-assertion helper: every response the suite produces (inject or real HTTP) is
 // checked against openapi.yaml — status declared, content type, body schema, declared headers.
+import { Readable } from "node:stream";
+import { isDeepStrictEqual } from "node:util";
 import zlib from "node:zlib";
 import Ajv2020 from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
@@ -17,6 +19,16 @@ function validatorFor(schema: object) {
     validators.set(schema, v);
   }
   return v;
+}
+
+/**
+ * Problems of one value against a schema of the document (the validator every check here uses:
+ * JSON Schema 2020-12, formats asserted), one line per issue; empty when it conforms.
+ */
+export function schemaProblems(schema: object, value: unknown): string[] {
+  const validate = validatorFor(schema);
+  if (validate(value)) return [];
+  return (validate.errors ?? []).map((e) => `${e.instancePath || "(root)"} ${e.message ?? "is invalid"}${e.params && Object.keys(e.params).length ? ` ${JSON.stringify(e.params)}` : ""}`);
 }
 
 export interface ResponseRecord {
@@ -86,6 +98,28 @@ export function checkRequest(operationSpec: Json | undefined, req: { method: str
   return [`${req.method} ${req.url} → ${req.status}: the service took a body the document refuses (${ajv.errorsText(validate.errors)}): ${JSON.stringify(req.body).slice(0, 300)}`];
 }
 
+/**
+ * How the body sent differs from the object the handler answered with (as JSON.stringify writes
+ * it). The serializer writes only what the response schema describes: a field the handler added
+ * and the schema lacks would otherwise vanish without a trace, and a value of another type be coerced.
+ */
+export function replyProblems(where: string, replied: unknown, sent: unknown): string[] {
+  const problems: string[] = [];
+  const walk = (a: unknown, b: unknown, at: string) => {
+    if (problems.length >= 5) return;
+    if (a !== null && b !== null && typeof a === "object" && typeof b === "object" && Array.isArray(a) === Array.isArray(b)) {
+      for (const [k, v] of Object.entries(a)) {
+        if (Object.hasOwn(b, k)) walk(v, (b as Json)[k], `${at}/${k}`);
+        else problems.push(`${where}: the handler's ${at}/${k} was not sent (the response schema does not describe it)`);
+      }
+    } else if (!isDeepStrictEqual(a, b)) {
+      problems.push(`${where}: the handler's ${at || "body"} ${JSON.stringify(a)?.slice(0, 100)} was sent as ${JSON.stringify(b)?.slice(0, 100)}`);
+    }
+  };
+  walk(JSON.parse(JSON.stringify(replied)), sent, "");
+  return problems;
+}
+
 function decoded(body: Buffer, encoding: unknown): Buffer {
   if (encoding === "gzip") return zlib.gunzipSync(body);
   if (encoding === "br") return zlib.brotliDecompressSync(body);
@@ -107,7 +141,7 @@ export function contractObserver(contract: Contract, report: (problems: string[]
     v1: { responses: { "404": r.NotFound, "405": r.MethodNotAllowed, "429": r.RateLimited } },
     vapp: { responses: { "405": r.VappMethodNotAllowed, "429": r.VappRateLimited } },
   };
-  return (req: FastifyRequest, reply: FastifyReply, payload: unknown, sentBody?: unknown) => {
+  return (req: FastifyRequest, reply: FastifyReply, payload: unknown, sentBody?: unknown, replied?: unknown) => {
     const isPreflight = req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;
     if (isPreflight) return; // CORS preflight: answered on every path, described in info.description
     const url = req.routeOptions.url;
@@ -135,6 +169,15 @@ export function contractObserver(contract: Contract, report: (problems: string[]
     const body = Buffer.isBuffer(sent) ? decoded(sent, headers["content-encoding"]) : sent;
     const problems = checkResponse(contract, op, { method: req.method, url: req.url, status: reply.statusCode, headers, body });
     problems.push(...checkRequest(op, { method: req.method, url: req.url, status: reply.statusCode, body: sentBody }));
+    // An object the handler answered with (not bytes it wrote itself) must arrive whole.
+    if (replied !== null && typeof replied === "object" && !Buffer.isBuffer(replied) && !(replied instanceof Readable) && body !== undefined && body !== null) {
+      const where = `${req.method} ${req.url} → ${reply.statusCode}`;
+      try {
+        problems.push(...replyProblems(where, replied, JSON.parse(String(body))));
+      } catch {
+        problems.push(`${where}: the handler answered with an object but the body sent is not JSON`);
+      }
+    }
     if (limited && op && op["x-rate-limit"] !== "none") {
       const missing = RATE_HEADERS.filter((h) => headers[h] === undefined);
       if (missing.length) problems.push(`${req.method} ${req.url} → ${reply.statusCode}: a rate-limited operation answered without ${missing.join(", ")}`);

@@ -164,7 +164,7 @@ t.test("a call paid with Stripe, end to end", async (t) => {
     });
   });
 
-  await t.test("the seed's example on Stripe: 23 m 30 s at $3.00/min in 10-minute windows → 30.00 + 30.00 + 12.00", async (t) => {
+  await t.test("the worked example of docs/billing.md on Stripe: 23 m 30 s at $3.00/min in 10-minute windows → 30.00 + 30.00 + 12.00", async (t) => {
     const host = await onboardedHost();
     const link = await createLink(app, host, { rate_per_minute: "3.00", window_size_minutes: 10 });
     const guest = await makeGuest(app);

@@ -3,7 +3,7 @@
 // listens on a port. Every event is applied once whatever the repetition, lateness or order of its
 // deliveries; forged, unsigned and stale deliveries are refused and store nothing.
 import t from "tap";
-import Stripe from "stripe";
+import type Stripe from "stripe";
 import type { FastifyInstance } from "fastify";
 import { testApp } from "../helpers/app.ts";
 import { activeCall, advance, bearer, createLink, getCall, type Party } from "../helpers/calls.ts";

@@ -46,7 +46,9 @@ export async function outbox(app: FastifyInstance, dataDir: string): Promise<Out
   let names: string[] = [];
   try {
     names = readdirSync(dir).filter((n) => n.endsWith(".eml")).sort();
-  } catch {}
+  } catch {
+    // No outbox yet: no mail sent.
+  }
   return names.map((file) => {
     const raw = decodeBody(readFileSync(path.join(dir, file), "utf8"));
     return {

@@ -1,5 +1,5 @@
 // Rate limits (docs/limits.md) on the v1 identity routes: per IP for login and register, per user
-// for authenticated requests, with the seed's headers.
+// for authenticated requests, with the X-RateLimit-* headers.
 import t from "tap";
 import { defaultRateLimits } from "../../src/config.ts";
 import { relaxedLimits, testApp } from "../helpers/app.ts";

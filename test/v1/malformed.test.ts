@@ -83,6 +83,7 @@ t.test("at least 50 malformed requests: 4xx envelopes, nothing written", async (
     ["guest: display_name 81 chars", "POST", "/v1/auth/guest", { display_name: long(81) }, V, { display_name: "must be at most 80 characters" }],
     ["guest: unknown field", "POST", "/v1/auth/guest", { role: "admin" }, V, { role: "is not allowed" }],
     ["guest: array body", "POST", "/v1/auth/guest", [], V, { body: "must be an object" }],
+    ["guest: a JSON null sent as the body (only an absent body may be left out)", "POST", "/v1/auth/guest", "null", V, { body: "must be an object" }],
     // e-mail verification, password reset
     ["verify: missing token", "POST", "/v1/auth/verify-email", {}, V, { token: "is required" }],
     ["verify: forged token", "POST", "/v1/auth/verify-email", { token: `ev_${long(43)}` }, V, { token: "is invalid, expired or already used" }],

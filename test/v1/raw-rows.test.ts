@@ -53,15 +53,15 @@ t.test("the rows raw SQL returns are the rows Prisma reads, field for field", as
   await t.rejects(accounts.updateProfile("0193c0de-0000-7000-8000-0000000000bf", { bio: "x" }), { code: "unauthorized" }, "an account gone since its token was checked");
 
   const { links } = app.services;
-  const bare = await links.create(ana.id, { rate_per_minute: "1.50", window_size_minutes: 5 });
+  const bare = await links.create(ana.id, { rateCents: 150, windowMinutes: 5 });
   const every = await links.create(ana.id, {
-    rate_per_minute: "999.99",
-    window_size_minutes: 1,
-    expires_at: "2027-01-01T00:00:00.000Z",
-    max_uses: 3,
+    rateCents: 99999,
+    windowMinutes: 1,
+    expiresAt: new Date("2027-01-01T00:00:00.000Z"),
+    maxUses: 3,
     label: "Office hours ✓",
-    scheduled_start: "2026-12-01T09:00:00.000Z",
-    scheduled_end: "2026-12-01T10:00:00.000Z",
+    scheduledStart: new Date("2026-12-01T09:00:00.000Z"),
+    scheduledEnd: new Date("2026-12-01T10:00:00.000Z"),
   });
   for (const link of [bare, every]) t.strictSame(link, await app.db.callLink.findUnique({ where: { id: link.id } }), `link ${link.label ?? "(no label)"}: the stored row`);
   t.equal(bare.useCount, 0, "the column default applies");

@@ -1,11 +1,11 @@
-// V-app signup, login, token and users: the seed's shapes, its exact errors, no side effects.
+// V-app signup, login, token and users: the shapes and exact errors of docs/vapp.md, no side effects.
 import t from "tap";
 import { testApp } from "../helpers/app.ts";
 import { BAD_CREDENTIALS, VALIDATION, bearer, json, signup } from "../helpers/vapp.ts";
 
 const USR = /^USR-[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-t.test("signup, login, token and users follow the seed", async (t) => {
+t.test("signup, login, token and users answer with the V-app's shapes", async (t) => {
   const { app } = await testApp(t);
   const arden = await signup(app, "arden");
   t.match(arden.user, { id: USR, name: "arden", display_name: "arden display", image_url: null });

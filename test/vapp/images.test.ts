@@ -326,14 +326,16 @@ function gatedBody(body: Buffer, at: number, gate: () => Promise<unknown>): Read
   let offset = 0;
   let opened = false;
   return new Readable({
-    async read() {
-      if (offset >= at && !opened) {
-        opened = true;
-        await gate();
-      }
-      const next = body.subarray(offset, offset + 16 * 1024);
-      offset += next.length;
-      this.push(next.length > 0 ? next : null);
+    read() {
+      const give = () => {
+        const next = body.subarray(offset, offset + 16 * 1024);
+        offset += next.length;
+        this.push(next.length > 0 ? next : null);
+      };
+      if (offset < at || opened) return give();
+      opened = true;
+      // A gate that fails breaks the body (an aborted upload), not the process (an unhandled rejection).
+      gate().then(give, (err: unknown) => this.destroy(err instanceof Error ? err : new Error(String(err))));
     },
   });
 }

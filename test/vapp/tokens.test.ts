@@ -1,5 +1,5 @@
-// The V-app token: an RS256 JWT verifiable with the JWKS, 1 hour, and the seed's three JWT errors
-// for everything that is not a valid token of this surface.
+// The V-app token: an RS256 JWT verifiable with the JWKS, 1 hour, and the V-app's three token errors
+// (docs/vapp.md, "Errors") for everything that is not a valid token of this surface.
 import { createSign, generateKeyPairSync, createHmac } from "node:crypto";
 import t from "tap";
 import * as jose from "jose";

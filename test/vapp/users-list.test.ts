@@ -172,7 +172,7 @@ t.test("ETag and If-None-Match", async (t) => {
 
 t.test("gzip, br and identity bodies are the same list for every caller", async (t) => {
   const { app } = await testApp(t);
-  // 300 users (about 40 KB, several segments), inserted as a seed would.
+  // 300 users (about 40 KB, several segments), inserted in one statement.
   await app.db.$executeRaw`INSERT INTO users (id, username, display_name, password_hash, image_key, created_at, updated_at)
     SELECT gen_random_uuid(), 'user-' || i, 'User ' || i || ' ✓', '-', CASE WHEN i % 3 = 0 THEN 'pic-' || i || '.png' END,
            now() - interval '1 hour' + i * interval '1 ms', now()

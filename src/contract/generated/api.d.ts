@@ -12,9 +12,13 @@ export interface paths {
         put?: never;
         /**
          * Create an account and start a session
-         * @description Fields are checked in the order `name`, `password`, `display_name`; each reports its first
-         *     failure only. A body with another content type, or JSON that does not parse, counts as
-         *     empty. Unknown fields are ignored. A failed signup creates nothing.
+         * @description Creates an account with a username (`name`), a password and a display name, and answers as
+         *     `/login` does: the new user, a V-app token and every other user.
+         *
+         *     Fields are checked in the order `name`, `password`, `display_name`; each reports its first
+         *     failure only, and all failures are reported together (403 `data:validation`). A body with
+         *     another content type, or JSON that does not parse, counts as empty. Unknown fields are
+         *     ignored. Names are unique case-sensitively (409). A failed signup creates nothing.
          */
         post: operations["vappSignup"];
         delete?: never;
@@ -32,7 +36,14 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start a session */
+        /**
+         * Start a session
+         * @description Checks a username and password and answers with the user, a new V-app token (1 hour) and
+         *     every other user. `name` and `password` must be present strings (otherwise 403
+         *     `data:validation` listing them); an unknown name and a wrong password are the same 403
+         *     `auth:unauthorized`. A body with another content type, or JSON that does not parse, counts
+         *     as empty. Unknown fields are ignored.
+         */
         post: operations["vappLogin"];
         delete?: never;
         options?: never;
@@ -49,7 +60,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Get a new token (the previous one lasts 1 hour) */
+        /**
+         * Get a new token (the previous one lasts 1 hour)
+         * @description Checks a username and password as `/login` does and answers with a new V-app token only
+         *     (1 hour); tokens issued earlier stay valid until they expire. The same errors as `/login`.
+         */
         post: operations["vappToken"];
         delete?: never;
         options?: never;
@@ -120,7 +135,9 @@ export interface paths {
         put?: never;
         /**
          * Upload an image (for image messages)
-         * @description Same rules as `/users/image`; the image is stored but not attached to the account.
+         * @description Same rules as `/users/image` (one `image` file part: PNG, JPEG, GIF or WebP, at most 5 MiB,
+         *     re-encoded without metadata); the image is stored and its public URL returned, but it is
+         *     not attached to the account. Nothing is stored when the upload fails.
          */
         post: operations["vappUploadImage"];
         delete?: never;
@@ -136,7 +153,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness (no I/O) */
+        /**
+         * Liveness (no I/O)
+         * @description Answers as long as the process serves HTTP; it touches no database, Redis or storage (use
+         *     `/ready` for those). Successful probes are not access-logged. Not rate limited.
+         */
         get: operations["getHealth"];
         put?: never;
         post?: never;
@@ -153,7 +174,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness (database and, when configured, Redis reachable) */
+        /**
+         * Readiness (database and, when configured, Redis reachable)
+         * @description Checks every dependency this instance needs to serve requests, on each call: the database
+         *     answers a query and, when `REDIS_URL` is set, Redis answers. `200` when every check is
+         *     `ok`, `503` otherwise; both carry the same body shape, one entry per check. Not rate
+         *     limited.
+         */
         get: operations["getReady"];
         put?: never;
         post?: never;
@@ -170,7 +197,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Health check in the V-app hosting's form */
+        /**
+         * Health check in the V-app hosting's form
+         * @description The liveness probe the V-app's hosting calls: like `/health` (no I/O, successful probes not
+         *     access-logged, not rate limited), answered as the plain text `OK`.
+         */
         get: operations["getVappHealth"];
         put?: never;
         post?: never;
@@ -189,7 +220,10 @@ export interface paths {
         };
         /**
          * Public keys that verify every token this service signs
-         * @description The current RS256 key and every retired key whose tokens may still be valid.
+         * @description The current RS256 key and every retired key whose tokens may still be valid, as a JSON Web
+         *     Key Set (RFC 7517). A token's `kid` header names its key; key ids are RFC 7638 thumbprints,
+         *     so every instance publishes the same ids. Cacheable for 5 minutes (`Cache-Control: public,
+         *     max-age=300`). Not rate limited.
          */
         get: operations["getJwks"];
         put?: never;
@@ -207,8 +241,36 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** This document, as JSON */
+        /**
+         * This document, as JSON
+         * @description `openapi.yaml` as JSON, as written, except `servers`, which names this deployment
+         *     (PUBLIC_URL). Feed it to a client generator or a validating proxy. Not rate limited.
+         */
         get: operations["getOpenApiDocument"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/asyncapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The signaling protocol's AsyncAPI document, as JSON
+         * @description `asyncapi.yaml` (AsyncAPI 3.0) as JSON, as written, except `servers`, which names this
+         *     deployment (the `ws`/`wss` form of PUBLIC_URL). It describes `GET /ws`: the channel and its
+         *     `token`, every message in both directions with its payload schema (the server validates
+         *     client frames against these very schemas), and the close codes (`x-close-codes`). Not rate
+         *     limited.
+         */
+        get: operations["getAsyncApiDocument"];
         put?: never;
         post?: never;
         delete?: never;
@@ -224,7 +286,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Human-readable documentation (Swagger UI) */
+        /**
+         * Human-readable documentation (Swagger UI)
+         * @description Swagger UI rendering this document (the same text as `/v1/openapi.json`, with this
+         *     deployment's `PUBLIC_URL` as its server). The page's scripts and styles are served under
+         *     `/docs/`. Not rate limited.
+         */
         get: operations["getDocs"];
         put?: never;
         post?: never;
@@ -241,7 +308,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A stored image, public */
+        /**
+         * A stored image, public
+         * @description Streams an image stored by an upload (V-app `/users/image` and `/image`, v1 avatars): the
+         *     `image_url` and `avatar_url` values point here (unless `S3_PUBLIC_URL` serves them straight
+         *     from the bucket). No authentication; not rate limited. The content type follows the key's
+         *     extension, with `X-Content-Type-Options: nosniff`. A key that is not of the stored form is
+         *     400; a key that names nothing (never stored, or a replaced picture) is 404.
+         */
         get: operations["getMedia"];
         put?: never;
         post?: never;
@@ -448,7 +522,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's profile */
+        /**
+         * The caller's profile
+         * @description The account behind the access token, read now: its current role (which may differ from the
+         *     token's `role` claim), e-mail verification, V-app username and picture. Guest tokens are
+         *     refused (`401`).
+         */
         get: operations["getMyProfile"];
         put?: never;
         post?: never;
@@ -494,7 +573,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every account, newest first (admin only) */
+        /**
+         * Every account, newest first (admin only)
+         * @description Every account (v1 and V-app alike) with its profile, newest first by `created_at`, a page
+         *     at a time (see `pagination`). Callers below role `admin` get 403.
+         */
         get: operations["listUsers"];
         put?: never;
         post?: never;
@@ -518,7 +601,8 @@ export interface paths {
          * @description `host` and `admin` need a verified e-mail (`409` otherwise). An admin cannot change their
          *     own role (`409`), so the last admin cannot lock everyone out. The new role takes effect
          *     at once (every request reads the account's current role); the `role` claim of the
-         *     account's access tokens shows it from the next login or refresh.
+         *     account's access tokens shows it from the next login or refresh. Callers below role
+         *     `admin` get 403.
          */
         post: operations["setUserRole"];
         delete?: never;
@@ -534,7 +618,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's call links, newest first (hosts) */
+        /**
+         * The caller's call links, newest first (hosts)
+         * @description The links the caller created (never another host's), newest first by `created_at`, a page
+         *     at a time; `active` filters on `is_active`. Callers below role `host` get 403.
+         */
         get: operations["listLinks"];
         put?: never;
         /**
@@ -581,17 +669,24 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
+                /** @description The link's `id` (from create or list; not its `short_code`). */
                 id: components["schemas"]["Id"];
             };
             cookie?: never;
         };
-        /** One of the caller's links */
+        /**
+         * One of the caller's links
+         * @description The link with its current `use_count`. Another host's link is `404 link_not_found`, as if
+         *     it did not exist; callers below role `host` get 403.
+         */
         get: operations["getLink"];
         put?: never;
         post?: never;
         /**
          * Deactivate a link (its calls and history stay)
-         * @description Idempotent. Calls still waiting for the host on this link are cancelled (`link_unavailable`) and their holds released.
+         * @description Sets `is_active` to false; the link is never removed. Idempotent. Calls still waiting for
+         *     the host on this link are cancelled (`link_unavailable`) and their holds released. No
+         *     request body. Another host's link is `404 link_not_found`; callers below role `host` get 403.
          */
         delete: operations["deleteLink"];
         options?: never;
@@ -665,7 +760,9 @@ export interface paths {
         };
         /**
          * The caller's calls, newest first
-         * @description `role=host`: calls on the caller's links; `role=guest`: calls the caller made; absent: both.
+         * @description The calls the caller takes part in, newest first by `created_at`, a page at a time.
+         *     `role=host`: calls on the caller's links; `role=guest`: calls the caller made; absent: both.
+         *     A guest token sees the guest's own calls.
          */
         get: operations["listCalls"];
         put?: never;
@@ -681,11 +778,18 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
+                /** @description The call's `id` (from initiate, `GET /v1/calls` or a signaling message). */
                 id: components["parameters"]["CallId"];
             };
             cookie?: never;
         };
-        /** A call the caller takes part in */
+        /**
+         * A call the caller takes part in
+         * @description The call as it is now (status, times, amount charged so far). Either participant may read
+         *     it: the host with an access token, the guest with the guest or access token that initiated
+         *     it. A call the caller is not part of is `404 not_found`. Poll it after a `202` from
+         *     `POST /v1/calls/{id}/end`.
+         */
         get: operations["getCall"];
         put?: never;
         post?: never;
@@ -700,6 +804,7 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
+                /** @description The call's `id` (from initiate, `GET /v1/calls` or a signaling message). */
                 id: components["parameters"]["CallId"];
             };
             cookie?: never;
@@ -708,7 +813,10 @@ export interface paths {
         put?: never;
         /**
          * The host takes the call
-         * @description Answers the host's signaling token and TURN credentials; the call turns `active` when both are connected to `/ws`. `409 call_not_active` once the call has ended.
+         * @description Answers the host's signaling token (single use, 5 minutes) and TURN credentials; the call
+         *     turns `active` when both are connected to `/ws`. Works while the call is `waiting` or
+         *     `active`: `409 call_not_active` once the call has ended. Only the call's host may join
+         *     (403 for its guest; a call the caller is not part of is `404`). No request body.
          */
         post: operations["joinCall"];
         delete?: never;
@@ -722,6 +830,7 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
+                /** @description The call's `id` (from initiate, `GET /v1/calls` or a signaling message). */
                 id: components["parameters"]["CallId"];
             };
             cookie?: never;
@@ -730,7 +839,10 @@ export interface paths {
         put?: never;
         /**
          * A fresh signaling token for a participant (reconnects)
-         * @description Single use, 5 minutes. `409 call_not_active` once the call has ended.
+         * @description A new signaling token for the caller's side of the call (guest or host), to reconnect to
+         *     `/ws` after a dropped connection: single use, 5 minutes. Works while the call is `waiting`
+         *     or `active`: `409 call_not_active` once the call has ended. A call the caller is not part
+         *     of is `404`. No request body.
          */
         post: operations["createSignalingToken"];
         delete?: never;
@@ -744,6 +856,7 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
+                /** @description The call's `id` (from initiate, `GET /v1/calls` or a signaling message). */
                 id: components["parameters"]["CallId"];
             };
             cookie?: never;
@@ -1065,9 +1178,11 @@ export interface paths {
          * @description Upgrade with `?token=st_…` (from initiate, join or signaling-token). The token is checked
          *     before the upgrade and consumed: a missing, malformed, expired, already used or foreign
          *     token (`call_id`, when given, must be the token's call), or a call that has ended, is
-         *     `401 unauthorized` and nothing is upgraded. A request that is not a WebSocket upgrade is
-         *     `400`. The message protocol (JSON text frames, limits, close codes) is in
-         *     `docs/signaling.md` in the repository (see externalDocs).
+         *     `401 unauthorized` and nothing is upgraded; so is every upgrade while the server shuts
+         *     down. A request that is not a WebSocket upgrade is `400` (`details.upgrade`), as is a query
+         *     parameter over its length limit. The message protocol (JSON text frames, limits, close
+         *     codes) is in `docs/signaling.md` in the repository (see externalDocs), and machine-readable
+         *     in `asyncapi.yaml`, served at `GET /v1/asyncapi.json`. Not rate limited.
          */
         get: operations["connectSignaling"];
         put?: never;
@@ -1084,8 +1199,12 @@ export interface components {
     schemas: {
         /** @description The v1 error envelope. */
         Error: {
+            /** @description What went wrong. */
             error: {
-                /** @enum {string} */
+                /**
+                 * @description The machine-readable reason (its status is fixed; see docs/api.md, "Errors"); branch on this, not on `message`.
+                 * @enum {string}
+                 */
                 code: "validation_error" | "unauthorized" | "invalid_credentials" | "payment_declined" | "stripe_error" | "stripe_not_connected" | "forbidden" | "not_found" | "link_not_found" | "method_not_allowed" | "conflict" | "call_not_active" | "idempotency_key_reused" | "link_unavailable" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "service_unavailable";
                 /** @description In the language chosen from Accept-Language. */
                 message: string;
@@ -1101,19 +1220,38 @@ export interface components {
         };
         /** @description The V-app error shape. */
         VappError: {
-            /** @enum {string} */
+            /**
+             * @description The kind of error: `data:validation` (invalid input, duplicate name, too large),
+             *     `auth:*` (credentials or token), `rate:limited`, `request:methodnotallowed`,
+             *     `data:notfound`, `server:error` or `server:unavailable`.
+             * @enum {string}
+             */
             type: "data:validation" | "data:notfound" | "auth:unauthorized" | "auth:missingtoken" | "auth:badtoken" | "auth:missinguserid" | "rate:limited" | "request:methodnotallowed" | "server:error" | "server:unavailable";
+            /**
+             * @description A short title: `Bad Request` for validation and authentication errors (whatever the
+             *     status), otherwise the status's name (`Payload Too Large`, `Too Many Requests`, ...).
+             */
             title: string;
+            /** @description A fixed sentence for the kind of error, in English. */
             detail: string;
+            /**
+             * @description Present with `data:validation` only: the offending fields, in the order they are
+             *     checked, one entry per field. Empty when a body as a whole is too large.
+             */
             invalid_parameters?: {
+                /** @description The field (`name`, `password`, `display_name`, `image`). */
                 name: string;
+                /** @description What is wrong with it, e.g. `must exist`, `must be unique`. */
                 reason: string;
             }[];
         };
+        /** @description A V-app user; every key is always present. */
         VappUser: {
+            /** @description `USR-` and the account's UUID; the same account's v1 id is the ULID of that UUID. */
             id: string;
             /** @description The account's username. */
             name: string;
+            /** @description The name shown to other users. */
             display_name: string;
             /**
              * Format: uri
@@ -1121,30 +1259,54 @@ export interface components {
              */
             image_url: string | null;
         };
-        /** @description RS256 JWT, 1 hour. */
+        /**
+         * @description A V-app token: an RS256 JWT valid 1 hour, sent back as `Authorization: Bearer <token>`
+         *     (claims: see the `vappToken` security scheme).
+         */
         VappToken: string;
+        /** @description A signed-in user's session, as answered by `/signup` and `/login`. */
         VappSession: {
+            /** @description The signed-in user. */
             user: components["schemas"]["VappUser"];
+            /** @description A new V-app token for this user (1 hour). */
             token: components["schemas"]["VappToken"];
             /** @description Every other user with a name, oldest first. */
             users: components["schemas"]["VappUser"][];
         };
-        /** @description Checked by the V-app's own rules (see the operation); unknown fields are ignored. */
+        /**
+         * @description Checked by the V-app's own rules (see the operation): all three fields are needed, lengths
+         *     count Unicode code points, and text with NUL or a lone surrogate is refused. Unknown fields
+         *     are ignored.
+         */
         VappSignupRequest: {
+            /** @description The username, unique (case-sensitively). */
             name?: string;
+            /** @description The password. */
             password?: string;
+            /** @description The name shown to other users. */
             display_name?: string;
         };
+        /**
+         * @description A username and password. Both must be present strings (otherwise `data:validation`);
+         *     anything else wrong is bad credentials. Unknown fields are ignored.
+         */
         VappCredentials: {
+            /** @description The account's username (case-sensitive). */
             name?: string;
+            /** @description The account's password. */
             password?: string;
         };
+        /** @description A multipart body with one file part, `image`. */
         VappImageUpload: {
             /** @description PNG, JPEG, GIF or WebP, at most 5 MiB. */
             image: string;
         };
+        /** @description The result of the readiness checks. */
         Readiness: {
-            /** @enum {unknown} */
+            /**
+             * @description `ok` (answered with 200) when every check is `ok`, otherwise `unavailable` (503).
+             * @enum {unknown}
+             */
             status: "ok" | "unavailable";
             /** @description One entry per dependency; `status` is `ok` only when every check is. */
             checks: {
@@ -1164,16 +1326,30 @@ export interface components {
                 [key: string]: "ok" | "failed";
             };
         };
+        /** @description A JSON Web Key Set (RFC 7517) of RSA public keys. */
         Jwks: {
+            /** @description The current signing key and every retired key whose tokens may still be valid. */
             keys: {
-                /** @constant */
+                /**
+                 * @description Key type.
+                 * @constant
+                 */
                 kty: "RSA";
+                /** @description Key id: the key's RFC 7638 thumbprint (SHA-256, base64url), the `kid` header of the tokens it signed. */
                 kid: string;
-                /** @constant */
+                /**
+                 * @description The algorithm the key signs with.
+                 * @constant
+                 */
                 alg: "RS256";
-                /** @constant */
+                /**
+                 * @description Signatures only.
+                 * @constant
+                 */
                 use: "sig";
+                /** @description The RSA modulus, base64url. */
                 n: string;
+                /** @description The RSA public exponent, base64url. */
                 e: string;
             }[];
         };
@@ -1187,62 +1363,96 @@ export interface components {
          * @enum {string}
          */
         Role: "user" | "verified_user" | "host" | "admin";
+        /** @description A compact JWS (header.payload.signature, base64url), signed RS256; verify with `/.well-known/jwks.json`. */
         Jwt: string;
         /** @description Opaque: `rt_` and 256 random bits (base64url). Stored only as a SHA-256 digest; 30 days. */
         RefreshTokenValue: string;
+        /** @description An account as the auth operations show it (the full profile is `GET /v1/users/me`). */
         User: {
+            /** @description The account's id (the `sub` of its access tokens). */
             id: components["schemas"]["Id"];
             /** @description As registered (trimmed); `null` for V-app accounts, which have none. */
             email: string | null;
+            /** @description The name shown to other users (calls, links). */
             display_name: string;
+            /** @description The account's current role. */
             role: components["schemas"]["Role"];
+            /** @description Whether the e-mail address has been confirmed (`POST /v1/auth/verify-email`). */
             email_verified: boolean;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the account was created (UTC, ISO 8601 with milliseconds).
+             */
             created_at: string;
         };
+        /** @description An account's profile (the caller's own, or any account for an admin). */
         Profile: {
+            /** @description The account's id (the `sub` of its access tokens). */
             id: components["schemas"]["Id"];
+            /** @description As registered (trimmed); `null` for V-app accounts, which have none. */
             email: string | null;
-            /** @description The V-app `name`, when the account has one. */
+            /** @description The V-app `name`, when the account has one; `null` otherwise (accounts registered on v1 until they set one). */
             username: string | null;
+            /** @description The name shown to other users (calls, links). */
             display_name: string;
+            /** @description Free text about the user (at most 500 characters); `null` when not set. */
             bio: string | null;
             /**
              * Format: uri
              * @description Absolute URL of the picture (the V-app `image_url`), or null.
              */
             avatar_url: string | null;
+            /** @description The account's current role (what decides access, whatever the token's `role` claim says). */
             role: components["schemas"]["Role"];
+            /** @description Whether the e-mail address has been confirmed. */
             email_verified: boolean;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the account was created (UTC, ISO 8601 with milliseconds).
+             */
             created_at: string;
         };
+        /** @description A new sign-in (register or login). */
         Session: {
+            /** @description The signed-in account. */
             user: components["schemas"]["User"];
+            /** @description The access token: send as `Authorization: Bearer` on v1; valid 15 minutes. */
             access_token: components["schemas"]["Jwt"];
+            /** @description For `POST /v1/auth/refresh` (new tokens) and `POST /v1/auth/logout`; valid 30 days, single use. */
             refresh_token: components["schemas"]["RefreshTokenValue"];
             /** @description Seconds until the access token expires (900). */
             expires_in: number;
         };
+        /** @description The tokens that replace a refresh token. */
         TokenPair: {
+            /** @description A new access token (valid 15 minutes) carrying the account's current role. */
             access_token: components["schemas"]["Jwt"];
+            /** @description The successor of the refresh token presented (which no longer works); valid 30 days. */
             refresh_token: components["schemas"]["RefreshTokenValue"];
             /** @description Seconds until the access token expires (900). */
             expires_in: number;
         };
+        /** @description A new guest and its token. */
         GuestSession: {
+            /** @description The guest token: send as `Authorization: Bearer` to initiate and follow calls, save cards and read the payment history; valid 24 hours (GUEST_TOKEN_TTL_SECONDS). */
             guest_token: components["schemas"]["Jwt"];
             /** @description Seconds until the guest token expires. */
             expires_in: number;
+            /** @description The guest. */
             guest: {
+                /** @description The guest's id (the `sub` of the guest token). */
                 id: components["schemas"]["Id"];
+                /** @description The name given, or `null` when none was. */
                 display_name: string | null;
             };
         };
+        /** @description Where a page stands in its list (see docs/api.md, "Pagination"). */
         Pagination: {
             /** @description Pass as `cursor` for the next page; null on the last page. */
             cursor: string | null;
+            /** @description Whether another page follows. */
             has_more: boolean;
+            /** @description The page size used (the `limit` asked for, 20 by default). */
             limit: number;
         };
         RegisterRequest: {
@@ -1254,7 +1464,9 @@ export interface components {
              * @example ann@example.com
              */
             email: string;
+            /** @description The new account's password, 8 to 256 characters; stored only as an Argon2 hash. */
             password: string;
+            /** @description The name shown to others; default: the part of the e-mail before `@`. */
             display_name?: string;
         };
         LoginRequest: {
@@ -1264,12 +1476,15 @@ export interface components {
              * @example ann@example.com
              */
             email: string;
+            /** @description The account's password. */
             password: string;
         };
         RefreshRequest: {
+            /** @description The `refresh_token` of the latest register, login or refresh answer (`rt_…`). */
             refresh_token: string;
         };
         GuestRequest: {
+            /** @description The guest's name, shown to hosts (a call's `guest_name` overrides it). */
             display_name?: string;
         };
         MailTokenRequest: {
@@ -1288,15 +1503,19 @@ export interface components {
         PasswordResetConfirm: {
             /** @description The token from the mail. */
             token: string;
+            /** @description The new password, 8 to 256 characters. */
             password: string;
         };
         ProfileUpdate: {
+            /** @description The name shown to other users. */
             display_name?: string;
             /** @description The V-app `name`; unique, case-sensitive. */
             username?: string;
+            /** @description Free text about the user; `null` clears it. */
             bio?: string | null;
         };
         RoleChange: {
+            /** @description The account's new role (`host` and `admin` need a verified e-mail). */
             role: components["schemas"]["Role"];
         };
         /**
@@ -1306,92 +1525,166 @@ export interface components {
         Money: string;
         /** @description 10 random base62 characters. */
         ShortCode: string;
+        /** @description A host's call link (its terms and state), as the host sees it. */
         CallLink: {
+            /** @description The link's id (for `GET`, `PATCH` and `DELETE /v1/links/{id}`). */
             id: components["schemas"]["Id"];
+            /** @description What guests use to open and call the link (`resolve`, `initiate`). */
             short_code: components["schemas"]["ShortCode"];
             /**
              * Format: uri
-             * @description `$PUBLIC_URL/c/<short_code>`
+             * @description The link to share: `$PUBLIC_URL/c/<short_code>`.
              */
             url: string;
+            /** @description The host's account id. */
             host_id: components["schemas"]["Id"];
+            /** @description The price per started minute, in USD; a call keeps the rate of the moment it was initiated. */
             rate_per_minute: components["schemas"]["Money"];
+            /** @description Minutes per billing window: each window (rate × size) is held on the guest's card before it starts and captured when it ends. */
             window_size_minutes: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description After this instant the link cannot be called (`expired`); `null`: never expires.
+             */
             expires_at: string | null;
+            /** @description How many calls may be initiated on the link (`uses_exhausted` after); `null`: no limit. */
             max_uses: number | null;
+            /** @description How many calls were initiated on the link (declined first holds do not count). */
             use_count: number;
+            /** @description The host's name for the link, shown to guests; `null` when none. */
             label: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description The link can be called only from this instant (`outside_schedule` before); `null`: no start.
+             */
             scheduled_start: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description The link can be called only until this instant (`outside_schedule` after); `null`: no end.
+             */
             scheduled_end: string | null;
+            /** @description False once the host deactivated the link (`DELETE`, or `PATCH` with `is_active: false`). */
             is_active: boolean;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the link was created (UTC, ISO 8601 with milliseconds).
+             */
             created_at: string;
         };
+        /** @description A new link's terms; the optional fields default to no limit (`null`). */
         CreateLinkRequest: {
             /**
-             * @description 0.50–999.99, exactly two decimals.
+             * @description USD per started minute, 0.50–999.99, exactly two decimals.
              * @example 2.50
              */
             rate_per_minute: string;
+            /** @description Minutes per billing window (each window is held before it starts). */
             window_size_minutes: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the link stops working; `null` or absent: never.
+             */
             expires_at?: string | null;
+            /** @description How many calls may be initiated on the link; `null` or absent: no limit. */
             max_uses?: number | null;
+            /** @description The host's name for the link, shown to guests. */
             label?: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description The link can be called only from this instant.
+             */
             scheduled_start?: string | null;
             /**
              * Format: date-time
-             * @description Must be after scheduled_start.
+             * @description The link can be called only until this instant; must be after scheduled_start.
              */
             scheduled_end?: string | null;
         };
+        /** @description The fields to change (at least one); `null` clears an optional one. Calls already initiated keep their terms. */
         UpdateLinkRequest: {
+            /** @description USD per started minute, 0.50–999.99, exactly two decimals. */
             rate_per_minute?: string;
+            /** @description Minutes per billing window. */
             window_size_minutes?: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the link stops working; `null`: never.
+             */
             expires_at?: string | null;
+            /** @description How many calls may be initiated on the link in all; `null`: no limit. */
             max_uses?: number | null;
+            /** @description The host's name for the link; `null` clears it. */
             label?: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description The link can be called only from this instant; `null`: no start.
+             */
             scheduled_start?: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description The link can be called only until this instant (after `scheduled_start`, sent or current); `null`: no end.
+             */
             scheduled_end?: string | null;
+            /** @description `false` deactivates the link (as `DELETE` does); `true` re-activates it. */
             is_active?: boolean;
         };
         LinkEnvelope: {
+            /** @description The link. */
             link: components["schemas"]["CallLink"];
         };
         LinkPage: {
+            /** @description The links of this page, newest first. */
             data: components["schemas"]["CallLink"][];
+            /** @description How to ask for the next page. */
             pagination: components["schemas"]["Pagination"];
         };
+        /** @description A link as a guest sees it before calling (no host-only fields). */
         LinkResolution: {
+            /** @description The link's short code (pass it to `POST /v1/calls/initiate`). */
             short_code: components["schemas"]["ShortCode"];
-            /** Format: uri */
+            /**
+             * Format: uri
+             * @description `$PUBLIC_URL/c/<short_code>`.
+             */
             url: string;
+            /** @description The host who is called. */
             host: {
+                /** @description The host's account id. */
                 id: components["schemas"]["Id"];
+                /** @description The host's display name. */
                 display_name: string;
-                /** Format: uri */
+                /**
+                 * Format: uri
+                 * @description Absolute URL of the host's picture, or `null`.
+                 */
                 avatar_url: string | null;
             };
+            /** @description USD per started minute. */
             rate_per_minute: components["schemas"]["Money"];
+            /** @description Minutes per billing window: the first window (rate × size) is held on the card at initiate. */
             window_size_minutes: number;
+            /** @description The host's name for the link; `null` when none. */
             label: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description The link can be called only from this instant; `null`: no start.
+             */
             scheduled_start: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description The link can be called only until this instant; `null`: no end.
+             */
             scheduled_end: string | null;
             /** @description Whether the link can be called now. */
             available: boolean;
-            /** @enum {string|null} */
+            /**
+             * @description Why the link cannot be called now (what initiate would answer as `410 link_unavailable` `details.reason`); `null` when `available`.
+             * @enum {string|null}
+             */
             unavailable_reason: "inactive" | "expired" | "uses_exhausted" | "outside_schedule" | "payments_disabled" | null;
         };
         InitiateCallRequest: {
+            /** @description The short code of the link to call. */
             short_code: components["schemas"]["ShortCode"];
             /**
              * @description A payment method. With Stripe, the `payment_method` of a SetupIntent confirmed on the
@@ -1420,34 +1713,52 @@ export interface components {
          * @enum {string}
          */
         CallStatus: "pending" | "waiting" | "active" | "ending" | "completed" | "cancelled" | "failed";
+        /** @description A call between a link's host and a guest, with its billing so far. */
         Call: {
+            /** @description The call's id (for join, signaling-token, end and `GET /v1/calls/{id}`). */
             id: components["schemas"]["Id"];
+            /** @description Where the call stands. */
             status: components["schemas"]["CallStatus"];
+            /** @description The short code of the link the call was made on. */
             short_code: components["schemas"]["ShortCode"];
+            /** @description The id of the link the call was made on. */
             link_id: components["schemas"]["Id"];
+            /** @description The host (the link's owner). */
             host: {
+                /** @description The host's account id. */
                 id: components["schemas"]["Id"];
+                /** @description The host's display name. */
                 display_name: string;
             };
+            /** @description The caller who initiated the call (a guest, or an account). */
             guest: {
+                /** @description The guest's id, or the account's id when an access token initiated the call. */
                 id: components["schemas"]["Id"];
+                /** @description The name shown to the host: the `guest_name` given at initiate, else the guest's or account's display name. */
                 display_name: string;
             };
+            /** @description USD per started minute, copied from the link at initiate. */
             rate_per_minute: components["schemas"]["Money"];
+            /** @description Minutes per billing window, copied from the link at initiate. */
             window_size_minutes: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the call was initiated (UTC, ISO 8601 with milliseconds).
+             */
             created_at: string;
             /**
              * Format: date-time
-             * @description When both peers were first connected.
+             * @description When both peers were first connected (the call turned `active`; billing starts here); `null` until then.
              */
             started_at: string | null;
             /**
              * Format: date-time
-             * @description Billing stops here: for `connection_lost`, when the peer dropped; for `billing_failed`, at the end of the last window paid for, even when a participant hung up later. Never before the end of a window already captured in full (a drop recorded late).
+             * @description `null` while the call runs. Billing stops here: for `connection_lost`, when the peer dropped; for `billing_failed`, at the end of the last window paid for, even when a participant hung up later. Never before the end of a window already captured in full (a drop recorded late).
              */
             ended_at: string | null;
+            /** @description Whole seconds from `started_at` to `ended_at`; `null` until the call has both (never for a call that did not start). */
             duration_seconds: number | null;
+            /** @description The sum of the captures so far, in USD (`0.00` before the first capture); final once the call is `completed`. */
             amount_charged: components["schemas"]["Money"];
             /**
              * @description Why the call ended. `billing_failed`: the next window's hold failed; both participants
@@ -1459,22 +1770,32 @@ export interface components {
         };
         /** @description coturn "use-auth-secret" credentials; `username` = `<unix expiry>:<call id>`, `credential` = base64(HMAC-SHA1(TURN_SECRET, username)). */
         TurnCredentials: {
+            /** @description The TURN server URLs (`turn:` / `turns:`, from TURN_URLS) for the RTCPeerConnection's `iceServers`; empty when none is configured. */
             urls: string[];
+            /** @description `<unix expiry>:<call id>`; the credentials stop working at the expiry (TURN_TTL_SECONDS after issue, 1 hour by default). */
             username: string;
+            /** @description base64(HMAC-SHA1(TURN_SECRET, username)): the password for `username`. */
             credential: string;
         };
         /** @description Opaque `st_…`, single use, 5 minutes, bound to one call and one participant; for `/ws?token=`. */
         SignalingToken: string;
+        /** @description A call and what one participant needs to connect to it. */
         CallSession: {
+            /** @description The call. */
             call: components["schemas"]["Call"];
+            /** @description The caller's token for `GET /ws?token=` (the guest's from initiate, the host's from join): single use, 5 minutes; ask `POST /v1/calls/{id}/signaling-token` for another. */
             signaling_token: components["schemas"]["SignalingToken"];
+            /** @description TURN credentials for the call's WebRTC connection. */
             turn_credentials: components["schemas"]["TurnCredentials"];
         };
         CallEnvelope: {
+            /** @description The call. */
             call: components["schemas"]["Call"];
         };
         CallPage: {
+            /** @description The calls of this page, newest first. */
             data: components["schemas"]["Call"][];
+            /** @description How to ask for the next page. */
             pagination: components["schemas"]["Pagination"];
         };
         /**
@@ -1482,7 +1803,7 @@ export interface components {
          * @example {
          *       "id": "01JDB3A8E2G4J6M8Q0S2V4X6Z8",
          *       "type": "refund",
-         *       "payment_id": "01JD4R9F6M2XQ8W3N5K7P0T1VB",
+         *       "payment_id": "01JD4RM0FE72CXM0TV6H6BGDXF",
          *       "call_id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
          *       "window": 1,
          *       "amount": "10.00",
@@ -1490,15 +1811,20 @@ export interface components {
          *       "net": "9.30",
          *       "status": "succeeded",
          *       "currency": "usd",
-         *       "created_at": "2026-12-03T14:07:11Z"
+         *       "created_at": "2024-11-22T23:29:02.914Z"
          *     }
          */
         PaymentEntry: {
+            /** @description The entry's id: the payment's for `charge` and `earning`, the refund's or the dispute's otherwise. */
             id: components["schemas"]["Id"];
-            /** @enum {unknown} */
+            /**
+             * @description What the entry records (see `GET /v1/payments/history`).
+             * @enum {unknown}
+             */
             type: "charge" | "earning" | "refund" | "dispute";
             /** @description The captured payment the entry is about: the entry's own `id` for `charge` and `earning`, the payment refunded or disputed for `refund` and `dispute`. */
             payment_id: components["schemas"]["Id"];
+            /** @description The call the payment was captured for. */
             call_id: components["schemas"]["Id"];
             /** @description The billing window of the payment. */
             window: number;
@@ -1515,13 +1841,21 @@ export interface components {
              *     `needs_response`, `under_review`, `won`, `lost`, ...).
              */
             status: string | null;
-            /** @constant */
+            /**
+             * @description The currency of the amounts (lower-case ISO 4217; always `usd`).
+             * @constant
+             */
             currency: "usd";
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the payment was captured, the refund made or the dispute opened (UTC).
+             */
             created_at: string;
         };
         PaymentPage: {
+            /** @description The entries of this page, newest first. */
             data: components["schemas"]["PaymentEntry"][];
+            /** @description How to ask for the next page. */
             pagination: components["schemas"]["Pagination"];
         };
         /**
@@ -1563,7 +1897,9 @@ export interface components {
              * @enum {unknown}
              */
             status: "not_started" | "pending" | "enabled" | "restricted";
+            /** @description Whether the account can take charges (the host's links can be called only while it can). */
             charges_enabled: boolean;
+            /** @description Whether Stripe pays the account's balance out to the host's bank. */
             payouts_enabled: boolean;
             /** @description Stripe's currently-due and past-due requirements (empty when none). */
             requirements_due: string[];
@@ -1594,14 +1930,24 @@ export interface components {
          *     }
          */
         EarningsBalance: {
-            /** @constant */
+            /**
+             * @description The currency of the amounts (lower-case ISO 4217).
+             * @constant
+             */
             currency: "usd";
+            /** @description The sum of the host's captures. */
             gross: components["schemas"]["Money"];
+            /** @description The platform fees kept (7 % per capture, minus the fees given back with refunds). */
             fee: components["schemas"]["Money"];
+            /** @description What the host earned after refunds: `gross − fee − refunded`. */
             net: components["schemas"]["Money"];
+            /** @description The amount refunded to guests. */
             refunded: components["schemas"]["Money"];
+            /** @description The amount in open or lost disputes. */
             disputed: components["schemas"]["Money"];
+            /** @description The connected account's balance not yet available for payout (as the provider reports it). */
             pending: components["schemas"]["Money"];
+            /** @description The connected account's balance available for payout (as the provider reports it). */
             available: components["schemas"]["Money"];
         };
         /**
@@ -1620,17 +1966,22 @@ export interface components {
          *       "amount": "29.76",
          *       "currency": "usd",
          *       "status": "failed",
-         *       "arrival_at": "2026-12-04T00:00:00Z",
+         *       "arrival_at": "2024-11-25T00:00:00.000Z",
          *       "failure_code": "account_closed",
-         *       "created_at": "2026-12-02T09:15:42Z"
+         *       "created_at": "2024-11-22T23:21:20.007Z"
          *     }
          */
         Payout: {
+            /** @description The payout's id in this service (not Stripe's `po_…`). */
             id: components["schemas"]["Id"];
+            /** @description The amount paid out. */
             amount: components["schemas"]["Money"];
             /** @description Lower-case ISO 4217 code (`usd`). */
             currency: string;
-            /** @enum {unknown} */
+            /**
+             * @description The payout's latest state as the provider reported it.
+             * @enum {unknown}
+             */
             status: "pending" | "in_transit" | "paid" | "failed" | "canceled";
             /**
              * Format: date-time
@@ -1639,11 +1990,16 @@ export interface components {
             arrival_at: string | null;
             /** @description Stripe's failure code when `status` is `failed` (e.g. `account_closed`). */
             failure_code: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the service first learnt of the payout (UTC).
+             */
             created_at: string;
         };
         PayoutPage: {
+            /** @description The payouts of this page, newest first. */
             data: components["schemas"]["Payout"][];
+            /** @description How to ask for the next page. */
             pagination: components["schemas"]["Pagination"];
         };
         /**
@@ -1667,6 +2023,7 @@ export interface components {
             id?: string;
             /** @description The event type, e.g. `payment_intent.succeeded`. */
             type?: string;
+            /** @description The event's payload. */
             data?: {
                 /** @description The Stripe object the event is about (a PaymentIntent, Charge, Dispute, Account or Payout). */
                 object?: Record<string, never>;
@@ -1683,7 +2040,10 @@ export interface components {
          *     }
          */
         WebhookReceipt: {
-            /** @constant */
+            /**
+             * @description Always true; the event is stored and will not be processed again.
+             * @constant
+             */
             received: true;
             /** @description True when the event had already been processed (nothing was done again). */
             duplicate: boolean;
@@ -1696,7 +2056,10 @@ export interface components {
         RefundRequest: {
             /** @description More than 0.00 and at most what is left to refund of the payment; omitted, everything not yet refunded. */
             amount?: components["schemas"]["Money"];
-            /** @enum {unknown} */
+            /**
+             * @description Why the payment is refunded (passed to the provider as the refund's reason).
+             * @enum {unknown}
+             */
             reason: "requested_by_customer" | "duplicate" | "fraudulent";
         };
         /**
@@ -1707,39 +2070,51 @@ export interface components {
         /**
          * @example {
          *       "id": "01JDB3A8E2G4J6M8Q0S2V4X6Z8",
-         *       "payment_id": "01JD4R9F6M2XQ8W3N5K7P0T1VB",
+         *       "payment_id": "01JD4RM0FE72CXM0TV6H6BGDXF",
          *       "call_id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
          *       "amount": "30.00",
          *       "fee_refunded": "2.10",
          *       "transfer_reversed": "27.90",
          *       "reason": "duplicate",
          *       "status": "succeeded",
-         *       "created_at": "2026-12-03T14:07:11Z"
+         *       "created_at": "2024-11-22T23:29:02.914Z"
          *     }
          */
         Refund: {
+            /** @description The refund's id (the `id` of its `refund` history entries). */
             id: components["schemas"]["Id"];
+            /** @description The payment refunded (the path's `id`). */
             payment_id: components["schemas"]["Id"];
+            /** @description The call the payment was captured for. */
             call_id: components["schemas"]["Id"];
+            /** @description The amount given back to the guest. */
             amount: components["schemas"]["Money"];
             /** @description The part of the platform fee given back (in proportion to `amount`, rounded half up to the cent). */
             fee_refunded: components["schemas"]["Money"];
             /** @description The part taken back from the host's transfer (`amount` − `fee_refunded`). */
             transfer_reversed: components["schemas"]["Money"];
-            /** @enum {unknown} */
+            /**
+             * @description The reason given with the refund.
+             * @enum {unknown}
+             */
             reason: "requested_by_customer" | "duplicate" | "fraudulent";
+            /** @description The refund's status at the provider when it answered. */
             status: components["schemas"]["RefundStatus"];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the refund was made (UTC).
+             */
             created_at: string;
         };
         RefundEnvelope: {
+            /** @description The refund. */
             refund: components["schemas"]["Refund"];
         };
     };
     responses: {
         /**
-         * @description Validation failed (`type` `data:validation`), or the credentials are wrong
-         *     (`type` `auth:unauthorized`).
+         * @description Validation failed (`type` `data:validation`): `invalid_parameters` lists every offending
+         *     field, in the order `name`, `password`, `display_name`, each with its first failure.
          */
         VappValidation: {
             headers: {
@@ -1754,8 +2129,11 @@ export interface components {
             };
         };
         /**
-         * @description Bad credentials, an account that no longer exists, or (uploads) an invalid image:
-         *     `auth:unauthorized` or `data:validation`.
+         * @description Bad credentials or an account that no longer exists (`auth:unauthorized`, the same body for
+         *     an unknown name, a wrong password and a deleted account's token); `data:validation` for
+         *     credentials that are missing or not strings (`/login`, `/token`) or an invalid image
+         *     (uploads: not PNG, JPEG, GIF or WebP, undecodable, over 40 megapixels, missing or not the
+         *     only file part).
          */
         VappForbidden: {
             headers: {
@@ -1779,7 +2157,10 @@ export interface components {
                 "application/json": components["schemas"]["VappError"];
             };
         };
-        /** @description The body (1 MiB) or the image (5 MiB) is too large. */
+        /**
+         * @description The body is over 1 MiB, or has too many parts (`invalid_parameters` empty), or the image is
+         *     over MAX_IMAGE_BYTES, 5 MiB by default (`invalid_parameters` names `image`).
+         */
         VappTooLarge: {
             headers: {
                 "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -1800,10 +2181,17 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "type": "request:methodnotallowed",
+                 *       "title": "Method Not Allowed",
+                 *       "detail": "The request failed because the method is not allowed on this resource"
+                 *     }
+                 */
                 "application/json": components["schemas"]["VappError"];
             };
         };
-        /** @description Too many requests (`type` `rate:limited`). */
+        /** @description Too many requests (`type` `rate:limited`); try again after `Retry-After` seconds. */
         VappRateLimited: {
             headers: {
                 "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -1814,6 +2202,13 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "type": "rate:limited",
+                 *       "title": "Too Many Requests",
+                 *       "detail": "The request failed because too many requests were made; try again later"
+                 *     }
+                 */
                 "application/json": components["schemas"]["VappError"];
             };
         };
@@ -1824,6 +2219,13 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "type": "server:error",
+                 *       "title": "Internal Server Error",
+                 *       "detail": "The request failed due to an unexpected error"
+                 *     }
+                 */
                 "application/json": components["schemas"]["VappError"];
             };
         };
@@ -1835,6 +2237,13 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "type": "server:unavailable",
+                 *       "title": "Service Unavailable",
+                 *       "detail": "The service is temporarily unavailable"
+                 *     }
+                 */
                 "application/json": components["schemas"]["VappError"];
             };
         };
@@ -1848,8 +2257,16 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "image_url": "http://localhost:3000/media/01943b72-5d18-7b6f-8e2a-4c9d1f3b7a05.png"
+                 *     }
+                 */
                 "application/json": {
-                    /** Format: uri */
+                    /**
+                     * Format: uri
+                     * @description Absolute URL of the stored (re-encoded) image, fetchable without authentication; its extension is the image's format.
+                     */
                     image_url: string;
                 };
             };
@@ -1879,6 +2296,15 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "not_found",
+                 *         "message": "The resource does not exist.",
+                 *         "details": null
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -1894,6 +2320,15 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "method_not_allowed",
+                 *         "message": "This method is not allowed on this resource.",
+                 *         "details": null
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -1908,6 +2343,15 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "unauthorized",
+                 *         "message": "Authentication is required or the token is invalid.",
+                 *         "details": null
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -1922,6 +2366,15 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "forbidden",
+                 *         "message": "You do not have permission to do this.",
+                 *         "details": null
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -1936,6 +2389,17 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "conflict",
+                 *         "message": "The resource already exists or was changed.",
+                 *         "details": {
+                 *           "username": "must be unique"
+                 *         }
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -1950,6 +2414,15 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "payload_too_large",
+                 *         "message": "The request body is too large.",
+                 *         "details": null
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -1964,6 +2437,15 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "unsupported_media_type",
+                 *         "message": "The request content type is not supported.",
+                 *         "details": null
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -1979,6 +2461,15 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "rate_limited",
+                 *         "message": "Too many requests. Try again later.",
+                 *         "details": null
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -1993,6 +2484,15 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "internal_error",
+                 *         "message": "An unexpected error occurred.",
+                 *         "details": null
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -2007,6 +2507,15 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "link_not_found",
+                 *         "message": "The call link does not exist.",
+                 *         "details": null
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -2021,6 +2530,17 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "link_unavailable",
+                 *         "message": "The call link cannot be used now.",
+                 *         "details": {
+                 *           "reason": "uses_exhausted"
+                 *         }
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -2056,6 +2576,17 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "call_not_active",
+                 *         "message": "The call is not active.",
+                 *         "details": {
+                 *           "status": "completed"
+                 *         }
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -2122,7 +2653,7 @@ export interface components {
                  * @example {
                  *       "error": {
                  *         "code": "service_unavailable",
-                 *         "message": "Payments are temporarily unavailable. Try again shortly.",
+                 *         "message": "The service is temporarily unavailable.",
                  *         "details": {
                  *           "reason": "payments_unavailable"
                  *         }
@@ -2150,7 +2681,7 @@ export interface components {
                  * @example {
                  *       "error": {
                  *         "code": "stripe_error",
-                 *         "message": "The payment provider refused the request.",
+                 *         "message": "The payment operation failed.",
                  *         "details": {
                  *           "stripe_code": "resource_missing"
                  *         }
@@ -2174,6 +2705,15 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "stripe_not_connected",
+                 *         "message": "The host has not finished setting up payouts.",
+                 *         "details": null
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -2195,6 +2735,7 @@ export interface components {
          *     10 s, and a retry with the same key and body then runs again.
          */
         IdempotencyKeyRequired: string;
+        /** @description The call's `id` (from initiate, `GET /v1/calls` or a signaling message). */
         CallId: components["schemas"]["Id"];
     };
     requestBodies: never;
@@ -2232,11 +2773,18 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "paul",
+                 *       "password": "correct horse",
+                 *       "display_name": "Paul"
+                 *     }
+                 */
                 "application/json": components["schemas"]["VappSignupRequest"];
             };
         };
         responses: {
-            /** @description Account created. */
+            /** @description Account created; the session of the new user. */
             201: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -2246,6 +2794,31 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user": {
+                     *         "id": "USR-01943b6e-8c2f-7d4a-9b1e-5f3c2a7d8e90",
+                     *         "name": "paul",
+                     *         "display_name": "Paul",
+                     *         "image_url": null
+                     *       },
+                     *       "token": "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6InlySGl6bGlxc2ZNcnBnWkxzNkI2WXJhaDAtZXlWbnZmM3ppbFlQcWdJeGMifQ.eyJzdWIiOiJwYXVsIiwidXNlcl9pZCI6IlVTUi0wMTk0M2I2ZS04YzJmLTdkNGEtOWIxZS01ZjNjMmE3ZDhlOTAiLCJpc3MiOiJodHRwOi8vbG9jYWxob3N0OjMwMDAiLCJhdWQiOiJ2aWRpdm86dmFwcCIsImlhdCI6MTc2NzI2MTYwMCwiZXhwIjoxNzY3MjY1MjAwLCJqdGkiOiI2ZjFjMmI5ZS00ZDNhLTRlOGItOWM3ZC0yYTFiMGU1ZjRjM2QifQ.onMJyUcBYpXnzdRjMqL4BD8lF1o83aFOlzQgf4pqfJII60E5-onVGxxAo6DnjGio0q3mOiz1OsfJ9D8qcmd7df9FRwZuMxRcHDuDNQUByxAj4f4LiI_xVW-apbeBJtMk_m3C_1F1LqoUfCYQV3KxCWYeyUVlRt1c8LN6b3gloTXZkVyXuCCbYt_uSAlMeplgb-ObrowFOyZQEzYGP7Mi2OPQFJykROe06L4fEf3iTWFkKTbr5JPB1dx0nzaaSf5u9alwDYCnkgW6YFs_0ZOXhHIl2w14MUEH9m-_eWO07bzVCfZ6Oehyo_I8W9kGpc6FrVNhxXKj5scxVWP1_Pf3vg",
+                     *       "users": [
+                     *         {
+                     *           "id": "USR-01943b5d-2e41-7c0a-8f3b-6d2e1a9c4b70",
+                     *           "name": "arden",
+                     *           "display_name": "Arden",
+                     *           "image_url": "http://localhost:3000/media/01943b5f-0a7c-7e12-b4d9-3c8e5f1a2d64.jpg"
+                     *         },
+                     *         {
+                     *           "id": "USR-01943b61-7f80-7a3e-a1c5-9e4d2b8f6c13",
+                     *           "name": "carla",
+                     *           "display_name": "Carla",
+                     *           "image_url": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["VappSession"];
                 };
             };
@@ -2260,6 +2833,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "data:validation",
+                     *       "title": "Bad Request",
+                     *       "detail": "The request failed due to validation errors",
+                     *       "invalid_parameters": [
+                     *         {
+                     *           "name": "name",
+                     *           "reason": "must be unique"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["VappError"];
                 };
             };
@@ -2277,11 +2863,17 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "paul",
+                 *       "password": "correct horse"
+                 *     }
+                 */
                 "application/json": components["schemas"]["VappCredentials"];
             };
         };
         responses: {
-            /** @description Signed in. */
+            /** @description Signed in; the user's session. */
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -2291,6 +2883,31 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user": {
+                     *         "id": "USR-01943b6e-8c2f-7d4a-9b1e-5f3c2a7d8e90",
+                     *         "name": "paul",
+                     *         "display_name": "Paul",
+                     *         "image_url": "http://localhost:3000/media/01943b72-5d18-7b6f-8e2a-4c9d1f3b7a05.png"
+                     *       },
+                     *       "token": "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6InlySGl6bGlxc2ZNcnBnWkxzNkI2WXJhaDAtZXlWbnZmM3ppbFlQcWdJeGMifQ.eyJzdWIiOiJwYXVsIiwidXNlcl9pZCI6IlVTUi0wMTk0M2I2ZS04YzJmLTdkNGEtOWIxZS01ZjNjMmE3ZDhlOTAiLCJpc3MiOiJodHRwOi8vbG9jYWxob3N0OjMwMDAiLCJhdWQiOiJ2aWRpdm86dmFwcCIsImlhdCI6MTc2NzI2MTYwMCwiZXhwIjoxNzY3MjY1MjAwLCJqdGkiOiI2ZjFjMmI5ZS00ZDNhLTRlOGItOWM3ZC0yYTFiMGU1ZjRjM2QifQ.onMJyUcBYpXnzdRjMqL4BD8lF1o83aFOlzQgf4pqfJII60E5-onVGxxAo6DnjGio0q3mOiz1OsfJ9D8qcmd7df9FRwZuMxRcHDuDNQUByxAj4f4LiI_xVW-apbeBJtMk_m3C_1F1LqoUfCYQV3KxCWYeyUVlRt1c8LN6b3gloTXZkVyXuCCbYt_uSAlMeplgb-ObrowFOyZQEzYGP7Mi2OPQFJykROe06L4fEf3iTWFkKTbr5JPB1dx0nzaaSf5u9alwDYCnkgW6YFs_0ZOXhHIl2w14MUEH9m-_eWO07bzVCfZ6Oehyo_I8W9kGpc6FrVNhxXKj5scxVWP1_Pf3vg",
+                     *       "users": [
+                     *         {
+                     *           "id": "USR-01943b5d-2e41-7c0a-8f3b-6d2e1a9c4b70",
+                     *           "name": "arden",
+                     *           "display_name": "Arden",
+                     *           "image_url": "http://localhost:3000/media/01943b5f-0a7c-7e12-b4d9-3c8e5f1a2d64.jpg"
+                     *         },
+                     *         {
+                     *           "id": "USR-01943b61-7f80-7a3e-a1c5-9e4d2b8f6c13",
+                     *           "name": "carla",
+                     *           "display_name": "Carla",
+                     *           "image_url": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["VappSession"];
                 };
             };
@@ -2309,6 +2926,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "paul",
+                 *       "password": "correct horse"
+                 *     }
+                 */
                 "application/json": components["schemas"]["VappCredentials"];
             };
         };
@@ -2323,6 +2946,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "token": "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6InlySGl6bGlxc2ZNcnBnWkxzNkI2WXJhaDAtZXlWbnZmM3ppbFlQcWdJeGMifQ.eyJzdWIiOiJwYXVsIiwidXNlcl9pZCI6IlVTUi0wMTk0M2I2ZS04YzJmLTdkNGEtOWIxZS01ZjNjMmE3ZDhlOTAiLCJpc3MiOiJodHRwOi8vbG9jYWxob3N0OjMwMDAiLCJhdWQiOiJ2aWRpdm86dmFwcCIsImlhdCI6MTc2NzI2MTYwMCwiZXhwIjoxNzY3MjY1MjAwLCJqdGkiOiI2ZjFjMmI5ZS00ZDNhLTRlOGItOWM3ZC0yYTFiMGU1ZjRjM2QifQ.onMJyUcBYpXnzdRjMqL4BD8lF1o83aFOlzQgf4pqfJII60E5-onVGxxAo6DnjGio0q3mOiz1OsfJ9D8qcmd7df9FRwZuMxRcHDuDNQUByxAj4f4LiI_xVW-apbeBJtMk_m3C_1F1LqoUfCYQV3KxCWYeyUVlRt1c8LN6b3gloTXZkVyXuCCbYt_uSAlMeplgb-ObrowFOyZQEzYGP7Mi2OPQFJykROe06L4fEf3iTWFkKTbr5JPB1dx0nzaaSf5u9alwDYCnkgW6YFs_0ZOXhHIl2w14MUEH9m-_eWO07bzVCfZ6Oehyo_I8W9kGpc6FrVNhxXKj5scxVWP1_Pf3vg"
+                     *     }
+                     */
                     "application/json": {
                         token: components["schemas"]["VappToken"];
                     };
@@ -2357,6 +2985,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "id": "USR-01943b5d-2e41-7c0a-8f3b-6d2e1a9c4b70",
+                     *         "name": "arden",
+                     *         "display_name": "Arden",
+                     *         "image_url": "http://localhost:3000/media/01943b5f-0a7c-7e12-b4d9-3c8e5f1a2d64.jpg"
+                     *       },
+                     *       {
+                     *         "id": "USR-01943b61-7f80-7a3e-a1c5-9e4d2b8f6c13",
+                     *         "name": "carla",
+                     *         "display_name": "Carla",
+                     *         "image_url": null
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["VappUser"][];
                 };
             };
@@ -2385,6 +3029,13 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /**
+         * @description A `multipart/form-data` body with exactly one file part, named `image` (its file name and
+         *     declared content type do not matter; the bytes decide). Text fields are ignored (at most
+         *     16; at most 20 parts in all, otherwise 413). A missing `image` part, `image` sent as a text
+         *     field, or a body that is not multipart is 403 `must exist`; a second file part, whatever
+         *     its name, is 403 `must be a single file`; a malformed multipart body is 403.
+         */
         requestBody: {
             content: {
                 "multipart/form-data": components["schemas"]["VappImageUpload"];
@@ -2407,6 +3058,13 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /**
+         * @description A `multipart/form-data` body with exactly one file part, named `image` (its file name and
+         *     declared content type do not matter; the bytes decide). Text fields are ignored (at most
+         *     16; at most 20 parts in all, otherwise 413). A missing `image` part, `image` sent as a text
+         *     field, or a body that is not multipart is 403 `must exist`; a second file part, whatever
+         *     its name, is 403 `must be a single file`; a malformed multipart body is 403.
+         */
         requestBody: {
             content: {
                 "multipart/form-data": components["schemas"]["VappImageUpload"];
@@ -2438,8 +3096,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "ok"
+                     *     }
+                     */
                     "application/json": {
-                        /** @constant */
+                        /**
+                         * @description Always `ok`.
+                         * @constant
+                         */
                         status: "ok";
                     };
                 };
@@ -2472,6 +3138,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "unavailable",
+                     *       "checks": {
+                     *         "database": "ok",
+                     *         "redis": "failed"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
@@ -2493,6 +3168,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example OK */
                     "text/plain": "OK";
                 };
             };
@@ -2511,10 +3187,25 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    /** @description `public, max-age=300`: shared caches may keep the response for 5 minutes. */
                     "Cache-Control": string;
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "keys": [
+                     *         {
+                     *           "kty": "RSA",
+                     *           "n": "uQ_gsTy8JeMcWA0U7OIhHg56OnNQ3vBdjZFHJuSs4vakxLUVGZKuTEmujABATgwmm-XgIh2nH0gbJp0uNaUnVrfjunczIQ-lf8trKsmldwpIxLwKG3Xbjhz2UddGWbTyLS8Z2FeQKKTY-NZei1UGKIdyf2hv54_2YYbAGZweaeTkauZQnsAT7Qmj1rlwc424zPUrdfaFYNocTXWicnd5dlkPfqzMgPF86W_buVgayrTQ6kMeNX2H0e_Z4aW5azJYN5d0JeiJtDksHpcgom93u7H9cNd5JGjx0Qt9BpEnXRcM-ZeMoiSIJ6Gqu7RBiBdXJ7eKBDtaxKUjRtvqVSB2NQ",
+                     *           "e": "AQAB",
+                     *           "kid": "yrHizliqsfMrpgZLs6B6Yrah0-eyVnvf3zilYPqgIxc",
+                     *           "alg": "RS256",
+                     *           "use": "sig"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Jwks"];
                 };
             };
@@ -2533,14 +3224,103 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    /** @description `public, max-age=300`: shared caches may keep the response for 5 minutes. */
                     "Cache-Control": string;
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "openapi": "3.1.0",
+                     *       "info": {
+                     *         "title": "Vidivo API",
+                     *         "version": "1.0.0"
+                     *       },
+                     *       "servers": [
+                     *         {
+                     *           "url": "https://api.example.org",
+                     *           "description": "This deployment (PUBLIC_URL)"
+                     *         }
+                     *       ],
+                     *       "paths": {
+                     *         "/v1/auth/login": {
+                     *           "post": {
+                     *             "operationId": "loginUser",
+                     *             "summary": "Start a session with e-mail and password"
+                     *           }
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": {
+                        /** @description The OpenAPI version (3.1.x). */
                         openapi: string;
+                        /** @description Title, version and the conventions shared by every operation. */
                         info: Record<string, never>;
+                        /** @description This deployment's base URL (PUBLIC_URL). */
+                        servers?: unknown[];
+                        /** @description Every operation of both surfaces. */
                         paths: Record<string, never>;
+                    };
+                };
+            };
+        };
+    };
+    getAsyncApiDocument: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The AsyncAPI 3.0 document. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    /** @description `public, max-age=300`: shared caches may keep the response for 5 minutes. */
+                    "Cache-Control": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "asyncapi": "3.0.0",
+                     *       "info": {
+                     *         "title": "Vidivo signaling",
+                     *         "version": "1.0.0"
+                     *       },
+                     *       "servers": {
+                     *         "deployment": {
+                     *           "host": "api.example.org",
+                     *           "protocol": "wss",
+                     *           "description": "This deployment (PUBLIC_URL)."
+                     *         }
+                     *       },
+                     *       "channels": {
+                     *         "signaling": {
+                     *           "address": "/ws"
+                     *         }
+                     *       },
+                     *       "operations": {
+                     *         "receiveNegotiation": {
+                     *           "action": "receive"
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description The AsyncAPI version (3.0.x). */
+                        asyncapi: string;
+                        /** @description Title, version and the rules every frame follows. */
+                        info: Record<string, never>;
+                        /** @description This deployment's WebSocket host and path (from PUBLIC_URL). */
+                        servers: Record<string, never>;
+                        /** @description The signaling channel (`/ws`), its query parameters and close codes. */
+                        channels: Record<string, never>;
+                        /** @description What the server receives (client → server) and sends (server → client). */
+                        operations: Record<string, never>;
                     };
                 };
             };
@@ -2555,20 +3335,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The documentation page. */
+            /** @description The documentation page (HTML). */
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example <!doctype html><html lang="en"><head><title>Swagger UI</title>…</head><body><div id="swagger-ui"></div>…</body></html> */
                     "text/html": string;
                 };
             };
-            /** @description Redirect to the documentation page. */
+            /** @description Redirect to the documentation page; `Location` says where. No body. */
             302: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    /** @description The documentation page's URL. */
                     Location: string;
                     [name: string]: unknown;
                 };
@@ -2581,6 +3363,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /**
+                 * @description The stored object's key, the last segment of its URL — a UUID and the image's extension.
+                 * @example 01943b5f-0a7c-7e12-b4d9-3c8e5f1a2d64.jpg
+                 */
                 key: string;
             };
             cookie?: never;
@@ -2591,7 +3377,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    /** @description `public, max-age=31536000, immutable`: a key never changes content. */
                     "Cache-Control": string;
+                    /** @description The image's size in bytes. */
                     "Content-Length": number;
                     [name: string]: unknown;
                 };
@@ -2616,6 +3404,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "ann@example.com",
+                 *       "password": "correct horse battery",
+                 *       "display_name": "Ann Lee"
+                 *     }
+                 */
                 "application/json": components["schemas"]["RegisterRequest"];
             };
         };
@@ -2630,11 +3425,75 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user": {
+                     *         "id": "01JD700021XY8H7M2HFVC04B7Q",
+                     *         "email": "ann@example.com",
+                     *         "display_name": "Ann Lee",
+                     *         "role": "user",
+                     *         "email_verified": false,
+                     *         "created_at": "2024-11-21T09:14:03.201Z"
+                     *       },
+                     *       "access_token": "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6InlySGl6bGlxc2ZNcnBnWkxzNkI2WXJhaDAtZXlWbnZmM3ppbFlQcWdJeGMifQ.eyJpc3MiOiJodHRwOi8vbG9jYWxob3N0OjMwMDAiLCJhdWQiOiJ2aWRpdm86djEiLCJzdWIiOiIwMUpENzAwMDIxWFk4SDdNMkhGVkMwNEI3USIsInJvbGUiOiJ1c2VyIiwianRpIjoiODhiOWJlMjktZjA1Zi00NGUyLWE4ZmUtMzJlODBkMmQ1ZDY0IiwiaWF0IjoxNzMyMTgwNDQzLCJleHAiOjE3MzIxODEzNDN9.dFybUFlB2Z0tVDs6UkOQGPwa4_rJp1ctWkrP0bdrAnwuKRTi90pHbhnWvnjHoCCqJqaO7fdgkZcAiNNqxr24da1P1s6dPeOcSzvVc2LCTm81q9ASPgb_KZ6ZuAA-9OqpoDRhUwX4o4J-D93RaD2UaW1w6CfY0v2q5mnbhb3W18k4gxdg29cugbctKTxuLHQxAKuPgRtuuiQXP3lJidfnSYVDADZoAJ8_4_wLeVpQSrOjLSzErPLtIT73P5WlMK0L5blx_B4Xr1716JVNqWMmnhxK4OuLws8CRcZ8GfQJalXsP-3imAMkWSspqtfIq48jdlj4DdQC5rhq3vuTJqRwXA",
+                     *       "refresh_token": "rt_fL3gnxmA_p12vw2jbGDwhMmsZnHlxMzi5fojGi2DI_A",
+                     *       "expires_in": 900
+                     *     }
+                     */
                     "application/json": components["schemas"]["Session"];
                 };
             };
-            400: components["responses"]["ValidationError"];
-            409: components["responses"]["Conflict"];
+            /** @description `validation_error`: `details` maps each offending field to a message (`email` also when the trimmed address is empty, invalid or over 254 characters). */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Content-Language": components["headers"]["Content-Language"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed.",
+                     *         "details": {
+                     *           "email": "must be a valid email address",
+                     *           "password": "must be at least 8 characters"
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `conflict`: an account already has this e-mail (compared case-insensitively); `details.email`. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Content-Language": components["headers"]["Content-Language"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "The resource already exists or was changed.",
+                     *         "details": {
+                     *           "email": "is already registered"
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
@@ -2650,6 +3509,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "ann@example.com",
+                 *       "password": "correct horse battery"
+                 *     }
+                 */
                 "application/json": components["schemas"]["LoginRequest"];
             };
         };
@@ -2664,6 +3529,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user": {
+                     *         "id": "01JD700021XY8H7M2HFVC04B7Q",
+                     *         "email": "ann@example.com",
+                     *         "display_name": "Ann Lee",
+                     *         "role": "verified_user",
+                     *         "email_verified": true,
+                     *         "created_at": "2024-11-21T09:14:03.201Z"
+                     *       },
+                     *       "access_token": "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6InlySGl6bGlxc2ZNcnBnWkxzNkI2WXJhaDAtZXlWbnZmM3ppbFlQcWdJeGMifQ.eyJpc3MiOiJodHRwOi8vbG9jYWxob3N0OjMwMDAiLCJhdWQiOiJ2aWRpdm86djEiLCJzdWIiOiIwMUpENzAwMDIxWFk4SDdNMkhGVkMwNEI3USIsInJvbGUiOiJ2ZXJpZmllZF91c2VyIiwianRpIjoiN2ZlODU3ZGYtNTdjZi00NWM5LTk3YjQtMmY1NWFiY2ZhYjAzIiwiaWF0IjoxNzMyMTgxNTA3LCJleHAiOjE3MzIxODI0MDd9.kbxz_uDD2uxFgkWji4OiAMPOirX5xvGBf0pRvz-8R5bg2lmUBR4IWhhu5aC9m2AwRD00vdPukFF5W7zGvXhAiXNXl0hIrgWGZtS0NxF6GV7JQgK1SyifT0C7nYfXQ9AHkPvi7ODFP9hoe0O71fCEpQe5pAel1igzXJzVfVb64UKqrdT_9xTnLWplHzXDN74ZdPOB2PEbUwUMSFQ1vCS2WG4k9qSZWBfnxsJzTv6RAUbiy-XbpQ951yW_PCZZ8ACm0v4kYkvAQ6Pwi7pxD_P9xoSAYBSRlT0Di2HvqSM39svKhegIE2NHU2NMLmjckvGOUABgv6egLtRbzGmI5-t5mw",
+                     *       "refresh_token": "rt_vC3WrUv5Nm4GwmLHsNfBXkeHHBMzyWEnc33Q18pNmk8",
+                     *       "expires_in": 900
+                     *     }
+                     */
                     "application/json": components["schemas"]["Session"];
                 };
             };
@@ -2679,6 +3559,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_credentials",
+                     *         "message": "The email or password is incorrect.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -2697,6 +3586,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "refresh_token": "rt_vC3WrUv5Nm4GwmLHsNfBXkeHHBMzyWEnc33Q18pNmk8"
+                 *     }
+                 */
                 "application/json": components["schemas"]["RefreshRequest"];
             };
         };
@@ -2711,6 +3605,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "access_token": "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6InlySGl6bGlxc2ZNcnBnWkxzNkI2WXJhaDAtZXlWbnZmM3ppbFlQcWdJeGMifQ.eyJpc3MiOiJodHRwOi8vbG9jYWxob3N0OjMwMDAiLCJhdWQiOiJ2aWRpdm86djEiLCJzdWIiOiIwMUpENzAwMDIxWFk4SDdNMkhGVkMwNEI3USIsInJvbGUiOiJ2ZXJpZmllZF91c2VyIiwianRpIjoiNjI1OTU0YzUtZmZkMy00ZGI3LThkNzgtZDg1MzhlOTk3NDk0IiwiaWF0IjoxNzMyMTgyMzEyLCJleHAiOjE3MzIxODMyMTJ9.4YmpeF8_srcgAgD-sTLG6szMus65D__hmNEaIIH1J8aUvf53B3_xxQRBXEk5-qTfwKqyJhWaPUBwvELvWaGtZ9zAvBxOhNNp-_A8DOWbMfKbFfxYzZX6lRE1Vkp-aVggNvxpB1Dk71aivQx-agM1IJD6oFNNervYySJTiNx0Me7WCWM3q_sKgfqp0U-cTry7eazzNL5_wsLpvLbpmcf6AWkSS34Du4ctDVi1LsQQFgWX9D7LgKT9AwoGQXyilco1d6yS-EY1r2jf6Wo74tpAVk1Jz2YDo9MnUvqw6p-XNpxBF59KzgohQYOvgtU7IU1nJ82xLemRY5CSVKy3sxPu4A",
+                     *       "refresh_token": "rt_oPCH86oxL6UfnmeDJHgGbyLyFKuez-S50k8so5qOoXI",
+                     *       "expires_in": 900
+                     *     }
+                     */
                     "application/json": components["schemas"]["TokenPair"];
                 };
             };
@@ -2726,6 +3627,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "Authentication is required or the token is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -2744,6 +3654,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "refresh_token": "rt_oPCH86oxL6UfnmeDJHgGbyLyFKuez-S50k8so5qOoXI"
+                 *     }
+                 */
                 "application/json": components["schemas"]["RefreshRequest"];
             };
         };
@@ -2775,6 +3690,11 @@ export interface operations {
         };
         requestBody?: {
             content: {
+                /**
+                 * @example {
+                 *       "display_name": "Gina"
+                 *     }
+                 */
                 "application/json": components["schemas"]["GuestRequest"];
             };
         };
@@ -2789,6 +3709,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "guest_token": "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6InlySGl6bGlxc2ZNcnBnWkxzNkI2WXJhaDAtZXlWbnZmM3ppbFlQcWdJeGMifQ.eyJpc3MiOiJodHRwOi8vbG9jYWxob3N0OjMwMDAiLCJhdWQiOiJ2aWRpdm86djEiLCJzdWIiOiIwMUpENFFYWlpQN0pXTjREUlRaWjZZTjdXUCIsInJvbGUiOiJndWVzdCIsImp0aSI6IjgwZGIzMjc2LTI2YzUtNDgwYy04YjIzLWM5MWM3MWU3Y2M0OCIsImlhdCI6MTczMjEwNDg4MCwiZXhwIjoxNzMyMTkxMjgwfQ.6rBO9SbTDFWyvS1rDiOvsWJCenL0YywxK63z0-30JjCssZU_dfoFz_DnPQlohgIvxwxjt45N5EaD9wPvFdOBz3DCZ_TZzh3D4vsS1y28ayyIhJ6DVkPIonZp-LOvcpj4kZsQD8tnVeoUYGG2iLlPgH7zz4466YJt25lmcQxNgpzLIvOQK4qiTbeQSwpb7eNj12rKldA6k7vVh5gVG5v8DSoTOaVLA6QEAl2vnjRJ9MbSJ_PvWPGEl0c8uwP0YHUf19S_MQULJC5FFfqYYlOlh2SbZpgWwlVojqYSIAtHTIeZC64Bi1gQhGOc3EKRCULpvlHtlTrSgZ-TdoO_1CY4Hw",
+                     *       "expires_in": 86400,
+                     *       "guest": {
+                     *         "id": "01JD4QXZZP7JWN4DRTZZ6YN7WP",
+                     *         "display_name": "Gina"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["GuestSession"];
                 };
             };
@@ -2808,6 +3738,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "token": "ev_E9l80qYjx2R_F-2Xza4wIM8eUQrppt_WtCjtTKnJkHA"
+                 *     }
+                 */
                 "application/json": components["schemas"]["MailTokenRequest"];
             };
         };
@@ -2822,7 +3757,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user": {
+                     *         "id": "01JD700021XY8H7M2HFVC04B7Q",
+                     *         "email": "ann@example.com",
+                     *         "display_name": "Ann Lee",
+                     *         "role": "verified_user",
+                     *         "email_verified": true,
+                     *         "created_at": "2024-11-21T09:14:03.201Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
+                        /** @description The account, now with `email_verified` true (and role `verified_user` if it was `user`). */
                         user: components["schemas"]["User"];
                     };
                 };
@@ -2838,6 +3786,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed.",
+                     *         "details": {
+                     *           "token": "is invalid, expired or already used"
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -2898,6 +3857,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "ann@example.com"
+                 *     }
+                 */
                 "application/json": components["schemas"]["PasswordResetRequest"];
             };
         };
@@ -2929,6 +3893,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "token": "pr_zdd_NIsRcFzOzwbZlU-T1vym_G6f2ox1A5VD4lA3jz4",
+                 *       "password": "staple battery horse correct"
+                 *     }
+                 */
                 "application/json": components["schemas"]["PasswordResetConfirm"];
             };
         };
@@ -2955,6 +3925,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed.",
+                     *         "details": {
+                     *           "token": "is invalid, expired or already used"
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -2983,6 +3964,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "01JD2Q3Z8X4M5N6P7Q8R9S0T1V",
+                     *       "email": "hana@example.com",
+                     *       "username": "hana",
+                     *       "display_name": "Hana Ito",
+                     *       "bio": "Tarot and astrology readings, in English and Spanish.",
+                     *       "avatar_url": "http://localhost:3000/media/01934582-85c6-76a8-914f-9fa95f08ee5b.webp",
+                     *       "role": "host",
+                     *       "email_verified": true,
+                     *       "created_at": "2024-11-19T17:21:58.557Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Profile"];
                 };
             };
@@ -3000,6 +3994,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "display_name": "Ann Lee",
+                 *       "username": "annlee",
+                 *       "bio": null
+                 *     }
+                 */
                 "application/json": components["schemas"]["ProfileUpdate"];
             };
         };
@@ -3014,6 +4015,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "01JD700021XY8H7M2HFVC04B7Q",
+                     *       "email": "ann@example.com",
+                     *       "username": "annlee",
+                     *       "display_name": "Ann Lee",
+                     *       "bio": null,
+                     *       "avatar_url": null,
+                     *       "role": "verified_user",
+                     *       "email_verified": true,
+                     *       "created_at": "2024-11-21T09:14:03.201Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Profile"];
                 };
             };
@@ -3052,10 +4066,47 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "01JD700021XY8H7M2HFVC04B7Q",
+                     *       "email": "ann@example.com",
+                     *       "username": "annlee",
+                     *       "display_name": "Ann Lee",
+                     *       "bio": null,
+                     *       "avatar_url": "http://localhost:3000/media/01934e23-35b0-7db1-a6d0-dd5db28413e4.webp",
+                     *       "role": "verified_user",
+                     *       "email_verified": true,
+                     *       "created_at": "2024-11-21T09:14:03.201Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Profile"];
                 };
             };
-            400: components["responses"]["ValidationError"];
+            /** @description `validation_error`: no `avatar` file part, more than one file, or a file that is not a complete PNG, JPEG, GIF or WebP image of at most 40 megapixels (`details.avatar`). */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Content-Language": components["headers"]["Content-Language"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed.",
+                     *         "details": {
+                     *           "avatar": "must exist"
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -3088,8 +4139,43 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "id": "01JD700021XY8H7M2HFVC04B7Q",
+                     *           "email": "ann@example.com",
+                     *           "username": null,
+                     *           "display_name": "Ann Lee",
+                     *           "bio": null,
+                     *           "avatar_url": null,
+                     *           "role": "verified_user",
+                     *           "email_verified": true,
+                     *           "created_at": "2024-11-21T09:14:03.201Z"
+                     *         },
+                     *         {
+                     *           "id": "01JD2Q3Z8X4M5N6P7Q8R9S0T1V",
+                     *           "email": "hana@example.com",
+                     *           "username": "hana",
+                     *           "display_name": "Hana Ito",
+                     *           "bio": "Tarot and astrology readings, in English and Spanish.",
+                     *           "avatar_url": "http://localhost:3000/media/01934582-85c6-76a8-914f-9fa95f08ee5b.webp",
+                     *           "role": "host",
+                     *           "email_verified": true,
+                     *           "created_at": "2024-11-19T17:21:58.557Z"
+                     *         }
+                     *       ],
+                     *       "pagination": {
+                     *         "cursor": "eyJsIjoidXNlcnMiLCJ0IjoiMjAyNC0xMS0xOVQxNzoyMTo1OC41NTdaIiwiaSI6IjAxOTM0NTcxLWZkMWQtMjUwYi01MzU4LWY3NDYxMzkwNjgzYiJ9",
+                     *         "has_more": true,
+                     *         "limit": 2
+                     *       }
+                     *     }
+                     */
                     "application/json": {
+                        /** @description The accounts of this page, newest first. */
                         data: components["schemas"]["Profile"][];
+                        /** @description How to ask for the next page. */
                         pagination: components["schemas"]["Pagination"];
                     };
                 };
@@ -3106,12 +4192,18 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The account's id (`id` of its profile, the `sub` of its access tokens). */
                 id: components["schemas"]["Id"];
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "role": "host"
+                 *     }
+                 */
                 "application/json": components["schemas"]["RoleChange"];
             };
         };
@@ -3126,6 +4218,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "01JD700021XY8H7M2HFVC04B7Q",
+                     *       "email": "ann@example.com",
+                     *       "username": "annlee",
+                     *       "display_name": "Ann Lee",
+                     *       "bio": null,
+                     *       "avatar_url": "http://localhost:3000/media/01934e23-35b0-7db1-a6d0-dd5db28413e4.webp",
+                     *       "role": "host",
+                     *       "email_verified": true,
+                     *       "created_at": "2024-11-21T09:14:03.201Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Profile"];
                 };
             };
@@ -3133,7 +4238,20 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
+            /** @description `conflict` (`details.role`): `host` and `admin` need a verified e-mail, and an admin cannot change their own role. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Content-Language": components["headers"]["Content-Language"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
@@ -3166,6 +4284,49 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "id": "01JD75BS0TQH9JRK1HBCX4B30Q",
+                     *           "short_code": "p7WmQe4Lz1",
+                     *           "url": "http://localhost:3000/c/p7WmQe4Lz1",
+                     *           "host_id": "01JD2Q3Z8X4M5N6P7Q8R9S0T1V",
+                     *           "rate_per_minute": "1.50",
+                     *           "window_size_minutes": 5,
+                     *           "expires_at": null,
+                     *           "max_uses": null,
+                     *           "use_count": 0,
+                     *           "label": "Quick question",
+                     *           "scheduled_start": "2024-11-25T16:00:00.000Z",
+                     *           "scheduled_end": "2024-11-25T18:00:00.000Z",
+                     *           "is_active": true,
+                     *           "created_at": "2024-11-21T10:47:52.090Z"
+                     *         },
+                     *         {
+                     *           "id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+                     *           "short_code": "Xk3P9qRt2Z",
+                     *           "url": "http://localhost:3000/c/Xk3P9qRt2Z",
+                     *           "host_id": "01JD2Q3Z8X4M5N6P7Q8R9S0T1V",
+                     *           "rate_per_minute": "3.00",
+                     *           "window_size_minutes": 10,
+                     *           "expires_at": "2024-12-31T23:00:00.000Z",
+                     *           "max_uses": 50,
+                     *           "use_count": 7,
+                     *           "label": "Tarot reading",
+                     *           "scheduled_start": null,
+                     *           "scheduled_end": null,
+                     *           "is_active": true,
+                     *           "created_at": "2024-11-19T18:02:11.734Z"
+                     *         }
+                     *       ],
+                     *       "pagination": {
+                     *         "cursor": null,
+                     *         "has_more": false,
+                     *         "limit": 20
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["LinkPage"];
                 };
             };
@@ -3185,6 +4346,15 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "rate_per_minute": "3.00",
+                 *       "window_size_minutes": 10,
+                 *       "expires_at": "2024-12-31T23:00:00.000Z",
+                 *       "max_uses": 50,
+                 *       "label": "Tarot reading"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateLinkRequest"];
             };
         };
@@ -3199,10 +4369,55 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "link": {
+                     *         "id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+                     *         "short_code": "Xk3P9qRt2Z",
+                     *         "url": "http://localhost:3000/c/Xk3P9qRt2Z",
+                     *         "host_id": "01JD2Q3Z8X4M5N6P7Q8R9S0T1V",
+                     *         "rate_per_minute": "3.00",
+                     *         "window_size_minutes": 10,
+                     *         "expires_at": "2024-12-31T23:00:00.000Z",
+                     *         "max_uses": 50,
+                     *         "use_count": 0,
+                     *         "label": "Tarot reading",
+                     *         "scheduled_start": null,
+                     *         "scheduled_end": null,
+                     *         "is_active": true,
+                     *         "created_at": "2024-11-19T18:02:11.734Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["LinkEnvelope"];
                 };
             };
-            400: components["responses"]["ValidationError"];
+            /** @description `validation_error`: `details` maps each offending field to a message (the schema's rules, then the rate's range and the schedule's order, reported together). */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Content-Language": components["headers"]["Content-Language"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed.",
+                     *         "details": {
+                     *           "rate_per_minute": "must be an amount between 0.50 and 999.99 with two decimals",
+                     *           "scheduled_end": "must be after scheduled_start"
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             402: components["responses"]["StripeNotConnected"];
             403: components["responses"]["Forbidden"];
@@ -3218,6 +4433,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The link's `short_code` (the last segment of its `url`, `$PUBLIC_URL/c/<short_code>`). */
                 short_code: components["schemas"]["ShortCode"];
             };
             cookie?: never;
@@ -3248,6 +4464,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The link's `id` (from create or list; not its `short_code`). */
                 id: components["schemas"]["Id"];
             };
             cookie?: never;
@@ -3264,6 +4481,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "link": {
+                     *         "id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+                     *         "short_code": "Xk3P9qRt2Z",
+                     *         "url": "http://localhost:3000/c/Xk3P9qRt2Z",
+                     *         "host_id": "01JD2Q3Z8X4M5N6P7Q8R9S0T1V",
+                     *         "rate_per_minute": "3.00",
+                     *         "window_size_minutes": 10,
+                     *         "expires_at": "2024-12-31T23:00:00.000Z",
+                     *         "max_uses": 50,
+                     *         "use_count": 7,
+                     *         "label": "Tarot reading",
+                     *         "scheduled_start": null,
+                     *         "scheduled_end": null,
+                     *         "is_active": true,
+                     *         "created_at": "2024-11-19T18:02:11.734Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["LinkEnvelope"];
                 };
             };
@@ -3280,6 +4517,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The link's `id` (from create or list; not its `short_code`). */
                 id: components["schemas"]["Id"];
             };
             cookie?: never;
@@ -3296,6 +4534,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "link": {
+                     *         "id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+                     *         "short_code": "Xk3P9qRt2Z",
+                     *         "url": "http://localhost:3000/c/Xk3P9qRt2Z",
+                     *         "host_id": "01JD2Q3Z8X4M5N6P7Q8R9S0T1V",
+                     *         "rate_per_minute": "3.50",
+                     *         "window_size_minutes": 10,
+                     *         "expires_at": "2024-12-31T23:00:00.000Z",
+                     *         "max_uses": null,
+                     *         "use_count": 8,
+                     *         "label": "Tarot reading",
+                     *         "scheduled_start": null,
+                     *         "scheduled_end": null,
+                     *         "is_active": false,
+                     *         "created_at": "2024-11-19T18:02:11.734Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["LinkEnvelope"];
                 };
             };
@@ -3314,12 +4572,19 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The link's `id` (from create or list; not its `short_code`). */
                 id: components["schemas"]["Id"];
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "rate_per_minute": "3.50",
+                 *       "max_uses": null
+                 *     }
+                 */
                 "application/json": components["schemas"]["UpdateLinkRequest"];
             };
         };
@@ -3334,6 +4599,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "link": {
+                     *         "id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+                     *         "short_code": "Xk3P9qRt2Z",
+                     *         "url": "http://localhost:3000/c/Xk3P9qRt2Z",
+                     *         "host_id": "01JD2Q3Z8X4M5N6P7Q8R9S0T1V",
+                     *         "rate_per_minute": "3.50",
+                     *         "window_size_minutes": 10,
+                     *         "expires_at": "2024-12-31T23:00:00.000Z",
+                     *         "max_uses": null,
+                     *         "use_count": 7,
+                     *         "label": "Tarot reading",
+                     *         "scheduled_start": null,
+                     *         "scheduled_end": null,
+                     *         "is_active": true,
+                     *         "created_at": "2024-11-19T18:02:11.734Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["LinkEnvelope"];
                 };
             };
@@ -3365,6 +4650,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "short_code": "Xk3P9qRt2Z",
+                 *       "payment_method_id": "pm_card_visa",
+                 *       "guest_name": "Gina"
+                 *     }
+                 */
                 "application/json": components["schemas"]["InitiateCallRequest"];
             };
         };
@@ -3379,13 +4671,72 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "call": {
+                     *         "id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
+                     *         "status": "waiting",
+                     *         "short_code": "Xk3P9qRt2Z",
+                     *         "link_id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+                     *         "host": {
+                     *           "id": "01JD2Q3Z8X4M5N6P7Q8R9S0T1V",
+                     *           "display_name": "Hana Ito"
+                     *         },
+                     *         "guest": {
+                     *           "id": "01JD4QXZZP7JWN4DRTZZ6YN7WP",
+                     *           "display_name": "Gina"
+                     *         },
+                     *         "rate_per_minute": "3.00",
+                     *         "window_size_minutes": 10,
+                     *         "created_at": "2024-11-20T12:15:57.015Z",
+                     *         "started_at": null,
+                     *         "ended_at": null,
+                     *         "duration_seconds": null,
+                     *         "amount_charged": "0.00",
+                     *         "end_reason": null
+                     *       },
+                     *       "signaling_token": "st_81HHuReaXKegqmQAVkNCkj1A-Nvblr5tyfPIMTnwxXo",
+                     *       "turn_credentials": {
+                     *         "urls": [
+                     *           "turn:turn.example.com:3478?transport=udp",
+                     *           "turns:turn.example.com:5349?transport=tcp"
+                     *         ],
+                     *         "username": "1732108557:01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
+                     *         "credential": "Glh470KpneNP4it5a5BHKXTeecw="
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["CallSession"];
                 };
             };
             400: components["responses"]["ValidationError"];
             401: components["responses"]["Unauthorized"];
             402: components["responses"]["PaymentDeclined"];
-            403: components["responses"]["Forbidden"];
+            /** @description `forbidden`: a host called their own link (`details.short_code`). */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Content-Language": components["headers"]["Content-Language"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "You do not have permission to do this.",
+                     *         "details": {
+                     *           "short_code": "is your own link"
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             404: components["responses"]["LinkNotFound"];
             /** @description `call_not_active` (the call was ended while its first hold was being placed, or a replay once the call has ended; `details.status`), `idempotency_key_reused` or `conflict` (see X-Idempotency-Key). */
             409: {
@@ -3412,7 +4763,9 @@ export interface operations {
     listCalls: {
         parameters: {
             query?: {
+                /** @description Only calls in this status. */
                 status?: components["schemas"]["CallStatus"];
+                /** @description `host`: only calls on the caller's links; `guest`: only calls the caller made; absent: both. */
                 role?: "host" | "guest";
                 /** @description Page size. */
                 limit?: components["parameters"]["Limit"];
@@ -3435,6 +4788,61 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "id": "01JD7QH9N28VA7SJSX8RXF3X3Y",
+                     *           "status": "cancelled",
+                     *           "short_code": "Xk3P9qRt2Z",
+                     *           "link_id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+                     *           "host": {
+                     *             "id": "01JD2Q3Z8X4M5N6P7Q8R9S0T1V",
+                     *             "display_name": "Hana Ito"
+                     *           },
+                     *           "guest": {
+                     *             "id": "01JD7QGDKMGVWF9FN7VKKG8S7B",
+                     *             "display_name": "Marco"
+                     *           },
+                     *           "rate_per_minute": "3.00",
+                     *           "window_size_minutes": 10,
+                     *           "created_at": "2024-11-21T16:05:27.330Z",
+                     *           "started_at": null,
+                     *           "ended_at": "2024-11-21T16:10:27.330Z",
+                     *           "duration_seconds": null,
+                     *           "amount_charged": "0.00",
+                     *           "end_reason": "host_no_show"
+                     *         },
+                     *         {
+                     *           "id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
+                     *           "status": "completed",
+                     *           "short_code": "Xk3P9qRt2Z",
+                     *           "link_id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+                     *           "host": {
+                     *             "id": "01JD2Q3Z8X4M5N6P7Q8R9S0T1V",
+                     *             "display_name": "Hana Ito"
+                     *           },
+                     *           "guest": {
+                     *             "id": "01JD4QXZZP7JWN4DRTZZ6YN7WP",
+                     *             "display_name": "Gina"
+                     *           },
+                     *           "rate_per_minute": "3.00",
+                     *           "window_size_minutes": 10,
+                     *           "created_at": "2024-11-20T12:15:57.015Z",
+                     *           "started_at": "2024-11-20T12:16:41.302Z",
+                     *           "ended_at": "2024-11-20T12:40:11.302Z",
+                     *           "duration_seconds": 1410,
+                     *           "amount_charged": "72.00",
+                     *           "end_reason": "guest_ended"
+                     *         }
+                     *       ],
+                     *       "pagination": {
+                     *         "cursor": "eyJsIjoiY2FsbHMiLCJ0IjoiMjAyNC0xMS0yMFQxMjoxNTo1Ny4wMTVaIiwiaSI6IjAxOTM0OTgwLTJjNTctMWZlNi02ZjIyLWExZTE3YTdkYTc0YyJ9",
+                     *         "has_more": true,
+                     *         "limit": 2
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["CallPage"];
                 };
             };
@@ -3449,6 +4857,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The call's `id` (from initiate, `GET /v1/calls` or a signaling message). */
                 id: components["parameters"]["CallId"];
             };
             cookie?: never;
@@ -3465,6 +4874,32 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "call": {
+                     *         "id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
+                     *         "status": "active",
+                     *         "short_code": "Xk3P9qRt2Z",
+                     *         "link_id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+                     *         "host": {
+                     *           "id": "01JD2Q3Z8X4M5N6P7Q8R9S0T1V",
+                     *           "display_name": "Hana Ito"
+                     *         },
+                     *         "guest": {
+                     *           "id": "01JD4QXZZP7JWN4DRTZZ6YN7WP",
+                     *           "display_name": "Gina"
+                     *         },
+                     *         "rate_per_minute": "3.00",
+                     *         "window_size_minutes": 10,
+                     *         "created_at": "2024-11-20T12:15:57.015Z",
+                     *         "started_at": "2024-11-20T12:16:41.302Z",
+                     *         "ended_at": null,
+                     *         "duration_seconds": null,
+                     *         "amount_charged": "30.00",
+                     *         "end_reason": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["CallEnvelope"];
                 };
             };
@@ -3480,6 +4915,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The call's `id` (from initiate, `GET /v1/calls` or a signaling message). */
                 id: components["parameters"]["CallId"];
             };
             cookie?: never;
@@ -3496,6 +4932,41 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "call": {
+                     *         "id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
+                     *         "status": "waiting",
+                     *         "short_code": "Xk3P9qRt2Z",
+                     *         "link_id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+                     *         "host": {
+                     *           "id": "01JD2Q3Z8X4M5N6P7Q8R9S0T1V",
+                     *           "display_name": "Hana Ito"
+                     *         },
+                     *         "guest": {
+                     *           "id": "01JD4QXZZP7JWN4DRTZZ6YN7WP",
+                     *           "display_name": "Gina"
+                     *         },
+                     *         "rate_per_minute": "3.00",
+                     *         "window_size_minutes": 10,
+                     *         "created_at": "2024-11-20T12:15:57.015Z",
+                     *         "started_at": null,
+                     *         "ended_at": null,
+                     *         "duration_seconds": null,
+                     *         "amount_charged": "0.00",
+                     *         "end_reason": null
+                     *       },
+                     *       "signaling_token": "st_vIXElXswlmDqpuxWnJwiHYJART4q4U2FhV4p6w0cljU",
+                     *       "turn_credentials": {
+                     *         "urls": [
+                     *           "turn:turn.example.com:3478?transport=udp",
+                     *           "turns:turn.example.com:5349?transport=tcp"
+                     *         ],
+                     *         "username": "1732108580:01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
+                     *         "credential": "tXktTSHLQsz8tfWS8TgssBzr7yo="
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["CallSession"];
                 };
             };
@@ -3515,6 +4986,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The call's `id` (from initiate, `GET /v1/calls` or a signaling message). */
                 id: components["parameters"]["CallId"];
             };
             cookie?: never;
@@ -3531,7 +5003,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "signaling_token": "st_WR00grPpB4-rySpKhwHV630gdIe-QmW4m6BRDgz94qs"
+                     *     }
+                     */
                     "application/json": {
+                        /** @description For `GET /ws?token=`: single use, valid 5 minutes, bound to this call and the caller's side of it. */
                         signaling_token: components["schemas"]["SignalingToken"];
                     };
                 };
@@ -3558,6 +5036,7 @@ export interface operations {
                 "X-Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
+                /** @description The call's `id` (from initiate, `GET /v1/calls` or a signaling message). */
                 id: components["parameters"]["CallId"];
             };
             cookie?: never;
@@ -3574,6 +5053,32 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "call": {
+                     *         "id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
+                     *         "status": "completed",
+                     *         "short_code": "Xk3P9qRt2Z",
+                     *         "link_id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+                     *         "host": {
+                     *           "id": "01JD2Q3Z8X4M5N6P7Q8R9S0T1V",
+                     *           "display_name": "Hana Ito"
+                     *         },
+                     *         "guest": {
+                     *           "id": "01JD4QXZZP7JWN4DRTZZ6YN7WP",
+                     *           "display_name": "Gina"
+                     *         },
+                     *         "rate_per_minute": "3.00",
+                     *         "window_size_minutes": 10,
+                     *         "created_at": "2024-11-20T12:15:57.015Z",
+                     *         "started_at": "2024-11-20T12:16:41.302Z",
+                     *         "ended_at": "2024-11-20T12:40:11.302Z",
+                     *         "duration_seconds": 1410,
+                     *         "amount_charged": "72.00",
+                     *         "end_reason": "guest_ended"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["CallEnvelope"];
                 };
             };
@@ -3587,6 +5092,32 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "call": {
+                     *         "id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
+                     *         "status": "ending",
+                     *         "short_code": "Xk3P9qRt2Z",
+                     *         "link_id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+                     *         "host": {
+                     *           "id": "01JD2Q3Z8X4M5N6P7Q8R9S0T1V",
+                     *           "display_name": "Hana Ito"
+                     *         },
+                     *         "guest": {
+                     *           "id": "01JD4QXZZP7JWN4DRTZZ6YN7WP",
+                     *           "display_name": "Gina"
+                     *         },
+                     *         "rate_per_minute": "3.00",
+                     *         "window_size_minutes": 10,
+                     *         "created_at": "2024-11-20T12:15:57.015Z",
+                     *         "started_at": "2024-11-20T12:16:41.302Z",
+                     *         "ended_at": "2024-11-20T12:40:11.302Z",
+                     *         "duration_seconds": 1410,
+                     *         "amount_charged": "60.00",
+                     *         "end_reason": "guest_ended"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["CallEnvelope"];
                 };
             };
@@ -3696,7 +5227,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "client_secret": "seti_simulated_01JD4R9F6M2XQ8W3N5K7P0T1VB_secret_Zx81kQ2m",
+                     *       "client_secret": "seti_sim_7b8837ac2348637265b57e0c_secret_9859b544dfb1e5bd628da402",
                      *       "publishable_key": "pk_test_simulated",
                      *       "provider": "simulated",
                      *       "test_payment_methods": [
@@ -3933,9 +5464,9 @@ export interface operations {
                      *           "amount": "29.76",
                      *           "currency": "usd",
                      *           "status": "paid",
-                     *           "arrival_at": "2026-12-04T00:00:00Z",
+                     *           "arrival_at": "2024-11-25T00:00:00.000Z",
                      *           "failure_code": null,
-                     *           "created_at": "2026-12-02T09:15:42Z"
+                     *           "created_at": "2024-11-22T23:21:20.007Z"
                      *         }
                      *       ],
                      *       "pagination": {
@@ -3975,7 +5506,7 @@ export interface operations {
                  *       "id": "evt_3QbX2cLkdIwHu7ix1aBcDeFg",
                  *       "object": "event",
                  *       "type": "payment_intent.succeeded",
-                 *       "created": 1796203200,
+                 *       "created": 1732105601,
                  *       "livemode": false,
                  *       "data": {
                  *         "object": {
@@ -4037,6 +5568,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "The resource already exists or was changed.",
+                     *         "details": {
+                     *           "event": "is being processed"
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4053,6 +5595,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "An unexpected error occurred.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4101,14 +5652,14 @@ export interface operations {
                      * @example {
                      *       "refund": {
                      *         "id": "01JDB3A8E2G4J6M8Q0S2V4X6Z8",
-                     *         "payment_id": "01JD4R9F6M2XQ8W3N5K7P0T1VB",
+                     *         "payment_id": "01JD4RM0FE72CXM0TV6H6BGDXF",
                      *         "call_id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
                      *         "amount": "10.00",
                      *         "fee_refunded": "0.70",
                      *         "transfer_reversed": "9.30",
                      *         "reason": "requested_by_customer",
                      *         "status": "succeeded",
-                     *         "created_at": "2026-12-03T14:07:11Z"
+                     *         "created_at": "2024-11-22T23:29:02.914Z"
                      *       }
                      *     }
                      */
@@ -4129,6 +5680,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "Request validation failed.",
+                     *         "details": {
+                     *           "amount": "is more than the 20.00 left to refund"
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4146,6 +5708,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "The resource does not exist.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4160,8 +5731,17 @@ export interface operations {
     connectSignaling: {
         parameters: {
             query?: {
+                /**
+                 * @description The signaling token (`st_` + 43 base64url characters) from `POST /v1/calls/initiate`,
+                 *     `POST /v1/calls/{id}/join` or `POST /v1/calls/{id}/signaling-token`: single use, valid
+                 *     5 minutes, bound to one call and one participant. Missing or not valid: `401`.
+                 * @example st_Q2x5YjN0R2s4cFZ6TjFtV3hBcUU5ZkRoUjdzTGQwYlk
+                 */
                 token?: string;
-                /** @description The call the client means to join; refused when it is not the token's. */
+                /**
+                 * @description The call the client means to join; refused when it is not the token's.
+                 * @example 01JGQ3W8ZV6N4K2H8T5R7M9PXA
+                 */
                 call_id?: string;
             };
             header?: never;
@@ -4170,7 +5750,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Switching Protocols; the signaling session begins (see docs/signaling.md). */
+            /** @description Switching Protocols; the signaling session begins (see docs/signaling.md). No body. */
             101: {
                 headers: {
                     [name: string]: unknown;
@@ -4197,6 +5777,7 @@ export interface operationSecurity {
     getVappHealth: never;
     getJwks: never;
     getOpenApiDocument: never;
+    getAsyncApiDocument: never;
     getDocs: never;
     getMedia: never;
     registerUser: never;

@@ -3,10 +3,10 @@
 import type { FastifyInstance } from "fastify";
 import { implement } from "../../contract/routes.ts";
 import { AppError } from "../../domain/errors.ts";
-import { fromUlid } from "../../domain/ids.ts";
+import { pathId } from "../../domain/ids.ts";
 import { pageLimit } from "../../domain/pagination.ts";
 import { requireRole } from "../../plugins/auth.ts";
-import { profileView } from "./views.ts";
+import { pageView, profileView } from "./views.ts";
 
 export default async function adminRoutes(app: FastifyInstance) {
   const { accounts } = app.services;
@@ -14,14 +14,12 @@ export default async function adminRoutes(app: FastifyInstance) {
 
   implement(app, "listUsers", async (req) => {
     requireRole(req.principal, "admin");
-    const page = await accounts.page({ limit: pageLimit(req.query.limit), cursor: req.query.cursor });
-    return { data: page.data.map(profile), pagination: page.pagination };
+    return pageView(await accounts.page({ limit: pageLimit(req.query.limit), cursor: req.query.cursor }), profile);
   });
 
   implement(app, "setUserRole", async (req) => {
     requireRole(req.principal, "admin");
-    const id = fromUlid(req.params.id);
-    if (!id) throw new AppError("not_found");
+    const id = pathId(req.params.id);
     if (id === req.principal.id) throw new AppError("conflict", { role: "an admin cannot change their own role" });
     return profile(await accounts.setRole(id, req.body.role));
   });

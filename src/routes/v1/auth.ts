@@ -2,17 +2,12 @@
 import type { FastifyInstance } from "fastify";
 import { implement } from "../../contract/routes.ts";
 import type { User } from "../../domain/accounts.ts";
-import { toUlid } from "../../domain/ids.ts";
-import { userView } from "./views.ts";
-
+import { guestSessionView, sessionView, userView } from "./views.ts";
 
 export default async function authRoutes(app: FastifyInstance) {
   const { identity } = app.services;
 
-  const session = (user: User, refreshToken: string) => {
-    const access = app.tokens.access({ id: user.id, role: user.role });
-    return { user: userView(user), access_token: access.token, refresh_token: refreshToken, expires_in: access.expiresIn };
-  };
+  const session = (user: User, refreshToken: string) => sessionView(user, app.tokens.access({ id: user.id, role: user.role }), refreshToken);
 
   implement(
     app,
@@ -46,12 +41,7 @@ export default async function authRoutes(app: FastifyInstance) {
 
   implement(app, "createGuest", async (req, reply) => {
     const guest = await identity.createGuest(req.body?.display_name ?? null);
-    const token = app.tokens.guest({ id: guest.id });
-    return reply.status(201).send({
-      guest_token: token.token,
-      expires_in: token.expiresIn,
-      guest: { id: toUlid(guest.id), display_name: guest.displayName },
-    });
+    return reply.status(201).send(guestSessionView(guest, app.tokens.guest({ id: guest.id })));
   });
 
   implement(app, "verifyEmail", async (req) => ({ user: userView(await identity.verifyEmail(req.body.token)) }));

@@ -1,50 +1,76 @@
 // Call links (docs/calls.md, "Call links"): CRUD for hosts, and the public resolution a guest sees.
 import type { FastifyInstance } from "fastify";
+import type { components } from "../../contract/generated/api.d.ts";
 import { implement } from "../../contract/routes.ts";
 import { AppError } from "../../domain/errors.ts";
-import { fromUlid, toUlid } from "../../domain/ids.ts";
-import { unavailableReason } from "../../domain/links.ts";
-import { formatCents } from "../../domain/money.ts";
+import { pathId } from "../../domain/ids.ts";
+import { unavailableReason, type LinkTerms, type NewLinkTerms } from "../../domain/links.ts";
+import { parseCents } from "../../domain/money.ts";
 import { pageLimit } from "../../domain/pagination.ts";
 import { requireRole } from "../../plugins/auth.ts";
+import { linkResolutionView, linkView, pageView } from "./views.ts";
+
+type LinkRequest = components["schemas"]["UpdateLinkRequest"];
+
+/**
+ * A create or update body as the domain's terms; only the fields given. What cannot be read (an
+ * amount with a leading zero, an impossible date) goes in as NaN or an Invalid Date, for the
+ * domain's rules to report with the rest.
+ */
+function termsOf(body: components["schemas"]["CreateLinkRequest"]): NewLinkTerms;
+function termsOf(body: LinkRequest): LinkTerms;
+function termsOf(body: LinkRequest): LinkTerms {
+  const date = (v: string | null) => (v === null ? null : new Date(v));
+  const t: LinkTerms = {};
+  if (body.rate_per_minute !== undefined) t.rateCents = parseCents(body.rate_per_minute) ?? NaN;
+  if (body.window_size_minutes !== undefined) t.windowMinutes = body.window_size_minutes;
+  if (body.expires_at !== undefined) t.expiresAt = date(body.expires_at);
+  if (body.max_uses !== undefined) t.maxUses = body.max_uses;
+  if (body.label !== undefined) t.label = body.label;
+  if (body.scheduled_start !== undefined) t.scheduledStart = date(body.scheduled_start);
+  if (body.scheduled_end !== undefined) t.scheduledEnd = date(body.scheduled_end);
+  if (body.is_active !== undefined) t.isActive = body.is_active;
+  return t;
+}
 
 export default async function linkRoutes(app: FastifyInstance) {
-  const { links, calls, connect } = app.services;
-  const linkId = (id: string) => fromUlid(id) ?? "00000000-0000-0000-0000-000000000000";
+  const { links, calls, connect, media } = app.services;
+  const view = linkView(app.config.publicUrl);
+  const resolution = linkResolutionView(app.config.publicUrl, media);
 
   implement(app, "createLink", async (req, reply) => {
     requireRole(req.principal, "host");
     // With the stripe provider a host takes calls only once charges are enabled on their account.
     await connect.requireCharges(req.principal.id);
-    const link = await links.create(req.principal.id, req.body);
-    return reply.code(201).send({ link: links.render(link) });
+    const link = await links.create(req.principal.id, termsOf(req.body));
+    return reply.code(201).send({ link: view(link) });
   });
 
   implement(app, "listLinks", async (req) => {
     requireRole(req.principal, "host");
     const { active, limit, cursor } = req.query;
-    return links.list(req.principal.id, { active, limit: pageLimit(limit), cursor });
+    return pageView(await links.list(req.principal.id, { active, limit: pageLimit(limit), cursor }), view);
   });
 
   implement(app, "getLink", async (req) => {
     requireRole(req.principal, "host");
-    return { link: links.render(await links.owned(req.principal.id, linkId(req.params.id))) };
+    return { link: view(await links.owned(req.principal.id, pathId(req.params.id))) };
   });
 
   implement(app, "updateLink", async (req) => {
     requireRole(req.principal, "host");
     if (req.body.is_active === true) await connect.requireCharges(req.principal.id);
-    const link = await links.update(req.principal.id, linkId(req.params.id), req.body);
+    const link = await links.update(req.principal.id, pathId(req.params.id), termsOf(req.body));
     // Turned off: as with DELETE, calls still waiting for the host are cancelled and their holds released.
     if (req.body.is_active === false) await calls.cancelWaitingOnLink(link.id);
-    return { link: links.render(link) };
+    return { link: view(link) };
   });
 
   implement(app, "deleteLink", async (req) => {
     requireRole(req.principal, "host");
-    const link = await links.deactivate(req.principal.id, linkId(req.params.id));
+    const link = await links.deactivate(req.principal.id, pathId(req.params.id));
     await calls.cancelWaitingOnLink(link.id);
-    return { link: links.render(link) };
+    return { link: view(link) };
   });
 
   implement(app, "resolveLink", async (req) => {
@@ -52,18 +78,6 @@ export default async function linkRoutes(app: FastifyInstance) {
     if (!link) throw new AppError("link_not_found");
     const host = await app.db.user.findUniqueOrThrow({ where: { id: link.hostId } });
     const reason = unavailableReason(link, app.clock.now()) ?? ((await connect.canCharge(link.hostId)) ? null : "payments_disabled");
-    const rendered = links.render(link);
-    return {
-      short_code: link.shortCode,
-      url: rendered.url,
-      host: { id: toUlid(host.id), display_name: host.displayName, avatar_url: app.services.media.urlOrNull(host.imageKey) },
-      rate_per_minute: formatCents(link.rateCents),
-      window_size_minutes: link.windowMinutes,
-      label: link.label,
-      scheduled_start: rendered.scheduled_start,
-      scheduled_end: rendered.scheduled_end,
-      available: reason === null,
-      unavailable_reason: reason,
-    };
+    return resolution(link, host, reason);
   });
 }

@@ -2,21 +2,21 @@
 // connected account, earnings and payouts, and refunds by an admin.
 import type { FastifyInstance } from "fastify";
 import { implement } from "../../contract/routes.ts";
-import { AppError } from "../../domain/errors.ts";
-import { fromUlid } from "../../domain/ids.ts";
+import { pathId } from "../../domain/ids.ts";
 import { pageLimit } from "../../domain/pagination.ts";
 import { requireRole } from "../../plugins/auth.ts";
 import { idempotent } from "../../plugins/idempotency.ts";
+import { connectStatusView, earningsView, pageView, paymentEntryView, payoutView, refundView, setupIntentView } from "./views.ts";
 
 export default async function paymentRoutes(app: FastifyInstance) {
   const { payments, connect } = app.services;
 
-  implement(app, "createSetupIntent", async (req, reply) => reply.code(201).send(await payments.setupIntent(req.principal)));
-  implement(app, "createGuestSetupIntent", async (req, reply) => reply.code(201).send(await payments.setupIntent(req.principal)));
+  implement(app, "createSetupIntent", async (req, reply) => reply.code(201).send(setupIntentView(await payments.setupIntent(req.principal))));
+  implement(app, "createGuestSetupIntent", async (req, reply) => reply.code(201).send(setupIntentView(await payments.setupIntent(req.principal))));
 
   implement(app, "getPaymentHistory", async (req) => {
     const { type, limit, cursor } = req.query;
-    return payments.history(req.principal, { type, limit: pageLimit(limit), cursor });
+    return pageView(await payments.history(req.principal, { type, limit: pageLimit(limit), cursor }), paymentEntryView);
   });
 
   // A host's own account, earnings and payouts.
@@ -24,21 +24,21 @@ export default async function paymentRoutes(app: FastifyInstance) {
     requireRole(req.principal, "host");
     return req.principal.id;
   };
-  implement(app, "getConnectStatus", async (req) => connect.status(host(req)));
-  implement(app, "createConnectOnboarding", async (req) => connect.onboardingLink(host(req)));
-  implement(app, "createConnectDashboardLink", async (req) => connect.dashboardLink(host(req)));
-  implement(app, "getEarnings", async (req) => payments.earnings(host(req)));
-  implement(app, "listPayouts", async (req) => payments.payouts(host(req), { limit: pageLimit(req.query.limit), cursor: req.query.cursor }));
+  implement(app, "getConnectStatus", async (req) => connectStatusView(await connect.status(host(req))));
+  implement(app, "createConnectOnboarding", async (req) => ({ url: await connect.onboardingLink(host(req)) }));
+  implement(app, "createConnectDashboardLink", async (req) => ({ url: await connect.dashboardLink(host(req)) }));
+  implement(app, "getEarnings", async (req) => earningsView(await payments.earnings(host(req))));
+  implement(app, "listPayouts", async (req) =>
+    pageView(await payments.payouts(host(req), { limit: pageLimit(req.query.limit), cursor: req.query.cursor }), payoutView),
+  );
 
   implement(
     app,
     "refundPayment",
     async (req, reply) => {
       requireRole(req.principal, "admin");
-      const id = fromUlid(req.params.id);
-      if (!id) throw new AppError("not_found");
       const key = String(req.headers["x-idempotency-key"]).toLowerCase();
-      return reply.code(201).send(await payments.refund(id, req.body, key));
+      return reply.code(201).send({ refund: refundView(await payments.refund(pathId(req.params.id), req.body, key)) });
     },
     { route: idempotent(app) },
   );

@@ -23,7 +23,7 @@ export function sessionReplay(app: FastifyInstance): IdempotencyOptions {
       const callId = fromUlid(session.call.id);
       if (!req.principal || !callId) throw new AppError("internal_error");
       try {
-        const { signaling_token } = await calls.signalingToken(req.principal, callId);
+        const signaling_token = await calls.signalingToken(req.principal, callId);
         const { urls, username, credential } = calls.turnFor(callId); // only the declared fields: a replay is not serialized by the schema
         return { ...session, signaling_token, turn_credentials: { urls, username, credential } };
       } catch (err) {

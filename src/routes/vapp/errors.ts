@@ -1,4 +1,4 @@
-// The V-app error shape: {type, title, detail[, invalid_parameters]} — exactly the seed's bodies.
+// The V-app error shape: {type, title, detail[, invalid_parameters]} — exactly the original V-app server's bodies.
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { AppError } from "../../domain/errors.ts";
 import { toAppError } from "../../http/errors.ts";

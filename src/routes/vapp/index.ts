@@ -1,17 +1,21 @@
 // The V-app surface (docs/vapp.md): /signup, /login, /token, /users, /users/image, /image at the
-// root, in the seed's shapes and error format. JSON bodies with another content type (or that do
+// root, in the original V-app server's shapes and error format. JSON bodies with another content type (or that do
 // not parse) count as empty, as the original server's clients expect.
 import type { FastifyInstance } from "fastify";
 import { implement } from "../../contract/routes.ts";
+import { serialized, type JsonBody } from "../../contract/types.ts";
+import type { components } from "../../contract/generated/api.d.ts";
 import { AppError } from "../../domain/errors.ts";
 import type { User } from "../../domain/accounts.ts";
 import { readImagePart } from "../../http/uploads.ts";
 import { vappErrorHandler } from "./errors.ts";
 import { acceptsGzip, bodyOf, etagMatches, GZIP_MIN_BYTES, userListEtag, userListRenderer } from "./user-list.ts";
-import { credentialsInput, signupInput } from "./validation.ts";
+import { credentialsInput, signupInput, signupRules } from "./validation.ts";
 
 const MEDIA_TYPE = /^\s*[\w!#$%&'*+.^`|~-]+\/[\w!#$%&'*+.^`|~-]+\s*(;.*)?$/;
 const JSON_TYPE = "application/json; charset=utf-8";
+type VappSession = components["schemas"]["VappSession"];
+type VappUserList = JsonBody<"vappListUsers", 200>;
 
 export default async function vappRoutes(app: FastifyInstance) {
   const { accounts, media, directory } = app.services;
@@ -43,7 +47,7 @@ export default async function vappRoutes(app: FastifyInstance) {
   const session = async (user: User) => {
     const users = (await userList()).json(user.id);
     const head = JSON.stringify({ user: vappUser(user), token: app.tokens.vapp({ id: user.id, username: user.username ?? "" }) });
-    return Buffer.concat([Buffer.from(`${head.slice(0, -1)},"users":`), ...users, Buffer.from("}")]);
+    return serialized<VappSession>(Buffer.concat([Buffer.from(`${head.slice(0, -1)},"users":`), ...users, Buffer.from("}")]));
   };
   const login = async (body: unknown) => {
     const { username, password } = credentialsInput(body);
@@ -54,18 +58,19 @@ export default async function vappRoutes(app: FastifyInstance) {
 
   // The V-app's bodies are checked by its own rules (validation.ts), not by the schema validator.
   const ownRules = { validateBody: false };
+  const signup = signupRules(app.contract.dereferenced.components.schemas.VappSignupRequest);
 
   implement(
     app,
     "vappSignup",
     async (req, reply) => {
-      const user = await accounts.createWithUsername(signupInput(req.body));
-      return reply.status(201).type(JSON_TYPE).send(await session(user));
+      const user = await accounts.createWithUsername(signupInput(req.body, signup));
+      return reply.type(JSON_TYPE).code(201).send(await session(user));
     },
     ownRules,
   );
 
-  implement(app, "vappLogin", async (req, reply) => reply.type(JSON_TYPE).send(await session(await login(req.body))), ownRules);
+  implement(app, "vappLogin", async (req, reply) => reply.type(JSON_TYPE).code(200).send(await session(await login(req.body))), ownRules);
 
   implement(
     app,
@@ -89,7 +94,7 @@ export default async function vappRoutes(app: FastifyInstance) {
     const gzip = list.bytes >= GZIP_MIN_BYTES && acceptsGzip(req.headers["accept-encoding"]);
     if (gzip) reply.header("content-encoding", "gzip");
     const body = bodyOf(gzip ? list.gzip(caller) : list.json(caller));
-    return reply.type(JSON_TYPE).header("content-length", body.length).send(body);
+    return reply.type(JSON_TYPE).header("content-length", body.length).code(200).send(serialized<VappUserList>(body));
   });
 
   // No route bodyLimit for images: a multipart body is not read by the content-type parser (the

@@ -6,12 +6,24 @@ import { hasInvalidText } from "../../domain/text.ts";
 interface Rule {
   field: string;
   min?: { length: number; message: string };
-  max?: number;
+  max?: number | undefined;
 }
 
-const NAME: Rule = { field: "name", min: { length: 3, message: "must be longer than 2 characters" }, max: 64 };
-const PASSWORD: Rule = { field: "password", min: { length: 8, message: "must be at least 8 characters" }, max: 256 };
-const DISPLAY_NAME: Rule = { field: "display_name", min: { length: 3, message: "must be longer than 2 characters" }, max: 80 };
+type Lengths = { minLength?: number; maxLength?: number };
+
+/**
+ * The signup rules: lengths from the request's schema in openapi.yaml (the document a client reads),
+ * order and messages the V-app's own. Its clients show the messages as they are: names say "longer
+ * than" one less than the minimum, the password "at least" the minimum.
+ */
+export function signupRules(schema: { properties: Record<"name" | "password" | "display_name", Lengths> }): Rule[] {
+  const rule = (field: keyof typeof schema.properties, message: (min: number) => string): Rule => {
+    const { minLength, maxLength } = schema.properties[field];
+    return { field, max: maxLength, ...(minLength ? { min: { length: minLength, message: message(minLength) } } : {}) };
+  };
+  const longerThan = (min: number) => `must be longer than ${min - 1} characters`;
+  return [rule("name", longerThan), rule("password", (min) => `must be at least ${min} characters`), rule("display_name", longerThan)];
+}
 
 function check(body: unknown, rules: Rule[]): Record<string, string> {
   const input = body && typeof body === "object" && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
@@ -31,8 +43,8 @@ function check(body: unknown, rules: Rule[]): Record<string, string> {
   return values;
 }
 
-export const signupInput = (body: unknown) => {
-  const v = check(body, [NAME, PASSWORD, DISPLAY_NAME]);
+export const signupInput = (body: unknown, rules: Rule[]) => {
+  const v = check(body, rules);
   return { username: v.name!, password: v.password!, displayName: v.display_name! };
 };
 

@@ -5,10 +5,12 @@
 // by the engine's tick. No socket event may throw: every handler catches and logs with the
 // connection's id, and answers per the protocol.
 import type { WebSocket } from "ws";
+import type { FrameParser } from "../../contract/asyncapi.ts";
 import type { Call } from "../../db/generated/client.ts";
 import type { PubSub } from "../../domain/ports/pubsub.ts";
 import type { CallEvent } from "../../domain/billing.ts";
-import type { Calls, Role } from "../../domain/calls.ts";
+import type { Calls } from "../../domain/calls.ts";
+import type { ParticipantRole } from "../../domain/principal.ts";
 import type { Clock } from "../../domain/ports/clock.ts";
 import { toUlid } from "../../domain/ids.ts";
 import {
@@ -17,19 +19,21 @@ import {
   MAX_MESSAGES_PER_SECOND,
   PING_INTERVAL_MS,
   PONG_TIMEOUT_MS,
-  parseClientFrame,
   type ServerMessage,
 } from "../../domain/signaling.ts";
 
+/** A frame as sent: every frame the server sends is a ServerMessage (asyncapi.yaml, server → client). */
+const encode = (msg: ServerMessage) => JSON.stringify(msg);
+
 type Envelope =
-  | { t: "send"; to: Role | "both"; frame: string }
-  | { t: "replaced"; role: Role; conn: string }
+  | { t: "send"; to: ParticipantRole | "both"; frame: string }
+  | { t: "replaced"; role: ParticipantRole; conn: string }
   | { t: "end"; reason: string };
 
 interface Conn {
   id: string;
   callId: string;
-  role: Role;
+  role: ParticipantRole;
   socket: WebSocket;
   ready: boolean;
   queue: { data: Buffer; binary: boolean }[];
@@ -41,7 +45,7 @@ interface Conn {
   rateCount: number;
 }
 
-const other = (r: Role): Role => (r === "host" ? "guest" : "host");
+const other = (r: ParticipantRole): ParticipantRole => (r === "host" ? "guest" : "host");
 const channel = (callId: string) => `call:${callId}`;
 
 export interface HubDeps {
@@ -50,6 +54,8 @@ export interface HubDeps {
   presence: Pick<Calls, "connected" | "activate" | "disconnected">;
   /** A new connection id (prefixed with this instance's lease id). */
   connectionId(): string;
+  /** Validates a client's frame against asyncapi.yaml. */
+  parseFrame: FrameParser;
   log: { warn(obj: unknown, msg: string): void; error(obj: unknown, msg: string): void };
 }
 
@@ -70,12 +76,12 @@ export class SignalingHub {
 
   /** Delivers a domain event to the call's participants, wherever they are connected. */
   async notify(callId: string, event: CallEvent): Promise<void> {
-    const env: Envelope = event.type === "call_ended" ? { t: "end", reason: event.reason } : { t: "send", to: "both", frame: JSON.stringify(event) };
+    const env: Envelope = event.type === "call_ended" ? { t: "end", reason: event.reason } : { t: "send", to: "both", frame: encode(event) };
     await this.deps.pubsub.publish(channel(callId), JSON.stringify(env));
   }
 
   /** Takes over an upgraded socket whose token was already checked and consumed. */
-  attach(socket: WebSocket, call: Call, role: Role) {
+  attach(socket: WebSocket, call: Call, role: ParticipantRole) {
     const conn: Conn = {
       id: this.deps.connectionId(),
       callId: call.id,
@@ -102,7 +108,7 @@ export class SignalingHub {
     });
     socket.on("close", () => void this.track(this.onClose(conn), conn, "close"));
     socket.on("error", (err) => this.deps.log.warn({ err, conn: conn.id, call: conn.callId }, "signaling: socket error"));
-    void this.track(this.open(conn, call), conn, "set-up").then((ok) => ok || socket.close(1011, "internal error"));
+    void this.track(this.open(conn, call), conn, "set-up").then((ok) => ok || socket.close(CloseCode.setupFailed, "internal error"));
   }
 
   /**
@@ -139,7 +145,7 @@ export class SignalingHub {
     await this.publish(conn.callId, { t: "replaced", role: conn.role, conn: conn.id });
     this.send(conn, { type: "welcome", call_id: toUlid(call.id), role: conn.role, peer_present: joined.peerPresent });
     this.send(conn, { type: "call_state", status: joined.call.status });
-    await this.publish(conn.callId, { t: "send", to: other(conn.role), frame: JSON.stringify({ type: "peer_joined", role: conn.role }) });
+    await this.publish(conn.callId, { t: "send", to: other(conn.role), frame: encode({ type: "peer_joined", role: conn.role }) });
     if (joined.peerPresent) this.send(conn, { type: "peer_joined", role: other(conn.role) });
     conn.ready = true;
     for (const f of conn.queue.splice(0)) this.onFrame(conn, f.data, f.binary);
@@ -170,12 +176,12 @@ export class SignalingHub {
       this.send(conn, { type: "error", code: "invalid_message", message: "frames must be JSON text" });
       return;
     }
-    const parsed = parseClientFrame(data.toString("utf8"));
+    const parsed = this.deps.parseFrame(data.toString("utf8"));
     if (!parsed.ok) {
       this.send(conn, { type: "error", code: parsed.code, message: parsed.message });
       return;
     }
-    const frame = JSON.stringify({ ...parsed.message, from: conn.role });
+    const frame = encode({ ...parsed.message, from: conn.role });
     this.publish(conn.callId, { t: "send", to: other(conn.role), frame }).catch((err) => {
       this.deps.log.error({ err, conn: conn.id, call: conn.callId }, "signaling: relay failed");
       this.send(conn, { type: "error", code: "internal_error", message: "the frame could not be relayed" });
@@ -201,8 +207,8 @@ export class SignalingHub {
   }
 
   /** Tells the other participant (wherever connected) that `role` has gone. */
-  peerLeft(callId: string, role: Role) {
-    return this.publish(callId, { t: "send", to: other(role), frame: JSON.stringify({ type: "peer_left", role }) });
+  peerLeft(callId: string, role: ParticipantRole) {
+    return this.publish(callId, { t: "send", to: other(role), frame: encode({ type: "peer_left", role }) });
   }
 
   private async subscribe(callId: string) {
@@ -253,7 +259,7 @@ export class SignalingHub {
   }
 
   private send(conn: Conn, msg: ServerMessage) {
-    this.sendRaw(conn, JSON.stringify(msg));
+    this.sendRaw(conn, encode(msg));
   }
 
   private sendRaw(conn: Conn, frame: string) {

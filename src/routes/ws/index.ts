@@ -4,11 +4,12 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { WebSocket } from "ws";
 import { implement } from "../../contract/routes.ts";
 import type { Call } from "../../db/generated/client.ts";
-import type { Role } from "../../domain/calls.ts";
+import type { ParticipantRole } from "../../domain/principal.ts";
 import { AppError } from "../../domain/errors.ts";
 import { fromUlid } from "../../domain/ids.ts";
+import { CloseCode } from "../../domain/signaling.ts";
 
-const admitted = new WeakMap<FastifyRequest, { call: Call; role: Role }>();
+const admitted = new WeakMap<FastifyRequest, { call: Call; role: ParticipantRole }>();
 
 export default async function signalingRoutes(app: FastifyInstance) {
   const { calls, signaling } = app.services;
@@ -32,7 +33,7 @@ export default async function signalingRoutes(app: FastifyInstance) {
         },
         wsHandler: (socket: WebSocket, req: FastifyRequest) => {
           const claim = admitted.get(req);
-          if (!claim) return socket.close(4001, "bad token");
+          if (!claim) return socket.close(CloseCode.badToken, "bad token");
           admitted.delete(req);
           signaling.attach(socket, claim.call, claim.role);
         },

@@ -1,0 +1,20 @@
+// Who is asking. The security hooks produce a Principal (src/plugins/auth.ts); handlers and domain
+// functions take it. Roles of accounts rank guest < user < verified_user < host < admin
+// (docs/tokens.md); a call's participants are its host and its guest (ParticipantRole).
+import type { User } from "./accounts.ts";
+
+/** Account roles, lowest first. */
+export const USER_ROLES = ["user", "verified_user", "host", "admin"] as const satisfies readonly User["role"][];
+export type UserRole = (typeof USER_ROLES)[number];
+
+/** A signed-in user, with the account row as the security hook read it for this request. */
+export type UserPrincipal = { kind: "user"; id: string; role: UserRole; account: User };
+/** A guest (guest token): no account, only an id. */
+export type GuestPrincipal = { kind: "guest"; id: string };
+export type Principal = UserPrincipal | GuestPrincipal;
+/** What the domain's rules need of a principal: which kind, and its id. */
+export type PrincipalRef = Pick<Principal, "kind" | "id">;
+
+/** A caller's side of a call. */
+export type ParticipantRole = "host" | "guest";
+
