@@ -8,7 +8,6 @@ import { openDatabase } from "../src/db/client.ts";
 import { emailKeyOf, roleProblem } from "../src/domain/accounts.ts";
 import { USER_ROLES, type UserRole } from "../src/domain/principal.ts";
 
-
 const USAGE = `usage: npm run admin -- promote <email> <role>
   roles: ${USER_ROLES.join(", ")}`;
 

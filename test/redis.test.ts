@@ -13,7 +13,7 @@ import { captureLogs, relaxedLimits, sharedDatabase, testApp } from "./helpers/a
 import { bearer, connect, createLink, join, makeGuest, makeUser, nextWhere, startCall } from "./helpers/calls.ts";
 import { NO_REDIS, NO_REDIS_SERVER, TEST_REDIS_URL, ownRedis } from "./helpers/redis.ts";
 import { RedisPubSub } from "../src/adapters/pubsub/redis.ts";
-import { errorBody, json } from "./v1/helpers.ts";
+import { errorBody, json } from "./helpers/v1.ts";
 import type { FastifyInstance } from "fastify";
 
 const RATE_LIMITED = errorBody("rate_limited", "Too many requests. Try again later.");

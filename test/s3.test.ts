@@ -11,7 +11,7 @@ import { MEDIA_CACHE_CONTROL } from "../src/domain/ports/storage.ts";
 import { captureLogs, testApp } from "./helpers/app.ts";
 import { gif, gpsPhoto, multipart, png } from "./helpers/images.ts";
 import { S3RVER_CREDENTIALS, startS3Server, type S3TestServer } from "./helpers/s3-server.ts";
-import { bearer, errorBody, json, PASSWORD, register } from "./v1/helpers.ts";
+import { bearer, errorBody, json, PASSWORD, register } from "./helpers/v1.ts";
 
 // The service finds its credentials where the SDK looks for them.
 Object.assign(process.env, S3RVER_CREDENTIALS);

@@ -101,7 +101,9 @@ export function frameParser({ clientMessages }: Pick<SignalingContract, "clientM
     if (!validate) return { ok: false, code: "invalid_message", message: `unknown message type; expected one of ${expected}` };
     if (!validate(value)) {
       const first = validate.errors?.[0];
-      return { ok: false, code: "invalid_message", message: `${type}${first?.instancePath ?? ""}: ${first?.message ?? "is invalid"}` };
+      // A field the message does not have is named, so the client sees which one.
+      const extra = first?.keyword === "additionalProperties" ? `/${String(first.params.additionalProperty)}` : "";
+      return { ok: false, code: "invalid_message", message: `${type}${first?.instancePath ?? ""}${extra}: ${first?.message ?? "is invalid"}` };
     }
     return { ok: true, message: value as ClientMessage };
   };

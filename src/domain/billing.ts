@@ -15,6 +15,7 @@ import type { Clock } from "./ports/clock.ts";
 import { transition } from "./call-state.ts";
 import { uuidv7 } from "./ids.ts";
 import type { ServerMessage } from "./signaling.ts";
+import type { ParticipantRole } from "./principal.ts";
 import { split } from "./money.ts";
 
 export const MINUTE_MS = 60_000;
@@ -352,7 +353,7 @@ export function billingEngine({ db, sql, clock, provider, notify, log, paralleli
    * reconnect grace); and the call never ends before it started, nor before a window captured in
    * full while it was active (billed_until). So its charge is always the rule for its start and end.
    */
-  async function markEnded(callId: string, reason: EndReason, endedAt: Date, opts: { from?: readonly CallStatus[]; gone?: "host" | "guest" } = {}): Promise<Call | null> {
+  async function markEnded(callId: string, reason: EndReason, endedAt: Date, opts: { from?: readonly CallStatus[]; gone?: ParticipantRole } = {}): Promise<Call | null> {
     const t = now();
     const from = opts.from ?? ["pending", "waiting", "active"];
     let ended = opts.gone ? null : await transition(db, callId, "cancelled", t, { from, changes: { endReason: reason, endedAt } });
@@ -365,7 +366,7 @@ export function billingEngine({ db, sql, clock, provider, notify, log, paralleli
         : Prisma.empty;
       // Expressions on the row itself: re-evaluated on the version this statement updates, should
       // another statement change the row first.
-      const left = (role: "host" | "guest") =>
+      const left = (role: ParticipantRole) =>
         Prisma.sql`CASE WHEN ${Prisma.raw(`"${role}_conn"`)} IS NULL AND ${Prisma.raw(`"${role}_left_at"`)} + ${grace} <= ${at} THEN ${Prisma.raw(`"${role}_left_at"`)} END`;
       const [row] = await q<CallRow>`
         UPDATE "calls" SET "status" = 'ending', "updated_at" = ${t},

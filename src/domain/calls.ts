@@ -53,7 +53,6 @@ export interface CallSession {
   turn: TurnCredentials;
 }
 
-
 /** The caller's role in the call, or null when they are not part of it. */
 export function participantRole(call: Call, p: PrincipalRef | null): ParticipantRole | null {
   if (!p) return null;

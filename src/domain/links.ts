@@ -30,7 +30,8 @@ export function newShortCode(): string {
 
 /** A host's terms for a link, as set on create (rate and window required) or update; absent ones stay as they are. */
 export type LinkTerms = Partial<Pick<CallLink, "rateCents" | "windowMinutes" | "expiresAt" | "maxUses" | "label" | "scheduledStart" | "scheduledEnd" | "isActive">>;
-export type NewLinkTerms = LinkTerms & Pick<CallLink, "rateCents" | "windowMinutes">;
+/** A new link's terms: a new link is always active. */
+export type NewLinkTerms = Omit<LinkTerms, "isActive"> & Pick<CallLink, "rateCents" | "windowMinutes">;
 
 /**
  * Business rules beyond the schema: the rate's range, real instants and the schedule's order (a

@@ -10,7 +10,7 @@ import type { Clock } from "./ports/clock.ts";
 import type { Connect } from "./connect.ts";
 import { AppError } from "./errors.ts";
 import { uuidv7 } from "./ids.ts";
-import { formatCents, parseCents } from "./money.ts";
+import { formatCents } from "./money.ts";
 import { afterCursor, newestFirst, toPage, type Page, type SortKey } from "./pagination.ts";
 
 export type RefundReason = "requested_by_customer" | "duplicate" | "fraudulent";
@@ -203,9 +203,10 @@ export function payments({ db, clock, provider, connect, availableAfterMs }: Pay
     /**
      * Refunds (part of) a capture: never more than is left of it. The provider's idempotency key
      * comes from the admin's key, so a retried request never refunds twice. The refund is recorded
-     * by the provider's id (a webhook about it may have recorded it first).
+     * by the provider's id (a webhook about it may have recorded it first). Without an amount, all
+     * that is left; an amount that could not be read is NaN, refused with the rest.
      */
-    async refund(captureId: string, body: { amount?: string; reason: RefundReason }, clientKey: string): Promise<Refund> {
+    async refund(captureId: string, body: { amountCents?: number | undefined; reason: RefundReason }, clientKey: string): Promise<Refund> {
       const capture = await db.capture.findUnique({ where: { id: captureId }, include: { call: { select: { payeeRef: true } } } });
       if (!capture) throw new AppError("not_found");
       // A retry whose first attempt went through at the provider although its answer was lost
@@ -215,8 +216,8 @@ export function payments({ db, clock, provider, connect, availableAfterMs }: Pay
       if (done) return done;
       const refunded = await db.refund.aggregate({ where: { captureId, status: { in: REFUNDING } }, _sum: { amountCents: true } });
       const left = capture.grossCents - (refunded._sum.amountCents ?? 0);
-      const amountCents = body.amount === undefined ? left : parseCents(body.amount);
-      if (amountCents === null || amountCents <= 0) throw new AppError("validation_error", { amount: "must be a positive amount" });
+      const amountCents = body.amountCents ?? left;
+      if (!Number.isInteger(amountCents) || amountCents <= 0) throw new AppError("validation_error", { amount: "must be a positive amount" });
       if (amountCents > left) throw new AppError("validation_error", { amount: `is more than the ${formatCents(left)} left to refund` });
       const holdRef =
         capture.paymentRef ??

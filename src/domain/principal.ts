@@ -1,7 +1,7 @@
 // Who is asking. The security hooks produce a Principal (src/plugins/auth.ts); handlers and domain
-// functions take it. Roles of accounts rank guest < user < verified_user < host < admin
-// (docs/tokens.md); a call's participants are its host and its guest (ParticipantRole).
-import type { User } from "./accounts.ts";
+// functions take it. Account roles rank user < verified_user < host < admin, and a guest is below
+// them all (docs/tokens.md); a call's participants are its host and its guest (ParticipantRole).
+import type { User } from "../db/generated/client.ts";
 
 /** Account roles, lowest first. */
 export const USER_ROLES = ["user", "verified_user", "host", "admin"] as const satisfies readonly User["role"][];

@@ -14,6 +14,8 @@ export const PONG_TIMEOUT_MS = 10_000;
 /** Every code the server closes a connection with (asyncapi.yaml's `x-close-codes` describes each). */
 export const CloseCode = {
   shutdown: 1001,
+  /** A malformed WebSocket frame (unmasked, reserved bits, unknown opcode): the ws library closes with it (RFC 6455). */
+  protocolError: 1002,
   /** A text frame that is not UTF-8: the ws library closes with it (RFC 6455). */
   invalidUtf8: 1007,
   setupFailed: 1011,

@@ -4,7 +4,7 @@
 import t from "tap";
 import { appOn, PROVIDERS } from "../helpers/stripe-app.ts";
 import { fromUlid } from "../../src/domain/ids.ts";
-import { mailToken } from "../v1/helpers.ts";
+import { mailToken } from "../helpers/v1.ts";
 import { advance, connect, createLink, getCall, initiate, join, makeGuest, makeUser, startCall } from "../helpers/calls.ts";
 
 const MIN = 60_000;

@@ -4,7 +4,7 @@ import argon2 from "argon2";
 import t from "tap";
 import type { Passwords } from "../../src/domain/passwords.ts";
 import { testApp, CHEAP_ARGON2 } from "../helpers/app.ts";
-import { json, PASSWORD, post, register } from "./helpers.ts";
+import { json, PASSWORD, post, register } from "../helpers/v1.ts";
 
 const calls: { fn: "verify" | "hash"; params: string }[] = [];
 const phcParams = (phc: string) => phc.split("$").slice(1, 4).join("$"); // argon2id$v=19$m=…,t=…,p=…

@@ -1,7 +1,7 @@
 // v1 register, login, refresh rotation and theft detection, logout, guests.
 import t from "tap";
 import { testApp } from "../helpers/app.ts";
-import { bearer, errorBody, login, PASSWORD, post, register } from "./helpers.ts";
+import { bearer, errorBody, login, PASSWORD, post, register } from "../helpers/v1.ts";
 
 const ULID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
 const RT = /^rt_[A-Za-z0-9_-]{43}$/;

@@ -11,7 +11,7 @@ import { bearer, createLink, makeGuest, makeUser, startCall, type Party } from "
 import { multipart, png } from "../helpers/images.ts";
 import { loadContract, type Operation } from "../../src/contract/spec.ts";
 import { toUlid, uuidv7 } from "../../src/domain/ids.ts";
-import { errorBody, json } from "./helpers.ts";
+import { errorBody, json } from "../helpers/v1.ts";
 
 const UNAUTHORIZED = errorBody("unauthorized", "Authentication is required or the token is invalid.");
 const FORBIDDEN = errorBody("forbidden", "You do not have permission to do this.");

@@ -5,7 +5,7 @@ import { errorStatus, AppError, type ErrorCode } from "../../src/domain/errors.t
 import { messages } from "../../src/http/i18n.ts";
 import { renderV1 } from "../../src/routes/v1/errors.ts";
 import { testApp } from "../helpers/app.ts";
-import { bearer, json, PASSWORD, register } from "./helpers.ts";
+import { bearer, json, PASSWORD, register } from "../helpers/v1.ts";
 
 const { app } = await testApp(t);
 

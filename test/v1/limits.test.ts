@@ -3,7 +3,7 @@
 import t from "tap";
 import { defaultRateLimits } from "../../src/config.ts";
 import { relaxedLimits, testApp } from "../helpers/app.ts";
-import { bearer, errorBody, json, PASSWORD, register } from "./helpers.ts";
+import { bearer, errorBody, json, PASSWORD, register } from "../helpers/v1.ts";
 
 const { app, clock } = await testApp(t, {
   overrides: {

@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import t from "tap";
 import { testApp } from "../helpers/app.ts";
-import { bearer, errorBody, login, mailToken, outbox, PASSWORD, post, register } from "./helpers.ts";
+import { bearer, errorBody, login, mailToken, outbox, PASSWORD, post, register } from "../helpers/v1.ts";
 
 const { app, clock, dataDir } = await testApp(t);
 const HOUR = 3600 * 1000;

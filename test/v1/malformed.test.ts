@@ -7,7 +7,7 @@ import { messages } from "../../src/http/i18n.ts";
 import { errorStatus, type ErrorCode } from "../../src/domain/errors.ts";
 import { testApp } from "../helpers/app.ts";
 import { multipart } from "../helpers/images.ts";
-import { bearer, outbox, register } from "./helpers.ts";
+import { bearer, outbox, register } from "../helpers/v1.ts";
 
 const { app, dataDir } = await testApp(t);
 const files = (dir: string) => {

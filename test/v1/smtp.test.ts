@@ -5,7 +5,7 @@ import path from "node:path";
 import t from "tap";
 import { SMTPServer } from "smtp-server";
 import { captureLogs, testApp } from "../helpers/app.ts";
-import { post, register } from "./helpers.ts";
+import { post, register } from "../helpers/v1.ts";
 
 interface Received {
   from: string | undefined;

@@ -8,7 +8,7 @@ import t from "tap";
 import { createLocalJWKSet, importPKCS8, jwtVerify, SignJWT, decodeProtectedHeader } from "jose";
 import { testApp } from "../helpers/app.ts";
 import { signup } from "../helpers/vapp.ts";
-import { bearer, errorBody, login, register } from "./helpers.ts";
+import { bearer, errorBody, login, register } from "../helpers/v1.ts";
 
 const UNAUTHORIZED = errorBody("unauthorized", "Authentication is required or the token is invalid.");
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");

@@ -9,7 +9,7 @@ import t from "tap";
 import { testApp } from "../helpers/app.ts";
 import { GPS_IFD_TAG, PRIVATE_MARK, exifIfd0Tags, gif, gpsPhoto, multipart, pngBomb, webpCanvasBomb } from "../helpers/images.ts";
 import { runAdmin } from "../../scripts/admin.ts";
-import { bearer, errorBody, json, login, mailToken, PASSWORD, post, register } from "./helpers.ts";
+import { bearer, errorBody, json, login, mailToken, PASSWORD, post, register } from "../helpers/v1.ts";
 
 const { app, clock, dataDir } = await testApp(t);
 const FORBIDDEN = errorBody("forbidden", "You do not have permission to do this.");

@@ -3,6 +3,7 @@
 import type { FastifyInstance } from "fastify";
 import { implement } from "../../contract/routes.ts";
 import { pathId } from "../../domain/ids.ts";
+import { parseCents } from "../../domain/money.ts";
 import { pageLimit } from "../../domain/pagination.ts";
 import { requireRole } from "../../plugins/auth.ts";
 import { idempotent } from "../../plugins/idempotency.ts";
@@ -38,7 +39,9 @@ export default async function paymentRoutes(app: FastifyInstance) {
     async (req, reply) => {
       requireRole(req.principal, "admin");
       const key = String(req.headers["x-idempotency-key"]).toLowerCase();
-      return reply.code(201).send({ refund: refundView(await payments.refund(pathId(req.params.id), req.body, key)) });
+      const { amount, reason } = req.body;
+      const amountCents = amount === undefined ? undefined : (parseCents(amount) ?? NaN);
+      return reply.code(201).send({ refund: refundView(await payments.refund(pathId(req.params.id), { amountCents, reason }, key)) });
     },
     { route: idempotent(app) },
   );
