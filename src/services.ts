@@ -26,6 +26,8 @@ import { instanceLease, type InstanceLease } from "./domain/instances.ts";
 import { links, type Links } from "./domain/links.ts";
 import { payments, type Payments } from "./domain/payments.ts";
 import { webhooks, type Webhooks } from "./domain/webhooks.ts";
+import { callNotices, notifications, type CallNotices, type Notifications } from "./domain/notifications.ts";
+import { EventStreams } from "./routes/v1/event-streams.ts";
 import { SignalingHub } from "./routes/ws/hub.ts";
 
 export interface ServiceOverrides {
@@ -53,6 +55,9 @@ export interface Services {
   webhooks: Webhooks;
   billing: BillingEngine;
   signaling: SignalingHub;
+  notifications: Notifications;
+  /** The live channel's streams held by this instance (GET /v1/events). */
+  events: EventStreams;
   provider: PaymentProvider;
   instance: InstanceLease;
   /** Takes this instance's lease and joins the directory's pub/sub channel; before any connection is accepted. */
@@ -117,11 +122,20 @@ export function buildServices(deps: {
   const pubsub = sharedPubsub ?? new MemoryPubSub();
   const instance = instanceLease(db, clock);
   let hub: SignalingHub | undefined;
+  const notificationService = notifications({ db, clock, pubsub, log });
+  // A notice that cannot be stored (a database outage) must not fail the call it is about.
+  const stored = callNotices(db, notificationService);
+  const notices: CallNotices = {
+    incoming: (call, link) => stored.incoming(call, link).catch((err) => log.error({ err, call: call.id }, "notification call_incoming not stored")),
+    missed: (call) => stored.missed(call).catch((err) => log.error({ err, call: call.id }, "notification call_missed not stored")),
+  };
+  const events = new EventStreams({ clock, pubsub, notifications: notificationService, log });
   const billing = billingEngine({
     db,
     sql,
     clock,
     provider,
+    notices,
     // Best effort: a notice that cannot be published (Redis unreachable) must not fail the billing step.
     notify: (callId, event) => hub!.notify(callId, event).catch((err) => log.warn({ err, callId, event: event.type }, "signaling: notice not delivered")),
     log: { error: (obj, msg) => log.error(obj, msg) },
@@ -141,6 +155,7 @@ export function buildServices(deps: {
     connect: connectService,
     customerOf: paymentService.customerOf,
     turn: { urls: config.turn.urls, secret: deps.turnSecret, ttlSeconds: config.turn.ttlSeconds },
+    notices,
     ...(overrides.endWaitMs !== undefined ? { endWaitMs: overrides.endWaitMs } : {}),
   });
   hub = new SignalingHub({
@@ -183,8 +198,9 @@ export function buildServices(deps: {
           if (stopped) return;
           try {
             signaling.sweep(); // liveness: pings and pong deadlines (same clock)
+            events.sweep(); // heartbeats and expired tokens of the live channel
           } catch (err) {
-            log.error({ err }, "signaling liveness sweep failed");
+            log.error({ err }, "liveness sweep failed");
           }
           tick().catch((err) => log.error({ err }, "billing tick failed"));
         }, period)
@@ -198,6 +214,8 @@ export function buildServices(deps: {
     links: linkService,
     calls: callService,
     payments: paymentService,
+    notifications: notificationService,
+    events,
     connect: connectService,
     webhooks: webhooks({ db, sql, clock, provider, log }),
     billing,
@@ -215,6 +233,7 @@ export function buildServices(deps: {
       if (timer) clearInterval(timer);
       await billing.idle();
       await signaling.shutdown();
+      await events.close();
       await billing.idle();
       // Every connection of this instance has been recorded as closed: the lease is given up.
       await instance.release().catch((err) => log.error({ err }, "instance lease release failed"));

@@ -16,6 +16,7 @@ import { transition } from "./call-state.ts";
 import { uuidv7 } from "./ids.ts";
 import type { ServerMessage } from "./signaling.ts";
 import type { ParticipantRole } from "./principal.ts";
+import type { CallNotices } from "./notifications.ts";
 import { split } from "./money.ts";
 
 export const MINUTE_MS = 60_000;
@@ -213,12 +214,14 @@ export interface BillingDeps {
   clock: Clock;
   provider: PaymentProvider;
   notify: Notify;
+  /** Tells the host they missed the call (never throws: a notice that fails is logged by its maker). */
+  notices?: Pick<CallNotices, "missed">;
   log?: { error(obj: unknown, msg: string): void };
   /** Calls a tick works on at once (default TICK_PARALLELISM). */
   parallelism?: number | undefined;
 }
 
-export function billingEngine({ db, sql, clock, provider, notify, log, parallelism }: BillingDeps) {
+export function billingEngine({ db, sql, clock, provider, notify, notices, log, parallelism }: BillingDeps) {
   const q = sqlTag(sql);
   const now = () => new Date(clock.now());
   const inFlightMax = Math.max(1, Math.floor(parallelism ?? TICK_PARALLELISM));
@@ -457,9 +460,11 @@ export function billingEngine({ db, sql, clock, provider, notify, log, paralleli
       case "end":
         await markEnded(call.id, (task.reason ?? "billing_failed") as EndReason, task.refTime ?? now());
         return void (await finishTask(task, "done"));
-      case "no_show":
-        await markEnded(call.id, "host_no_show", now(), { from: ["pending", "waiting"] });
+      case "no_show": {
+        const missed = await markEnded(call.id, "host_no_show", now(), { from: ["pending", "waiting"] });
+        if (missed) await notices?.missed(missed);
         return void (await finishTask(task, "done"));
+      }
       case "reconnect_deadline": {
         // Only if that participant is still gone since that very moment (no reconnect meanwhile).
         if (task.refTime) await markEnded(call.id, "connection_lost", task.refTime, { from: ["active"], gone: task.reason === "host" ? "host" : "guest" });

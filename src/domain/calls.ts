@@ -12,6 +12,7 @@ import { LIVE, isFinished, transition } from "./call-state.ts";
 import type { Clock } from "./ports/clock.ts";
 import { AppError } from "./errors.ts";
 import { uuidv7 } from "./ids.ts";
+import type { CallNotices } from "./notifications.ts";
 import { digest, newOpaqueToken } from "./tokens.ts";
 import type { ParticipantRole, PrincipalRef } from "./principal.ts";
 import { unavailableReason, type Links } from "./links.ts";
@@ -32,6 +33,8 @@ export interface CallsDeps {
   /** The payer's customer at the provider (created on first use), or null when the provider needs none. */
   customerOf: (p: PrincipalRef) => Promise<string | null>;
   turn: TurnConfig;
+  /** Tells the host a guest is waiting (never throws: a notice that fails is logged by its maker). */
+  notices: Pick<CallNotices, "incoming">;
   /** How long an end request waits for the call's settlement before answering 202 (real ms). */
   endWaitMs?: number;
 }
@@ -61,7 +64,7 @@ export function participantRole(call: Call, p: PrincipalRef | null): Participant
   return null;
 }
 
-export function calls({ db, clock, links, billing, provider, connect, customerOf, turn, endWaitMs = 5000 }: CallsDeps) {
+export function calls({ db, clock, links, billing, provider, connect, customerOf, turn, notices, endWaitMs = 5000 }: CallsDeps) {
   const now = () => new Date(clock.now());
 
   async function details(call: Call & { link?: CallLink }): Promise<CallDetails> {
@@ -237,6 +240,7 @@ export function calls({ db, clock, links, billing, provider, connect, customerOf
         }
         throw new AppError("call_not_active", { status: ended.status });
       }
+      await notices.incoming(waiting, link);
       return {
         call: await details({ ...waiting, link }),
         signalingToken: await issueSignalingToken(call, "guest", p.id),

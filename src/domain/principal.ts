@@ -7,8 +7,10 @@ import type { User } from "../db/generated/client.ts";
 export const USER_ROLES = ["user", "verified_user", "host", "admin"] as const satisfies readonly User["role"][];
 export type UserRole = (typeof USER_ROLES)[number];
 
+/** The token a caller presented: its `jti`, and when it expires (ms since the epoch). */
+export type PresentedToken = { id: string; expiresAt: number };
 /** A signed-in user, with the account row as the security hook read it for this request. */
-export type UserPrincipal = { kind: "user"; id: string; role: UserRole; account: User };
+export type UserPrincipal = { kind: "user"; id: string; role: UserRole; account: User; token: PresentedToken };
 /** A guest (guest token): no account, only an id. */
 export type GuestPrincipal = { kind: "guest"; id: string };
 export type Principal = UserPrincipal | GuestPrincipal;

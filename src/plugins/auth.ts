@@ -178,24 +178,24 @@ export default fp(
     }
 
     /** The caller rule for accounts: the account as it is now, with its current role. */
-    async function currentUser(id: string | null): Promise<UserPrincipal> {
+    async function currentUser(id: string | null, claims: Record<string, unknown>): Promise<UserPrincipal> {
       const account = id ? await opts.callers.accountNow(id) : null;
       if (!id || !account) throw unknownCaller();
-      return { kind: "user", id, role: account.role, account };
+      return { kind: "user", id, role: account.role, account, token: { id: String(claims.jti ?? ""), expiresAt: Number(claims.exp) * 1000 } };
     }
 
     app.decorate("securitySchemes", {
       vappToken: async (req) => {
         const claims = await verifyBearer(req, AUDIENCE.vapp);
         if (typeof claims.user_id !== "string" || claims.user_id === "") throw refuse("missing_user_id");
-        req.principal = await currentUser(fromVappUserId(claims.user_id));
+        req.principal = await currentUser(fromVappUserId(claims.user_id), claims);
       },
       accessToken: async (req) => {
         const claims = await verifyBearer(req, AUDIENCE.v1);
         const id = typeof claims.sub === "string" ? fromUlid(claims.sub) : null;
         // The role claim only tells an access token from a guest token; the account's role decides.
         if (!id || claims.role === "guest" || typeof claims.role !== "string") throw refuse("invalid");
-        req.principal = await currentUser(id);
+        req.principal = await currentUser(id, claims);
       },
       guestToken: async (req) => {
         const claims = await verifyBearer(req, AUDIENCE.v1);

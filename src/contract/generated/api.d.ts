@@ -1166,6 +1166,139 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's notifications, newest first
+         * @description The notifications addressed to the caller, newest first by `created_at`, a page at a time;
+         *     `unread=true` keeps only those not yet read. Signed-in users only: a guest token is
+         *     `401 unauthorized`. The same notifications arrive live on `GET /v1/events`.
+         */
+        get: operations["listNotifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/notifications/unread-count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How many of the caller's notifications are unread
+         * @description The number of the caller's notifications with `read_at` null (for a badge). Signed-in users
+         *     only: a guest token is `401 unauthorized`.
+         */
+        get: operations["getUnreadNotificationCount"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/notifications/{id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The notification's `id` (from `GET /v1/notifications` or the `id:` of a `GET /v1/events` event). */
+                id: components["parameters"]["NotificationId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Mark one notification read
+         * @description Sets the notification's `read_at` to now. Idempotent: marking a notification that is
+         *     already read again answers `204` and keeps its first `read_at`. A notification that is not
+         *     the caller's is `404 not_found`, as an unknown id is (another user's notification is never
+         *     revealed); a path `id` that is not a ULID is `400 validation_error` (`details.id`), as for
+         *     every path id. Signed-in users only: a guest token is `401 unauthorized`. No request body.
+         */
+        put: operations["markNotificationRead"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/notifications/read-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark all the caller's notifications read
+         * @description Sets `read_at` to now on every unread notification of the caller; those already read keep
+         *     their first `read_at`. Answers `204` also when nothing was unread. Signed-in users only: a
+         *     guest token is `401 unauthorized`. No request body.
+         */
+        post: operations["markAllNotificationsRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's live notifications (Server-Sent Events)
+         * @description A `text/event-stream` that stays open. Each notification of the caller is sent as
+         *     `event: notification` the moment it is stored, on whichever instance the client is
+         *     connected to: `id:` is the notification's `id`, `data:` the `Notification` as JSON on one
+         *     line. A comment line (`: heartbeat`) every 25 seconds keeps proxies from closing an idle
+         *     stream.
+         *
+         *     The stream opens with `retry: 3000` (how long an EventSource waits before reconnecting).
+         *     Resuming: with `Last-Event-ID` (the `id` of the last notification received), the stream
+         *     first sends, oldest first, every stored notification of the caller newer than it (at most
+         *     500; the rest are in `GET /v1/notifications`), then the live ones.
+         *
+         *     One stream per access token: opening a second stream with the same token ends the first,
+         *     which receives `event: replaced` and is then closed. The stream ends when the access token
+         *     expires: `event: token_expired`, then the server closes it; reconnect with a fresh token
+         *     (`POST /v1/auth/refresh`) and `Last-Event-ID`. These two events carry `data: {}` and no
+         *     `id:`. When the server shuts down it closes the stream without an event: reconnect the same
+         *     way.
+         *
+         *     Signed-in users only: the access token goes in the `Authorization: Bearer` header (a guest
+         *     token is `401 unauthorized`). Browsers: the built-in `EventSource` sends no headers; use a
+         *     fetch-based EventSource (e.g. `@microsoft/fetch-event-source`). Errors before the stream
+         *     opens are the usual JSON envelope.
+         */
+        get: operations["streamEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/ws": {
         parameters: {
             query?: never;
@@ -2110,6 +2243,79 @@ export interface components {
             /** @description The refund. */
             refund: components["schemas"]["Refund"];
         };
+        /**
+         * @description What the notification is about (it decides the fields of `data`). `call_incoming`: a guest
+         *     is waiting on one of the host's links; `call_missed`: the host never joined a call (the
+         *     no-show). `call_ended`, `payment_captured`, `earning_recorded`, `payment_failed`,
+         *     `refund_issued`, `payout_paid` and `payout_failed` are reserved for the payments work:
+         *     none is sent yet, and their `data` will be described when they are produced. Clients
+         *     should ignore types they do not know.
+         * @enum {string}
+         */
+        NotificationType: "call_incoming" | "call_missed" | "call_ended" | "payment_captured" | "earning_recorded" | "payment_failed" | "refund_issued" | "payout_paid" | "payout_failed";
+        /**
+         * @description A notification addressed to one user.
+         * @example {
+         *       "id": "01JD4R0BWJ8T3QK5V7XN2M9PRD",
+         *       "type": "call_incoming",
+         *       "data": {
+         *         "call_id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
+         *         "link_id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+         *         "short_code": "Xk3P9qRt2Z",
+         *         "guest_display_name": "Gina",
+         *         "rate_per_minute": "3.00",
+         *         "window_size_minutes": 10
+         *       },
+         *       "created_at": "2024-11-20T12:15:57.842Z",
+         *       "read_at": null
+         *     }
+         */
+        Notification: {
+            /** @description The notification's id (time-ordered; the `id:` of its `event: notification` on `GET /v1/events`, and what `Last-Event-ID` takes). */
+            id: components["schemas"]["Id"];
+            /** @description What the notification is about; it decides the fields of `data`. */
+            type: components["schemas"]["NotificationType"];
+            /**
+             * @description The details, by `type`:
+             *
+             *     * `call_incoming` (to the host, when a guest is waiting): `call_id` (the call's id,
+             *       for `POST /v1/calls/{id}/join`), `link_id`, `short_code` (the link's),
+             *       `guest_display_name` (the name the guest gave), `rate_per_minute` (USD, a decimal
+             *       string such as `"3.00"`) and `window_size_minutes` (an integer), as on the call.
+             *     * `call_missed` (to the host, when the host never joined and the call ended as
+             *       `host_no_show`): `call_id`, `link_id`, `short_code` and `guest_display_name`.
+             *     * the other types: reserved for the payments work; their fields will be described
+             *       when they are produced.
+             */
+            data: {
+                [key: string]: unknown;
+            };
+            /**
+             * Format: date-time
+             * @description When the notification was stored and sent (UTC, ISO 8601 with milliseconds).
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the user first marked it read; `null` while unread.
+             */
+            read_at: string | null;
+        };
+        NotificationPage: {
+            /** @description The notifications of this page, newest first. */
+            data: components["schemas"]["Notification"][];
+            /** @description How to ask for the next page. */
+            pagination: components["schemas"]["Pagination"];
+        };
+        /**
+         * @example {
+         *       "count": 3
+         *     }
+         */
+        UnreadCount: {
+            /** @description How many of the caller's notifications are unread (`read_at` null). */
+            count: number;
+        };
     };
     responses: {
         /**
@@ -2737,6 +2943,8 @@ export interface components {
         IdempotencyKeyRequired: string;
         /** @description The call's `id` (from initiate, `GET /v1/calls` or a signaling message). */
         CallId: components["schemas"]["Id"];
+        /** @description The notification's `id` (from `GET /v1/notifications` or the `id:` of a `GET /v1/events` event). */
+        NotificationId: components["schemas"]["Id"];
     };
     requestBodies: never;
     headers: {
@@ -5728,6 +5936,239 @@ export interface operations {
             503: components["responses"]["PaymentsUnavailable"];
         };
     };
+    listNotifications: {
+        parameters: {
+            query?: {
+                /** @description `true`: only unread notifications (`read_at` null); absent: all. */
+                unread?: boolean;
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `pagination.cursor` of the previous page (opaque); anything else is a `validation_error`. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of notifications. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "id": "01JD7QTEN1R6BC9V3YF0D2XKMA",
+                     *           "type": "call_missed",
+                     *           "data": {
+                     *             "call_id": "01JD7QH9N28VA7SJSX8RXF3X3Y",
+                     *             "link_id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+                     *             "short_code": "Xk3P9qRt2Z",
+                     *             "guest_display_name": "Marco"
+                     *           },
+                     *           "created_at": "2024-11-21T16:10:27.361Z",
+                     *           "read_at": null
+                     *         },
+                     *         {
+                     *           "id": "01JD7QHADG5W2HZ8M4KC6RT0QN",
+                     *           "type": "call_incoming",
+                     *           "data": {
+                     *             "call_id": "01JD7QH9N28VA7SJSX8RXF3X3Y",
+                     *             "link_id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+                     *             "short_code": "Xk3P9qRt2Z",
+                     *             "guest_display_name": "Marco",
+                     *             "rate_per_minute": "3.00",
+                     *             "window_size_minutes": 10
+                     *           },
+                     *           "created_at": "2024-11-21T16:05:28.112Z",
+                     *           "read_at": "2024-11-21T16:06:02.540Z"
+                     *         }
+                     *       ],
+                     *       "pagination": {
+                     *         "cursor": "eyJsIjoibm90aWZpY2F0aW9ucyIsInQiOiIyMDI0LTExLTIxVDE2OjA1OjI4LjExMloiLCJpIjoiMDE5MzRmNzgtYTliMC0yZjA1LTFmYTItODQ5YjBkOGQwMmY1In0",
+                     *         "has_more": true,
+                     *         "limit": 2
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["NotificationPage"];
+                };
+            };
+            400: components["responses"]["ValidationError"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getUnreadNotificationCount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The unread count. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "count": 3
+                     *     }
+                     */
+                    "application/json": components["schemas"]["UnreadCount"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    markNotificationRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The notification's `id` (from `GET /v1/notifications` or the `id:` of a `GET /v1/events` event). */
+                id: components["parameters"]["NotificationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The notification is read. */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["ValidationError"];
+            401: components["responses"]["Unauthorized"];
+            /** @description `not_found`: the caller has no notification with this id (another user's notification is answered the same). */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Content-Language": components["headers"]["Content-Language"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "The resource does not exist.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    markAllNotificationsRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every notification of the caller is read. */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["ValidationError"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The `id` of the last notification the client received (EventSource sends it on
+                 *     reconnection). The stream first sends, oldest first, every stored notification of the
+                 *     caller newer than it (at most 500), then live ones. Absent, or a value that is not the
+                 *     id of one of the caller's notifications: live notifications only.
+                 * @example 01JD7QHADG5W2HZ8M4KC6RT0QN
+                 */
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event stream (open until the token expires, the stream is replaced or the client leaves). */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /** @description `no-store`: the stream is never cached. */
+                    "Cache-Control": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example retry: 3000
+                     *
+                     *     id: 01JD4R0BWJ8T3QK5V7XN2M9PRD
+                     *     event: notification
+                     *     data: {"id":"01JD4R0BWJ8T3QK5V7XN2M9PRD","type":"call_incoming","data":{"call_id":"01JD4R0B2Q3ZK6Y8N1W5X7V9TC","link_id":"01JD2SDKWPME3HY6QDYDRDWJNP","short_code":"Xk3P9qRt2Z","guest_display_name":"Gina","rate_per_minute":"3.00","window_size_minutes":10},"created_at":"2024-11-20T12:15:57.842Z","read_at":null}
+                     *
+                     *     : heartbeat
+                     */
+                    "text/event-stream": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     connectSignaling: {
         parameters: {
             query?: {
@@ -5816,5 +6257,10 @@ export interface operationSecurity {
     listPayouts: "accessToken";
     stripeWebhook: never;
     refundPayment: "accessToken";
+    listNotifications: "accessToken";
+    getUnreadNotificationCount: "accessToken";
+    markNotificationRead: "accessToken";
+    markAllNotificationsRead: "accessToken";
+    streamEvents: "accessToken";
     connectSignaling: never;
 }

@@ -11,6 +11,7 @@ import linkRoutes from "./links.ts";
 import callRoutes from "./calls.ts";
 import paymentRoutes from "./payments.ts";
 import webhookRoutes from "./webhooks.ts";
+import notificationRoutes from "./notifications.ts";
 
 export default async function v1Routes(app: FastifyInstance) {
   app.setErrorHandler(v1ErrorHandler);
@@ -42,6 +43,7 @@ export default async function v1Routes(app: FastifyInstance) {
   await app.register(callRoutes);
   await app.register(paymentRoutes);
   await app.register(webhookRoutes);
+  await app.register(notificationRoutes);
 }
 
 /**

@@ -9,6 +9,7 @@ import { toUlid } from "../../domain/ids.ts";
 import type { CallLink, UnavailableReason } from "../../domain/links.ts";
 import type { MediaService } from "../../domain/media.ts";
 import { formatCents } from "../../domain/money.ts";
+import type { Notification } from "../../domain/notifications.ts";
 import type { Page } from "../../domain/pagination.ts";
 import type { Balance, HistoryEntry, SetupIntent } from "../../domain/payments.ts";
 import type { Guest, Payout, Refund } from "../../db/generated/client.ts";
@@ -227,4 +228,14 @@ export const connectStatusView = (a: AccountStatus): Schema<"ConnectStatus"> => 
   charges_enabled: a.chargesEnabled,
   payouts_enabled: a.payoutsEnabled,
   requirements_due: a.requirementsDue,
+});
+
+// Notifications
+
+export const notificationView = (n: Notification): Schema<"Notification"> => ({
+  id: toUlid(n.id),
+  type: n.type as Schema<"Notification">["type"],
+  data: n.data as Schema<"Notification">["data"],
+  created_at: n.createdAt.toISOString(),
+  read_at: iso(n.readAt),
 });
