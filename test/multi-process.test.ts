@@ -19,6 +19,7 @@ import { fromUlid } from "../src/domain/ids.ts";
 import { MEDIA_CACHE_CONTROL } from "../src/domain/ports/storage.ts";
 import { freshDatabaseUrl } from "./helpers/app.ts";
 import { Client, nextWhere } from "./helpers/calls.ts";
+import { EventStream } from "./helpers/events.ts";
 import { multipart, png } from "./helpers/images.ts";
 import { sharedKeyFile, startServer, type ServerProcess } from "./helpers/process.ts";
 import { NO_REDIS, TEST_REDIS_URL } from "./helpers/redis.ts";
@@ -170,6 +171,17 @@ t.test("two server processes on one PostgreSQL, one Redis and one S3 server beha
   });
 
   /** A guest's call on the link: initiated through A, taken through B; guest on A's /ws, host on B's; both see it active. */
+  await t.test("the host's live channel on A hears of a guest initiating on B (Redis pub/sub)", async (t) => {
+    const stream = await EventStream.connect(a.base, hostToken, { "x-forwarded-for": randomIp() });
+    t.teardown(() => stream.abort());
+    t.equal(stream.response.status, 200);
+    const guest = await ok(b, "POST", "/v1/auth/guest", 201, { body: { display_name: "Remote Guest" } });
+    const started = await ok(b, "POST", "/v1/calls/initiate", 201, { token: guest.guest_token, body: { short_code: link.short_code, payment_method_id: "pm_card_visa" } });
+    t.match(await stream.notification(1), { type: "call_incoming", data: { call_id: started.call.id, short_code: link.short_code, guest_display_name: "Remote Guest" } });
+    const ended = await api(b, "POST", `/v1/calls/${started.call.id}/end`, { token: guest.guest_token });
+    t.ok([200, 202].includes(ended.status), `the guest hangs up (${ended.status})`);
+  });
+
   async function crossCall(t: Test) {
     const guest = await ok(a, "POST", "/v1/auth/guest", 201, { body: { display_name: "Gina" } });
     const guestToken: string = guest.guest_token;

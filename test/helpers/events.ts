@@ -16,10 +16,15 @@ export class EventStream {
 
   private constructor(readonly response: Response) {}
 
-  static async open(app: FastifyInstance, token: string, headers: Record<string, string> = {}): Promise<EventStream> {
+  static open(app: FastifyInstance, token: string, headers: Record<string, string> = {}): Promise<EventStream> {
     const { port } = app.server.address() as { port: number };
+    return EventStream.connect(`http://127.0.0.1:${port}`, token, headers);
+  }
+
+  /** A stream from the server at `base` (another process). */
+  static async connect(base: string, token: string, headers: Record<string, string> = {}): Promise<EventStream> {
     const controller = new AbortController();
-    const response = await fetch(`http://127.0.0.1:${port}/v1/events`, {
+    const response = await fetch(`${base}/v1/events`, {
       headers: { authorization: `Bearer ${token}`, accept: "text/event-stream", ...headers },
       signal: controller.signal,
     });
