@@ -3,6 +3,7 @@
 // plugins and tests reach the domain only through it. It also runs the instance's background work:
 // the lease heartbeat, the billing engine's ticker and the signaling hub's liveness sweep.
 import type { Config } from "./config.ts";
+import { fromUlid } from "./domain/ids.ts";
 import type { FrameParser } from "./contract/asyncapi.ts";
 import type { Db, Sql } from "./db/client.ts";
 import type { Clock } from "./domain/ports/clock.ts";
@@ -129,7 +130,17 @@ export function buildServices(deps: {
     incoming: (call, link) => stored.incoming(call, link).catch((err) => log.error({ err, call: call.id }, "notification call_incoming not stored")),
     missed: (call) => stored.missed(call).catch((err) => log.error({ err, call: call.id }, "notification call_missed not stored")),
   };
-  const events = new EventStreams({ clock, pubsub, notifications: notificationService, log });
+  const events = new EventStreams({
+    clock,
+    pubsub,
+    notifications: notificationService,
+    log,
+    // A host whose live stream received call_incoming has been told: the waiting call has rung.
+    delivered: (n) => {
+      const callId = n.type === "call_incoming" ? fromUlid(String((n.data as { call_id?: unknown }).call_id)) : null;
+      if (callId) callService.markNotified(callId).catch((err) => log.error({ err, call: callId }, "call not marked as rung"));
+    },
+  });
   const billing = billingEngine({
     db,
     sql,

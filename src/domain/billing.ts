@@ -169,7 +169,7 @@ interface CallRow {
   id: string; link_id: string; host_id: string; guest_kind: string; guest_id: string; guest_name: string;
   status: CallStatus; end_reason: string | null; rate_cents: number; window_minutes: number;
   payment_method_id: string; customer_ref: string | null; payee_ref: string | null; amount_charged_cents: number;
-  created_at: Date; updated_at: Date; started_at: Date | null; ended_at: Date | null; billed_until: Date | null; paid_until: Date | null;
+  created_at: Date; updated_at: Date; started_at: Date | null; ended_at: Date | null; billed_until: Date | null; paid_until: Date | null; notified_at: Date | null;
   host_conn: string | null; guest_conn: string | null; host_left_at: Date | null; guest_left_at: Date | null;
   lease_owner: string | null; lease_until: Date | null;
 }
@@ -182,7 +182,7 @@ const CALL_COLUMNS = Prisma.raw(
   Object.keys({
     id: 1, link_id: 1, host_id: 1, guest_kind: 1, guest_id: 1, guest_name: 1, status: 1, end_reason: 1, rate_cents: 1, window_minutes: 1,
     payment_method_id: 1, customer_ref: 1, payee_ref: 1, amount_charged_cents: 1, created_at: 1, updated_at: 1, started_at: 1, ended_at: 1,
-    billed_until: 1, paid_until: 1, host_conn: 1, guest_conn: 1, host_left_at: 1, guest_left_at: 1, lease_owner: 1, lease_until: 1,
+    billed_until: 1, paid_until: 1, notified_at: 1, host_conn: 1, guest_conn: 1, host_left_at: 1, guest_left_at: 1, lease_owner: 1, lease_until: 1,
   } satisfies Record<keyof CallRow, 1>)
     .map((c) => `"${c}"`)
     .join(", "),
@@ -191,7 +191,7 @@ const callOf = (r: CallRow): Call => ({
   id: r.id, linkId: r.link_id, hostId: r.host_id, guestKind: r.guest_kind, guestId: r.guest_id, guestName: r.guest_name,
   status: r.status, endReason: r.end_reason, rateCents: r.rate_cents, windowMinutes: r.window_minutes,
   paymentMethodId: r.payment_method_id, customerRef: r.customer_ref, payeeRef: r.payee_ref, amountCharged: r.amount_charged_cents,
-  createdAt: r.created_at, updatedAt: r.updated_at, startedAt: r.started_at, endedAt: r.ended_at, billedUntil: r.billed_until, paidUntil: r.paid_until,
+  createdAt: r.created_at, updatedAt: r.updated_at, startedAt: r.started_at, endedAt: r.ended_at, billedUntil: r.billed_until, paidUntil: r.paid_until, notifiedAt: r.notified_at,
   hostConn: r.host_conn, guestConn: r.guest_conn, hostLeftAt: r.host_left_at, guestLeftAt: r.guest_left_at,
   leaseOwner: r.lease_owner, leaseUntil: r.lease_until,
 });

@@ -284,6 +284,11 @@ export function calls({ db, clock, links, billing, provider, connect, customerOf
       return { finished: isFinished(current.status), call: await details(current) };
     },
 
+    /** The host has been told a guest is waiting (the first time only): the call has rung. */
+    async markNotified(id: string) {
+      await db.call.updateMany({ where: { id, notifiedAt: null }, data: { notifiedAt: now() } });
+    },
+
     /** A deactivated link: calls still waiting for the host are cancelled and their holds released. */
     async cancelWaitingOnLink(linkId: string) {
       const waiting = await db.call.findMany({ where: { linkId, status: { in: ["pending", "waiting"] } }, select: { id: true } });

@@ -44,6 +44,10 @@ t.test("a host with the live channel open hears of a waiting guest as the guest 
   t.equal(stream.events.find((e) => e.event === "notification")!.id, n.id, "the event id is the notification's id (for Last-Event-ID)");
   t.same((await list(host.token)).data, [n], "and it is stored");
   t.equal(await unread(host.token), 1);
+  t.equal(started.call.notified_at, null, "the initiate's answer: not rung yet");
+  const rung = async () => (await app.inject({ method: "GET", url: `/v1/calls/${started.call.id}`, headers: bearer(host.token) })).json().call.notified_at as string | null;
+  for (let i = 0; i < 100 && (await rung()) === null; i++) await new Promise((r) => setTimeout(r, 20));
+  t.equal(await rung(), new Date(clock.now()).toISOString(), "the waiting call has rung: the host's stream received it");
 });
 
 t.test("across instances: the stream on one instance, the initiate on another", async (t) => {
@@ -74,7 +78,7 @@ t.test("a host who never joins gets call_missed", async (t) => {
   t.match(data.map((n) => n.type), ["call_missed", "call_incoming"], "newest first");
   t.match(data[0], { data: { call_id: started.call.id, link_id: link.id, short_code: link.short_code, guest_display_name: "Waiting Guest" } });
   const call = await app.inject({ method: "GET", url: `/v1/calls/${started.call.id}`, headers: bearer(host.token) });
-  t.match(call.json(), { call: { status: "cancelled", end_reason: "host_no_show" } });
+  t.match(call.json(), { call: { status: "cancelled", end_reason: "host_no_show", notified_at: null } }, "it never rang: no stream of the host's was open");
 });
 
 t.test("unread count, marking read, read-all, and another user's notification", async (t) => {

@@ -1900,6 +1900,14 @@ export interface components {
              * @enum {string|null}
              */
             end_reason: "guest_ended" | "host_ended" | "guest_cancelled" | "host_declined" | "host_no_show" | "connection_lost" | "billing_failed" | "link_unavailable" | "payment_declined" | null;
+            /**
+             * Format: date-time
+             * @description When the host was first told that the guest is waiting: a live stream of theirs
+             *     (`GET /v1/events`) received the `call_incoming` notification. A `waiting` call with it
+             *     set has rung; null while the host has not been told (they may still find the call by
+             *     listing `?status=waiting`). See docs/notifications.md.
+             */
+            notified_at: string | null;
         };
         /** @description coturn "use-auth-secret" credentials; `username` = `<unix expiry>:<call id>`, `credential` = base64(HMAC-SHA1(TURN_SECRET, username)). */
         TurnCredentials: {
@@ -4901,7 +4909,8 @@ export interface operations {
                      *         "ended_at": null,
                      *         "duration_seconds": null,
                      *         "amount_charged": "0.00",
-                     *         "end_reason": null
+                     *         "end_reason": null,
+                     *         "notified_at": null
                      *       },
                      *       "signaling_token": "st_81HHuReaXKegqmQAVkNCkj1A-Nvblr5tyfPIMTnwxXo",
                      *       "turn_credentials": {
@@ -5019,7 +5028,8 @@ export interface operations {
                      *           "ended_at": "2024-11-21T16:10:27.330Z",
                      *           "duration_seconds": null,
                      *           "amount_charged": "0.00",
-                     *           "end_reason": "host_no_show"
+                     *           "end_reason": "host_no_show",
+                     *           "notified_at": null
                      *         },
                      *         {
                      *           "id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
@@ -5041,7 +5051,8 @@ export interface operations {
                      *           "ended_at": "2024-11-20T12:40:11.302Z",
                      *           "duration_seconds": 1410,
                      *           "amount_charged": "72.00",
-                     *           "end_reason": "guest_ended"
+                     *           "end_reason": "guest_ended",
+                     *           "notified_at": "2024-11-20T12:15:57.142Z"
                      *         }
                      *       ],
                      *       "pagination": {
@@ -5104,7 +5115,8 @@ export interface operations {
                      *         "ended_at": null,
                      *         "duration_seconds": null,
                      *         "amount_charged": "30.00",
-                     *         "end_reason": null
+                     *         "end_reason": null,
+                     *         "notified_at": null
                      *       }
                      *     }
                      */
@@ -5162,7 +5174,8 @@ export interface operations {
                      *         "ended_at": null,
                      *         "duration_seconds": null,
                      *         "amount_charged": "0.00",
-                     *         "end_reason": null
+                     *         "end_reason": null,
+                     *         "notified_at": null
                      *       },
                      *       "signaling_token": "st_vIXElXswlmDqpuxWnJwiHYJART4q4U2FhV4p6w0cljU",
                      *       "turn_credentials": {
@@ -5283,7 +5296,8 @@ export interface operations {
                      *         "ended_at": "2024-11-20T12:40:11.302Z",
                      *         "duration_seconds": 1410,
                      *         "amount_charged": "72.00",
-                     *         "end_reason": "guest_ended"
+                     *         "end_reason": "guest_ended",
+                     *         "notified_at": null
                      *       }
                      *     }
                      */
@@ -5322,7 +5336,8 @@ export interface operations {
                      *         "ended_at": "2024-11-20T12:40:11.302Z",
                      *         "duration_seconds": 1410,
                      *         "amount_charged": "60.00",
-                     *         "end_reason": "guest_ended"
+                     *         "end_reason": "guest_ended",
+                     *         "notified_at": null
                      *       }
                      *     }
                      */

@@ -35,7 +35,16 @@ export class EventStreams {
   private byUser = new Map<string, Entry>();
   private closed = false;
 
-  constructor(private deps: { clock: Clock; pubsub: PubSub; notifications: Notifications; log: Log }) {}
+  constructor(
+    private deps: {
+      clock: Clock;
+      pubsub: PubSub;
+      notifications: Notifications;
+      log: Log;
+      /** A notification reached a live stream of its user (the user has been told). */
+      delivered?: (n: Notification) => void;
+    },
+  ) {}
 
   /**
    * Opens a stream for the caller's token: ends any older stream of the same token (on any
@@ -153,6 +162,7 @@ export class EventStreams {
     if (s.pending) s.sent.add(n.id);
     const view = notificationView(n);
     this.write(s, `id: ${view.id}\nevent: notification\ndata: ${JSON.stringify(view)}\n\n`);
+    this.deps.delivered?.(n);
   }
 
   private write(s: Stream, text: string) {

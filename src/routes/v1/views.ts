@@ -118,6 +118,7 @@ export function callView(c: CallDetails): Schema<"Call"> {
     duration_seconds: duration,
     amount_charged: formatCents(c.amountCharged),
     end_reason: c.endReason as Schema<"Call">["end_reason"],
+    notified_at: iso(c.notifiedAt),
   };
 }
 
