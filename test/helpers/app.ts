@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, InjectOptions } from "fastify";
 import pg from "pg";
 import { buildApp, type AppOverrides } from "../../src/app.ts";
 import { openDatabase, type Database } from "../../src/db/client.ts";
@@ -120,4 +120,18 @@ export function captureLogs() {
     },
   });
   return { lines, logStream };
+}
+
+/**
+ * app.inject for any operation: a response that stays open (the live channel, text/event-stream)
+ * is left once its status and headers are in, as a client that disconnects; any other answer is read whole.
+ */
+export async function injectOnce(app: FastifyInstance, req: InjectOptions) {
+  const leave = new AbortController();
+  const res = await app.inject({ ...req, payloadAsStream: true, signal: leave.signal });
+  const open = String(res.headers["content-type"] ?? "").startsWith("text/event-stream");
+  let body = "";
+  if (open) leave.abort();
+  else for await (const chunk of res.stream()) body += String(chunk);
+  return { statusCode: res.statusCode, headers: res.headers, body, json: () => JSON.parse(body) as unknown };
 }

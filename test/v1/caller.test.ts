@@ -6,7 +6,7 @@
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import t from "tap";
-import { relaxedLimits, testApp } from "../helpers/app.ts";
+import { injectOnce, relaxedLimits, testApp } from "../helpers/app.ts";
 import { bearer, createLink, makeGuest, makeUser, startCall, type Party } from "../helpers/calls.ts";
 import { multipart, png } from "../helpers/images.ts";
 import { loadContract, type Operation } from "../../src/contract/spec.ts";
@@ -154,10 +154,10 @@ t.test("a deleted account's access token is refused with 401 on every operation,
   // The control: the same requests by a live account pass the caller check, and the invalid ones
   // are refused for what is wrong with them.
   for (const op of withAccessToken) {
-    const res = await app.inject((await validRequest(op, target(twin))) as never);
+    const res = await injectOnce(app, (await validRequest(op, target(twin))) as never);
     if (res.statusCode === 401) t.fail(`${op.operationId}: a live account's request is refused: ${res.body}`);
     const invalid = await invalidRequest(op, target(twin));
-    const bad = invalid && (await app.inject(invalid as never));
+    const bad = invalid && (await injectOnce(app, invalid as never));
     if (bad && bad.statusCode !== 400 && bad.statusCode !== 415) t.fail(`${op.operationId}: the invalid request got ${bad.statusCode} ${bad.body}`);
   }
 
@@ -170,7 +170,7 @@ t.test("a deleted account's access token is refused with 401 on every operation,
     for (const [kind, build] of [["valid", validRequest], ["invalid", invalidRequest]] as const) {
       const req = await build(op, { ...target(victim), token });
       if (!req) continue;
-      const res = await app.inject(req as never);
+      const res = await injectOnce(app, req as never);
       t.same([res.statusCode, res.json()], [401, UNAUTHORIZED], `${op.operationId} (${kind} request)`);
       // A refused caller is not identified: the request spends the per-IP budget of unauthenticated ones.
       if (res.headers["x-ratelimit-limit"] !== String(ANONYMOUS_LIMIT)) t.fail(`${op.operationId}: counted in the budget of ${res.headers["x-ratelimit-limit"]}`);
@@ -194,7 +194,7 @@ t.test("a host or admin demoted after the token was issued gets 403 at once, and
 
   // The control: with the role, each request succeeds.
   for (const op of roleGated) {
-    const res = await app.inject((await validRequest(op, target(twins[roleOf(op)!]))) as never);
+    const res = await injectOnce(app, (await validRequest(op, target(twins[roleOf(op)!]))) as never);
     if (res.statusCode >= 300) t.fail(`${op.operationId}: refused to a current ${roleOf(op)}: ${res.statusCode} ${res.body}`);
   }
 
@@ -206,7 +206,7 @@ t.test("a host or admin demoted after the token was issued gets 403 at once, and
   clock.advance(1000); // a write of unchanged values would still move an updated_at
   for (const op of roleGated) {
     const role = roleOf(op)!;
-    const res = await app.inject((await validRequest(op, target(parties[role], tokens[role]))) as never);
+    const res = await injectOnce(app, (await validRequest(op, target(parties[role], tokens[role]))) as never);
     t.same([res.statusCode, res.json()], [403, FORBIDDEN], `${op.operationId}: a demoted ${role}`);
   }
   t.same(await snapshot(), before, "nothing was created or changed");
@@ -224,7 +224,7 @@ t.test("a guest whose record is gone or expired is refused with 401 on every gue
   const target = (token: string, callId: string): Target => ({ token, callId, linkId: link.id, userId: host.ulid, shortCode: link.short_code });
 
   for (const op of withGuestToken) {
-    const res = await app.inject((await validRequest(op, target(live.token, liveCall.call.id))) as never);
+    const res = await injectOnce(app, (await validRequest(op, target(live.token, liveCall.call.id))) as never);
     if (res.statusCode === 401) t.fail(`${op.operationId}: a live guest is refused: ${res.body}`);
   }
 
@@ -236,7 +236,7 @@ t.test("a guest whose record is gone or expired is refused with 401 on every gue
   clock.advance(1000); // a write of unchanged values would still move an updated_at
   for (const op of withGuestToken) {
     for (const [which, token, callId] of [["deleted", goneToken, goneCall.call.id], ["expired", expired.token, expiredCall.call.id]] as const) {
-      const res = await app.inject((await validRequest(op, target(token, callId))) as never);
+      const res = await injectOnce(app, (await validRequest(op, target(token, callId))) as never);
       t.same([res.statusCode, res.json()], [401, UNAUTHORIZED], `${op.operationId}: the guest's record ${which}`);
     }
   }
