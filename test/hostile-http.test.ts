@@ -11,7 +11,7 @@ import t from "tap";
 import fc from "fast-check";
 import * as jose from "jose";
 import type { InjectOptions } from "fastify";
-import { testApp } from "./helpers/app.ts";
+import { injectOnce, testApp } from "./helpers/app.ts";
 import { createLink, makeGuest, makeUser, startCall } from "./helpers/calls.ts";
 import { PROTOTYPE_NAMES, SEED, brokenJsonText, deepText, hostileKey, invalidUtf8, jsonScalarText, jsonText, objectText } from "./helpers/hostile.ts";
 import { png } from "./helpers/images.ts";
@@ -420,22 +420,6 @@ function pastAuth(surface: "v1" | "vapp", res: { statusCode: number; body: strin
   return !String(JSON.parse(res.body).type).startsWith("auth:");
 }
 
-/**
- * An operation that answers with a stream that stays open (GET /v1/events): its status and
- * headers, then the client goes; an error's body is read whole.
- */
-async function openStream(req: InjectOptions): Promise<{ statusCode: number; headers: Record<string, unknown>; body: string }> {
-  const leave = new AbortController();
-  const res = await app.inject({ ...req, payloadAsStream: true, signal: leave.signal });
-  if (res.statusCode < 300) {
-    leave.abort();
-    return { statusCode: res.statusCode, headers: res.headers, body: "" };
-  }
-  let body = "";
-  for await (const chunk of res.stream()) body += String(chunk);
-  return { statusCode: res.statusCode, headers: res.headers, body };
-}
-
 for (const op of operations) {
   await t.test(`${op.method} ${op.path} (${op.operationId})`, async (t) => {
     const surface = contract.surfaceOf(op.path);
@@ -451,7 +435,7 @@ for (const op of operations) {
         if (r.body.contentType !== undefined) headers["content-type"] = r.body.contentType;
         const req: InjectOptions = { method: op.method as InjectOptions["method"], url: r.url, headers };
         if (r.body.payload !== undefined) req.payload = r.body.payload;
-        const res = streaming ? await openStream(req) : await app.inject(req);
+        const res = streaming ? await injectOnce(app, req) : await app.inject(req);
         statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
         const problem = problemWith(surface, headers, res);
         if (problem) throw new Error(`${problem}\n  request (${mode}): ${op.method} ${describe(r)}`);

@@ -130,8 +130,10 @@ export async function injectOnce(app: FastifyInstance, req: InjectOptions) {
   const leave = new AbortController();
   const res = await app.inject({ ...req, payloadAsStream: true, signal: leave.signal });
   const open = String(res.headers["content-type"] ?? "").startsWith("text/event-stream");
-  let body = "";
+  const chunks: Buffer[] = [];
   if (open) leave.abort();
-  else for await (const chunk of res.stream()) body += String(chunk);
+  else for await (const chunk of res.stream()) chunks.push(Buffer.from(chunk as Buffer));
+  // Decoded whole: a character split across two chunks stays one character.
+  const body = Buffer.concat(chunks).toString("utf8");
   return { statusCode: res.statusCode, headers: res.headers, body, json: () => JSON.parse(body) as unknown };
 }
