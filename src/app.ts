@@ -1,6 +1,8 @@
 // buildApp(config, overrides) → a Fastify instance. The one wiring place: configuration, the
 // outside world (database, storage, clock, keys, rate counters) and the route plugins meet here.
 import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import type { Socket } from "node:net";
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import cors from "@fastify/cors";
 import compress from "@fastify/compress";
@@ -205,8 +207,20 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // once their responses are out. A request already on such a connection is still served: the
   // database closes only after the last connection has.
   let closing = false;
+  // Connections that never carried a request (a browser's preconnect, a client's spare
+  // connection): Node counts them as waiting for headers, not idle, so they would hold the close
+  // for headersTimeout (60 s). They are closed as the close begins; the others finish first.
+  const unused = new Set<Socket>();
+  app.server.on("connection", (socket: Socket) => {
+    unused.add(socket);
+    socket.once("close", () => unused.delete(socket));
+  });
+  const used = (req: IncomingMessage) => void unused.delete(req.socket);
+  app.server.on("request", used);
+  app.server.on("upgrade", used);
   app.addHook("preClose", async () => {
     closing = true;
+    for (const socket of unused) socket.destroy();
   });
   // Hooks every request runs are synchronous (an async hook costs a promise per request).
   app.addHook("onSend", (req, reply, payload, done) => {

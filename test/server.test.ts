@@ -3,7 +3,7 @@
 import { spawn } from "node:child_process";
 import http from "node:http";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -89,6 +89,20 @@ t.test("SIGTERM while a request is in flight on a keep-alive connection: it comp
   t.equal(JSON.parse(res.body).user.name, "kate");
   t.equal(res.connection, "close", "and its connection is not kept alive");
   t.equal(await server.exited, 0, "exit 0: the server closed before the 10-second deadline (which exits 1)");
+});
+
+t.test("SIGTERM with a connection that never sent a request (a browser's preconnect): it is closed, exit 0", async (t) => {
+  const { server, port, health } = await serve(t);
+  t.equal(health, 200, "listening");
+  const idle = connect(port, "127.0.0.1");
+  await new Promise<void>((resolve, reject) => idle.once("connect", resolve).once("error", reject));
+  const closed = new Promise<void>((resolve) => idle.once("close", () => resolve()));
+  idle.on("error", () => undefined);
+  server.child.kill("SIGTERM");
+  await closed;
+  t.pass("the server closed the unused connection");
+  // Node counts such a connection as waiting for its headers (60 s), past the 10-second deadline.
+  t.equal(await server.exited, 0, "exit 0: it did not hold the close until the deadline (which exits 1)");
 });
 
 t.test("invalid configuration: exit 1, one line per problem", async (t) => {
