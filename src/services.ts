@@ -27,7 +27,7 @@ import { instanceLease, type InstanceLease } from "./domain/instances.ts";
 import { links, type Links } from "./domain/links.ts";
 import { payments, type Payments } from "./domain/payments.ts";
 import { webhooks, type Webhooks } from "./domain/webhooks.ts";
-import { callNotices, notifications, type CallNotices, type Notifications } from "./domain/notifications.ts";
+import { callNotices, moneyNotices, notifications, type CallNotices, type Notifications } from "./domain/notifications.ts";
 import { EventStreams } from "./routes/v1/event-streams.ts";
 import { SignalingHub } from "./routes/ws/hub.ts";
 
@@ -124,11 +124,12 @@ export function buildServices(deps: {
   const instance = instanceLease(db, clock);
   let hub: SignalingHub | undefined;
   const notificationService = notifications({ db, clock, pubsub, log });
-  // A notice that cannot be stored (a database outage) must not fail the call it is about.
-  const stored = callNotices(db, notificationService);
+  const stored = callNotices({ db, clock, n: notificationService, sendMail: deps.sendMail });
   const notices: CallNotices = {
+    ...stored,
+    // A notice that cannot be stored (a database outage) must not fail the initiate it is about;
+    // the e-mail ring a few seconds later still tells the host (a billing task, retried).
     incoming: (call, link) => stored.incoming(call, link).catch((err) => log.error({ err, call: call.id }, "notification call_incoming not stored")),
-    missed: (call) => stored.missed(call).catch((err) => log.error({ err, call: call.id }, "notification call_missed not stored")),
   };
   const events = new EventStreams({
     clock,
@@ -156,7 +157,8 @@ export function buildServices(deps: {
   // Where the provider's onboarding sends a host back (openapi.yaml, createConnectOnboarding).
   const onboardingUrls = { returnUrl: `${config.publicUrl}/host?connect=return`, refreshUrl: `${config.publicUrl}/host?connect=refresh` };
   const connectService = connect({ db, clock, provider, onboardingUrls });
-  const paymentService = payments({ db, clock, provider, connect: connectService, availableAfterMs: config.payments.availableAfterMs });
+  const money = moneyNotices({ db, n: notificationService });
+  const paymentService = payments({ db, clock, provider, connect: connectService, availableAfterMs: config.payments.availableAfterMs, notices: money });
   const callService = calls({
     db,
     clock,
@@ -228,7 +230,7 @@ export function buildServices(deps: {
     notifications: notificationService,
     events,
     connect: connectService,
-    webhooks: webhooks({ db, sql, clock, provider, log }),
+    webhooks: webhooks({ db, sql, clock, provider, notices: money, log }),
     billing,
     signaling,
     provider,

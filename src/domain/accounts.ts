@@ -4,6 +4,7 @@ import { columns, type Db, type Sql } from "../db/client.ts";
 import type { User } from "../db/generated/client.ts";
 import { AppError, unknownCaller } from "./errors.ts";
 import { uuidv7 } from "./ids.ts";
+import type { Language } from "./language.ts";
 import type { Clock } from "./ports/clock.ts";
 import type { Passwords } from "./passwords.ts";
 import type { MediaService } from "./media.ts";
@@ -61,12 +62,31 @@ const USER = columns({
   role: "role",
   emailVerifiedAt: "email_verified_at",
   imageKey: "image_key",
+  language: "language",
+  emailIncomingCall: "email_incoming_call",
+  emailReceipts: "email_receipts",
   createdAt: "created_at",
   updatedAt: "updated_at",
 });
 const USER_BY_ID = `SELECT ${USER} FROM users WHERE id = $1`;
 /** The profile fields a user edits, in the order an UPDATE sets them. */
-const PROFILE_COLUMNS = { displayName: "display_name", username: "username", bio: "bio" } as const;
+const PROFILE_COLUMNS = {
+  displayName: "display_name",
+  username: "username",
+  bio: "bio",
+  language: "language",
+  emailIncomingCall: "email_incoming_call",
+  emailReceipts: "email_receipts",
+} as const;
+/** A change to the profile: the fields given change, the others stay. */
+export type ProfilePatch = {
+  displayName?: string;
+  username?: string;
+  bio?: string | null;
+  language?: Language;
+  emailIncomingCall?: boolean;
+  emailReceipts?: boolean;
+};
 
 export function accounts({ db, sql, clock, passwords, media, directory }: AccountsDeps) {
   const listChanged = () => directory?.changed();
@@ -109,13 +129,13 @@ export function accounts({ db, sql, clock, passwords, media, directory }: Accoun
     byId: async (id: string): Promise<User | null> => (await sql.query<User>(USER_BY_ID, [id]))[0] ?? null,
 
     /** A v1 account: e-mail (trimmed, unique case-insensitively), password, role `user`. */
-    async createWithEmail(input: { email: string; password: string; displayName: string }): Promise<User> {
+    async createWithEmail(input: { email: string; password: string; displayName: string; language: string }): Promise<User> {
       const passwordHash = await passwords.hash(input.password);
       const now = new Date(clock.now());
       const email = input.email.trim();
       try {
         return await db.user.create({
-          data: { id: uuidv7(clock), email, emailKey: emailKeyOf(email), displayName: input.displayName, passwordHash, createdAt: now, updatedAt: now },
+          data: { id: uuidv7(clock), email, emailKey: emailKeyOf(email), displayName: input.displayName, language: input.language, passwordHash, createdAt: now, updatedAt: now },
         });
       } catch (err) {
         if (isUniqueViolation(err)) throw new AppError("conflict", { email: "is already registered" });
@@ -129,7 +149,7 @@ export function accounts({ db, sql, clock, passwords, media, directory }: Accoun
      * Changes the fields given; a taken username is a conflict. One UPDATE … RETURNING in raw SQL
      * (through Prisma it cost ~4× the statement).
      */
-    async updateProfile(id: string, patch: { displayName?: string; username?: string; bio?: string | null }): Promise<User> {
+    async updateProfile(id: string, patch: ProfilePatch): Promise<User> {
       const set = Object.entries(PROFILE_COLUMNS).filter(([field]) => patch[field as keyof typeof patch] !== undefined);
       const values = [id, new Date(clock.now()), ...set.map(([field]) => patch[field as keyof typeof patch])];
       const assignments = ["updated_at = $2", ...set.map(([, column], i) => `${column} = $${i + 3}`)].join(", ");

@@ -24,6 +24,11 @@ export const MINUTE_MS = 60_000;
 export const HOLD_AHEAD_MS = 60_000;
 /** A waiting call whose host has not come is cancelled after this long. */
 export const NO_SHOW_MS = 5 * MINUTE_MS;
+/**
+ * A host whose live channel did not receive a waiting guest's notice within this long is told by
+ * e-mail instead (a stream that is open receives it well within a second).
+ */
+export const RING_BY_MAIL_AFTER_MS = 5_000;
 /** A first hold that asked the payer to authenticate may be used by a retried initiate this long. */
 export const AUTHENTICATION_WINDOW_MS = 30 * MINUTE_MS;
 /**
@@ -67,13 +72,24 @@ export type CallEvent = Extract<ServerMessage, { type: "call_state" | "billing" 
 
 export type Notify = (callId: string, event: CallEvent) => Promise<void>;
 
-type TaskKind = "capture" | "hold" | "end" | "no_show" | "reconnect_deadline" | "settle" | "void_hold" | "release_unused";
+type TaskKind = "capture" | "hold" | "end" | "no_show" | "reconnect_deadline" | "settle" | "void_hold" | "release_unused" | "ring" | "notices";
 /**
  * Order of tasks due at the same instant. A reconnect deadline comes first: it ends the call at the
  * moment the participant left, so a window boundary at that same instant captures only the minutes
  * used (a capture first would charge the whole window).
  */
-const KIND_RANK: Record<string, number> = { reconnect_deadline: 0, capture: 1, hold: 2, end: 3, no_show: 4, settle: 5, void_hold: 6, release_unused: 7 };
+const KIND_RANK: Record<string, number> = {
+  reconnect_deadline: 0,
+  capture: 1,
+  hold: 2,
+  end: 3,
+  no_show: 4,
+  settle: 5,
+  void_hold: 6,
+  release_unused: 7,
+  ring: 8,
+  notices: 9,
+};
 
 const windowMs = (call: Call) => call.windowMinutes * MINUTE_MS;
 export const windowEnd = (call: Call, k: number) => new Date(call.startedAt!.getTime() + k * windowMs(call));
@@ -214,8 +230,8 @@ export interface BillingDeps {
   clock: Clock;
   provider: PaymentProvider;
   notify: Notify;
-  /** Tells the host they missed the call (never throws: a notice that fails is logged by its maker). */
-  notices?: Pick<CallNotices, "missed">;
+  /** What the participants are told besides signaling: the e-mail ring, and the notices of a settled call (docs/notifications.md). */
+  notices?: Pick<CallNotices, "ringByMail" | "ended">;
   log?: { error(obj: unknown, msg: string): void };
   /** Calls a tick works on at once (default TICK_PARALLELISM). */
   parallelism?: number | undefined;
@@ -240,9 +256,10 @@ export function billingEngine({ db, sql, clock, provider, notify, notices, log, 
     );
   const TASK_COLUMNS = Prisma.sql`"id", "call_id", "kind", "window_index", "ref_time", "reason", "dedupe_key", "due_at", "status", "attempts", "created_at"`;
 
-  async function schedule(callId: string, kind: TaskKind, dueAt: Date, extra: TaskFields = {}) {
-    await q`INSERT INTO "call_tasks" (${TASK_COLUMNS}) VALUES ${taskValues(callId, [{ kind, dueAt, extra }])} ON CONFLICT DO NOTHING`;
+  async function scheduleMany(callId: string, tasks: { kind: TaskKind; dueAt: Date; extra?: TaskFields }[]) {
+    await q`INSERT INTO "call_tasks" (${TASK_COLUMNS}) VALUES ${taskValues(callId, tasks)} ON CONFLICT DO NOTHING`;
   }
+  const schedule = (callId: string, kind: TaskKind, dueAt: Date, extra: TaskFields = {}) => scheduleMany(callId, [{ kind, dueAt, extra }]);
 
   const finishTask = (task: Pick<CallTask, "id">, status: "done" | "cancelled") =>
     q`UPDATE "call_tasks" SET "status" = ${status}, "done_at" = ${now()} WHERE "id" = ${task.id}::uuid AND "status" = 'pending'`;
@@ -461,10 +478,15 @@ export function billingEngine({ db, sql, clock, provider, notify, notices, log, 
         await markEnded(call.id, (task.reason ?? "billing_failed") as EndReason, task.refTime ?? now());
         return void (await finishTask(task, "done"));
       case "no_show": {
-        const missed = await markEnded(call.id, "host_no_show", now(), { from: ["pending", "waiting"] });
-        if (missed) await notices?.missed(missed);
+        await markEnded(call.id, "host_no_show", now(), { from: ["pending", "waiting"] });
         return void (await finishTask(task, "done"));
       }
+      case "ring":
+        // The guest still waits and no live stream of the host's received the notice.
+        if (call.status === "waiting" && !call.notifiedAt) await noticeStep(task, () => notices?.ringByMail(call));
+        return void (await finishTask(task, "done"));
+      case "notices":
+        return noticeStep(task, () => notices?.ended(call), true);
       case "reconnect_deadline": {
         // Only if that participant is still gone since that very moment (no reconnect meanwhile).
         if (task.refTime) await markEnded(call.id, "connection_lost", task.refTime, { from: ["active"], gone: task.reason === "host" ? "host" : "guest" });
@@ -500,6 +522,21 @@ export function billingEngine({ db, sql, clock, provider, notify, notices, log, 
         return void (await finishTask(task, "done"));
       }
     }
+  }
+
+  /**
+   * Runs a step that tells people something. A failure is retried with the engine's backoff, and
+   * given up after the last retry (it is logged): a notice must not keep a call in the schedule.
+   * `finish`: the task is done when the step is (else the caller finishes it).
+   */
+  async function noticeStep(task: CallTask, step: () => Promise<void> | undefined, finish = false) {
+    try {
+      await step();
+    } catch (err) {
+      if (task.attempts < RETRY_MS.length) throw err;
+      log?.error({ err, callId: task.callId, task: task.kind }, "notice given up after its retries");
+    }
+    if (finish) await finishTask(task, "done");
   }
 
   /** Final step of every call: capture what was used, release every other hold, close the schedule. */
@@ -547,10 +584,13 @@ export function billingEngine({ db, sql, clock, provider, notify, notices, log, 
     await q`
       UPDATE "call_tasks" SET "status" = 'cancelled', "done_at" = ${now()}
       WHERE "call_id" = ${call.id}::uuid AND "status" = 'pending' AND "id" <> ${task.id}::uuid
-        AND "kind" NOT IN ('settle', 'void_hold', 'release_unused')`;
+        AND "kind" NOT IN ('settle', 'void_hold', 'release_unused', 'notices')`;
     if (call.status === "ending" || call.status === "failed") {
       await transition(db, call.id, call.endReason === "billing_failed" ? "failed" : "completed", now());
     }
+    // What the participants are told of the settled call: once per call (the task's key), after
+    // the settlement (its rank), retried on its own if it fails.
+    await schedule(call.id, "notices", now());
     await finishTask(task, "done");
     await notify(call.id, { type: "call_ended", reason: call.endReason ?? "ended" });
   }
@@ -723,6 +763,7 @@ export function billingEngine({ db, sql, clock, provider, notify, notices, log, 
 
   return {
     schedule,
+    scheduleMany,
     markEnded,
 
     /** Resolves when the tick in progress (if any) is done. */

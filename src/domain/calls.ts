@@ -6,7 +6,7 @@ import type { Db } from "../db/client.ts";
 import type { Call, CallLink, CallStatus } from "../db/generated/client.ts";
 import { PaymentsUnavailable, type HoldResult, type PaymentProvider } from "./ports/payments.ts";
 import { isUniqueViolation } from "./accounts.ts";
-import { AUTHENTICATION_WINDOW_MS, NO_SHOW_MS, RECONNECT_GRACE_MS, VOID_AFTER_MS, holdRequest, type BillingEngine, type EndReason } from "./billing.ts";
+import { AUTHENTICATION_WINDOW_MS, NO_SHOW_MS, RECONNECT_GRACE_MS, RING_BY_MAIL_AFTER_MS, VOID_AFTER_MS, holdRequest, type BillingEngine, type EndReason } from "./billing.ts";
 import type { Connect } from "./connect.ts";
 import { LIVE, isFinished, transition } from "./call-state.ts";
 import type { Clock } from "./ports/clock.ts";
@@ -182,8 +182,12 @@ export function calls({ db, clock, links, billing, provider, connect, customerOf
           updatedAt: t,
         },
       });
-      // Durable clean-up: a call that never gets its host (or stays pending after a crash) ends here.
-      await billing.schedule(id, "no_show", new Date(t.getTime() + NO_SHOW_MS));
+      // Durable clean-up: a call that never gets its host (or stays pending after a crash) ends
+      // here; and a host whose live channel did not get the notice is told by e-mail.
+      await billing.scheduleMany(id, [
+        { kind: "no_show", dueAt: new Date(t.getTime() + NO_SHOW_MS) },
+        { kind: "ring", dueAt: new Date(t.getTime() + RING_BY_MAIL_AFTER_MS) },
+      ]);
 
       const request = holdRequest(call, 1);
       // Scheduled before the request: if its answer is lost (or this process dies before the

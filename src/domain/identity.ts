@@ -2,9 +2,11 @@
 // verification and password reset. Access tokens are signed by the HTTP layer (the auth plugin);
 // everything else about who the caller is lives here.
 import type { MailMessage } from "./ports/mail.ts";
+import { languageOr, type Language } from "./language.ts";
+import { renderMail } from "./mail/templates.ts";
 import type { Accounts, User } from "./accounts.ts";
 import { AppError, unknownCaller } from "./errors.ts";
-import type { TokenStore } from "./tokens.ts";
+import { PASSWORD_RESET_TTL_MS, VERIFY_EMAIL_TTL_MS, type TokenStore } from "./tokens.ts";
 
 export interface IdentityDeps {
   accounts: Accounts;
@@ -18,54 +20,19 @@ export interface IdentityDeps {
 
 const INVALID_MAIL_TOKEN = "is invalid, expired or already used";
 
-export function verificationMail(user: { email: string; displayName: string }, token: string): MailMessage {
-  return {
-    to: user.email,
-    subject: "Confirm your e-mail address",
-    text: [
-      `Hello ${user.displayName},`,
-      "",
-      "Confirm the e-mail address of your Vidivo account with this code",
-      "(valid for 48 hours):",
-      "",
-      `    ${token}`,
-      "",
-      "If you did not create an account, you can ignore this message.",
-      "",
-    ].join("\n"),
-  };
-}
-
-export function passwordResetMail(user: { email: string; displayName: string }, token: string): MailMessage {
-  return {
-    to: user.email,
-    subject: "Reset your password",
-    text: [
-      `Hello ${user.displayName},`,
-      "",
-      "Someone asked to reset the password of your Vidivo account.",
-      "To choose a new one, use this code (valid for 1 hour, once):",
-      "",
-      `    ${token}`,
-      "",
-      "If it was not you, ignore this message: your password stays as it is.",
-      "",
-    ].join("\n"),
-  };
-}
-
 export function identityService({ accounts, tokens, sendMail, later, guestTokenTtlSeconds }: IdentityDeps) {
   async function sendVerification(user: User) {
     if (!user.email) return;
     const token = await tokens.issueMailToken(user.id, "verify_email");
-    sendMail(verificationMail({ email: user.email, displayName: user.displayName }, token));
+    sendMail(renderMail("verify_email", languageOr(user.language), user.email, { name: user.displayName, token, validForMs: VERIFY_EMAIL_TTL_MS }));
   }
 
   return {
-    async register(input: { email: string; password: string; displayName?: string | undefined }) {
+    /** `language`: the request's, kept as the account's (its mails are written in it). */
+    async register(input: { email: string; password: string; displayName?: string | undefined; language: Language }) {
       const email = input.email.trim();
       const displayName = input.displayName ?? email.slice(0, email.indexOf("@")).slice(0, 80);
-      const user = await accounts.createWithEmail({ email, password: input.password, displayName });
+      const user = await accounts.createWithEmail({ email, password: input.password, displayName, language: input.language });
       const refreshToken = await tokens.startFamily(user.id);
       await sendVerification(user);
       return { user, refreshToken };
@@ -88,7 +55,8 @@ export function identityService({ accounts, tokens, sendMail, later, guestTokenT
 
     logout: (refreshToken: string) => tokens.revokeFamilyOf(refreshToken),
 
-    createGuest: (displayName: string | null) => tokens.createGuest(displayName, guestTokenTtlSeconds),
+    /** `email`: where the guest's receipts go, if given; `language`: the request's. */
+    createGuest: (guest: { displayName: string | null; email: string | null; language: Language }) => tokens.createGuest(guest, guestTokenTtlSeconds),
     guestActive: (id: string) => tokens.guestActive(id),
 
     async verifyEmail(token: string): Promise<User> {
@@ -117,7 +85,7 @@ export function identityService({ accounts, tokens, sendMail, later, guestTokenT
           return;
         }
         const token = await tokens.issueMailToken(user.id, "password_reset");
-        sendMail(passwordResetMail({ email: user.email, displayName: user.displayName }, token));
+        sendMail(renderMail("password_reset", languageOr(user.language), user.email, { name: user.displayName, token, validForMs: PASSWORD_RESET_TTL_MS }));
       });
     },
 

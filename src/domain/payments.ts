@@ -12,12 +12,15 @@ import { AppError } from "./errors.ts";
 import { uuidv7 } from "./ids.ts";
 import { formatCents } from "./money.ts";
 import { afterCursor, newestFirst, toPage, type Page, type SortKey } from "./pagination.ts";
+import type { MoneyNotices } from "./notifications.ts";
 
 export type RefundReason = "requested_by_customer" | "duplicate" | "fraudulent";
+/** A refund's status at the provider. */
+export type RefundStatus = "pending" | "succeeded" | "failed" | "canceled" | "requires_action";
 /** Dispute statuses in which the money is not (or no longer) the host's. */
 const DISPUTED = ["warning_needs_response", "warning_under_review", "needs_response", "under_review", "lost"];
 /** Refunds that gave (or are giving) money back. */
-const REFUNDING = ["pending", "succeeded", "requires_action"];
+export const REFUNDING: string[] = ["pending", "succeeded", "requires_action"] satisfies RefundStatus[];
 
 /** The part of a capture's fee given back when `refundedCents` of it are refunded in all: in proportion, half up. */
 const feeRefunded = (c: Pick<Capture, "grossCents" | "feeCents">, refundedCents: number) =>
@@ -28,7 +31,13 @@ const feeRefunded = (c: Pick<Capture, "grossCents" | "feeCents">, refundedCents:
  * the fee is computed on the running total, so that several partial refunds never give back more
  * than the whole fee (each refund's own rounding would); the host's transfer is reversed by the rest.
  */
-export async function recordRefund(db: Db, clock: Clock, capture: Capture, r: RefundResult): Promise<Refund> {
+export async function recordRefund(db: Db, clock: Clock, capture: Capture, r: RefundResult, notices: Pick<MoneyNotices, "refunded">): Promise<Refund> {
+  const row = await storeRefund(db, clock, capture, r);
+  await notices.refunded(row);
+  return row;
+}
+
+async function storeRefund(db: Db, clock: Clock, capture: Capture, r: RefundResult): Promise<Refund> {
   const known = await db.refund.findUnique({ where: { providerRef: r.refundRef } });
   if (known) {
     if (known.status === r.status) return known;
@@ -54,6 +63,8 @@ export interface PaymentsDeps {
   connect: Connect;
   /** Simulated provider: a capture's net becomes available for payout this long after it. */
   availableAfterMs: number;
+  /** Tells a guest of a refund of theirs. */
+  notices: Pick<MoneyNotices, "refunded">;
 }
 
 /**
@@ -90,7 +101,7 @@ export interface Balance {
 
 const sum = (rows: { _sum: Record<string, number | null> }) => rows._sum;
 
-export function payments({ db, clock, provider, connect, availableAfterMs }: PaymentsDeps) {
+export function payments({ db, clock, provider, connect, availableAfterMs, notices }: PaymentsDeps) {
   const now = () => new Date(clock.now());
 
   async function customerOf(p: PrincipalRef): Promise<string | null> {
@@ -230,7 +241,7 @@ export function payments({ db, clock, provider, connect, availableAfterMs }: Pay
         connected: capture.call.payeeRef !== null,
         idempotencyKey,
       });
-      return recordRefund(db, clock, capture, { ...result, createdAt: now() });
+      return recordRefund(db, clock, capture, { ...result, createdAt: now() }, notices);
     },
   };
 }

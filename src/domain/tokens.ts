@@ -127,10 +127,10 @@ export function tokenStore({ db, clock }: { db: Db; clock: Clock }) {
       return row?.userId ?? null;
     },
 
-    async createGuest(displayName: string | null, ttlSeconds: number) {
+    async createGuest(guest: { displayName: string | null; email: string | null; language: string }, ttlSeconds: number) {
       const at = clock.now();
       return db.guest.create({
-        data: { id: uuidv7(clock), displayName, createdAt: new Date(at), expiresAt: new Date(at + ttlSeconds * 1000) },
+        data: { id: uuidv7(clock), ...guest, createdAt: new Date(at), expiresAt: new Date(at + ttlSeconds * 1000) },
       });
     },
 

@@ -15,6 +15,7 @@ import { sqlTag, type Db, type Sql } from "../db/client.ts";
 import type { AccountState, PaymentProvider, WebhookEvent } from "./ports/payments.ts";
 import { recordCapture } from "./billing.ts";
 import { recordRefund } from "./payments.ts";
+import type { MoneyNotices } from "./notifications.ts";
 import type { Clock } from "./ports/clock.ts";
 import { applyAccountState } from "./connect.ts";
 import { AppError, validationError } from "./errors.ts";
@@ -50,7 +51,7 @@ function replaceable(status: string, at: Date, finals: string[]) {
   return finals.includes(status) ? { OR: [notFinal, older] } : { AND: [notFinal, older] };
 }
 
-export function webhooks({ db, sql, clock, provider, log }: { db: Db; sql: Sql; clock: Clock; provider: PaymentProvider; log: Log }) {
+export function webhooks({ db, sql, clock, provider, notices, log }: { db: Db; sql: Sql; clock: Clock; provider: PaymentProvider; notices: MoneyNotices; log: Log }) {
   const now = () => new Date(clock.now());
   const q = sqlTag(sql);
 
@@ -139,7 +140,7 @@ export function webhooks({ db, sql, clock, provider, log }: { db: Db; sql: Sql; 
     if (!capture || !paymentRef) return log.info({ charge: str(charge, "id") }, "webhook: a refund of a payment that is not a capture");
     // Oldest first, so that each refund's share of the fee follows the running total.
     const refunds = (await provider.refunds(paymentRef)).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
-    for (const r of refunds) await recordRefund(db, clock, capture, r);
+    for (const r of refunds) await recordRefund(db, clock, capture, r, notices);
   }
 
   async function dispute(d: Obj, at: Date) {
@@ -189,6 +190,7 @@ export function webhooks({ db, sql, clock, provider, log }: { db: Db; sql: Sql; 
     if (created.count === 0) {
       await db.payout.updateMany({ where: { providerRef: id, ...replaceable(state.status, at, PAYOUT_FINAL) }, data: { ...state, statusAt: at } });
     }
+    await notices.payout(await db.payout.findUniqueOrThrow({ where: { providerRef: id } }));
   }
 
   const handlers = new Map<string, (e: WebhookEvent) => Promise<void>>([

@@ -1,9 +1,9 @@
 // Messages of the v1 error envelope in English, Spanish and French, chosen from Accept-Language by
 // quality-weighted negotiation. Codes and statuses never change with the language.
 import type { ErrorCode } from "../domain/errors.ts";
+import { LANGUAGES, type Language } from "../domain/language.ts";
 
-export const LANGUAGES = ["en", "es", "fr"] as const;
-export type Language = (typeof LANGUAGES)[number];
+export { LANGUAGES, type Language };
 
 export const messages: Record<Language, Record<ErrorCode, string>> = {
   en: {

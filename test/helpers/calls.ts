@@ -181,9 +181,9 @@ export async function nextWhere(c: Client, type: string, pred: (f: Frame) => boo
   }
 }
 
-/** A new guest's call on `shortCode` with both participants connected: active, window 1 held. */
-export async function activeCall(app: FastifyInstance, host: Party, shortCode: string) {
-  const guest = await makeGuest(app);
+/** A call on `shortCode` by `guest` (a new guest by default) with both participants connected: active, window 1 held. */
+export async function activeCall(app: FastifyInstance, host: Party, shortCode: string, guest?: Party) {
+  guest ??= await makeGuest(app);
   const started = await startCall(app, guest, shortCode);
   const joined = await join(app, host, started.call.id);
   const g = await connect(app, started.signaling_token);

@@ -2,6 +2,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { FastifyInstance } from "fastify";
+import { simpleParser } from "mailparser";
 
 export const json = { "content-type": "application/json" };
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -35,11 +36,14 @@ export interface OutboxMail {
   file: string;
   to: string;
   subject: string;
-  raw: string;
+  /** The plain-text part, decoded. */
+  text: string;
+  /** The HTML part, decoded; "" when there is none. */
+  html: string;
   token: string | null;
 }
 
-/** Every mail written so far (after the queue has drained), oldest first. */
+/** Every mail written so far (after the queue has drained), oldest first, parsed as a mail client would. */
 export async function outbox(app: FastifyInstance, dataDir: string): Promise<OutboxMail[]> {
   await app.mail.idle();
   const dir = path.join(dataDir, "outbox");
@@ -49,26 +53,20 @@ export async function outbox(app: FastifyInstance, dataDir: string): Promise<Out
   } catch {
     // No outbox yet: no mail sent.
   }
-  return names.map((file) => {
-    const raw = decodeBody(readFileSync(path.join(dir, file), "utf8"));
-    return {
-      file,
-      raw,
-      to: /^To: (.*)$/m.exec(raw)?.[1] ?? "",
-      subject: /^Subject: (.*)$/m.exec(raw)?.[1] ?? "",
-      token: /\b((?:ev|pr)_[A-Za-z0-9_-]{43})\b/.exec(raw)?.[1] ?? null,
-    };
-  });
-}
-
-/** The message with a quoted-printable body decoded (soft line breaks joined, =XX bytes restored). */
-function decodeBody(eml: string): string {
-  const split = eml.indexOf("\n\n");
-  const head = eml.slice(0, split);
-  if (!/^Content-Transfer-Encoding: quoted-printable$/im.test(head)) return eml;
-  const body = eml.slice(split + 2).replace(/=\r?\n/g, "");
-  const bytes = Buffer.from(body.replace(/=([0-9A-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))), "latin1");
-  return `${head}\n\n${bytes.toString("utf8")}`;
+  return Promise.all(
+    names.map(async (file) => {
+      const mail = await simpleParser(readFileSync(path.join(dir, file)));
+      const text = mail.text ?? "";
+      return {
+        file,
+        to: mail.to && !Array.isArray(mail.to) ? mail.to.text : "",
+        subject: mail.subject ?? "",
+        text,
+        html: typeof mail.html === "string" ? mail.html : "",
+        token: /\b((?:ev|pr)_[A-Za-z0-9_-]{43})\b/.exec(text)?.[1] ?? null,
+      };
+    }),
+  );
 }
 
 /** The token of the newest mail to `to` with a subject matching `subject`. */

@@ -9,7 +9,7 @@ import { testApp } from "../helpers/app.ts";
 import { activeCall, advance, bearer, createLink, getCall, type Party } from "../helpers/calls.ts";
 import { signWebhookPayload } from "../helpers/stripe-server.ts";
 import { connectStatus, holdOf, stripeApp } from "../helpers/stripe-app.ts";
-import { fromUlid } from "../../src/domain/ids.ts";
+import { fromUlid, toUlid } from "../../src/domain/ids.ts";
 
 const MIN = 60_000;
 
@@ -130,6 +130,16 @@ t.test("Stripe webhooks", async (t) => {
     t.same((await deliver(update("late", paidEvent.created - 60))).json, { received: true, duplicate: false });
     t.same((await deliver(update("after", paidEvent.created + 60))).json, { received: true, duplicate: false });
     t.same(await payouts(paidHost), [["29.76", "usd", "paid", null, arrival(paid)]], "still paid");
+
+    // Each host is told once of the outcome, however often and in whatever order it is delivered.
+    t.same((await deliver({ ...paidEvent, id: `${paidEvent.id}_again` } as Stripe.Event)).json, { received: true, duplicate: false });
+    const told = async (host: Party) => {
+      const res = await app.inject({ method: "GET", url: "/v1/notifications", headers: bearer(host.token) });
+      return res.json().data.map((n: any) => [n.type, n.data]);
+    };
+    const [paidRow, failedRow] = await Promise.all([paid, failed].map((p) => app.db.payout.findUniqueOrThrow({ where: { providerRef: p.id } })));
+    t.same(await told(paidHost), [["payout_paid", { payout_id: toUlid(paidRow!.id), amount: "29.76", currency: "usd", arrival_at: arrival(paid), failure_code: null }]]);
+    t.same(await told(failedHost), [["payout_failed", { payout_id: toUlid(failedRow!.id), amount: "15.00", currency: "usd", arrival_at: arrival(failed), failure_code: "account_closed" }]]);
 
     // A payout of an account that is not a host's: acknowledged, nothing stored.
     const stranger = { ...paidEvent, id: `${paidEvent.id}_stranger`, account: "acct_stranger", data: { object: { ...paidEvent.data.object, id: "po_stranger" } } } as Stripe.Event;

@@ -155,7 +155,7 @@ t.test("guests", async (t) => {
   t.equal(named.statusCode, 201);
   const g = named.json();
   t.same(Object.keys(g).sort(), ["expires_in", "guest", "guest_token"]);
-  t.same(g.guest, { id: g.guest.id, display_name: "Visitor" });
+  t.same(g.guest, { id: g.guest.id, display_name: "Visitor", email: null });
   t.match(g.guest.id, ULID);
   t.equal(g.expires_in, 86400);
   const c = claims(g.guest_token);
@@ -168,8 +168,17 @@ t.test("guests", async (t) => {
   const empty = await post(app, "/v1/auth/guest", {});
   t.equal(empty.statusCode, 201);
 
+  const withEmail = await post(app, "/v1/auth/guest", { email: " gina@example.com " }, { "accept-language": "es-MX" });
+  t.same(withEmail.json().guest, { id: withEmail.json().guest.id, display_name: null, email: "gina@example.com" }, "an address for receipts, trimmed");
+  for (const email of ["not an address", "", `${"a".repeat(250)}@x.io`, 42]) {
+    const bad = await post(app, "/v1/auth/guest", { email });
+    t.equal(bad.statusCode, 400, `email ${JSON.stringify(email).slice(0, 20)} is refused`);
+    t.same(Object.keys(bad.json().error.details), ["email"]);
+  }
+
   const rows = await app.db.guest.findMany({ orderBy: { createdAt: "asc" } });
-  t.equal(rows.length, 3, "every guest is a row");
+  t.equal(rows.length, 4, "every guest is a row (none of the refused)");
+  t.match(rows[3], { email: "gina@example.com", language: "es" }, "the guest's mails are in the request's language");
   t.equal(rows[0]!.displayName, "Visitor");
   t.equal(rows[0]!.expiresAt.getTime() - rows[0]!.createdAt.getTime(), 86400 * 1000);
 

@@ -16,7 +16,9 @@ t.test("e-mail verification", async (t) => {
   t.equal(mails.length, 1, "registration sends one mail");
   t.equal(mails[0]!.to.toLowerCase(), "ann@example.com");
   t.equal(mails[0]!.subject, "Confirm your e-mail address");
-  t.match(mails[0]!.raw, /Hello Ann,/);
+  t.match(mails[0]!.text, /Hello Ann,/);
+  t.match(mails[0]!.html, /<p[^>]*>Hello Ann,<\/p>/, "and an HTML part saying the same");
+  t.match(mails[0]!.html, mails[0]!.token!);
   const token = mails[0]!.token!;
   t.match(token, /^ev_[A-Za-z0-9_-]{43}$/);
 

@@ -30,7 +30,8 @@ t.test("GET and PATCH /v1/users/me", async (t) => {
   t.equal(res.statusCode, 200);
   t.same(res.json(), {
     id: s.user.id, email: "ann@example.com", username: null, display_name: "Ann", bio: null, avatar_url: null,
-    role: "user", email_verified: false, created_at: s.user.created_at,
+    role: "user", email_verified: false, language: "en", notification_preferences: { email_incoming_call: true, email_receipts: true },
+    created_at: s.user.created_at,
   });
 
   const changed = await patch(s.access_token, { display_name: "Ann L.", username: "ann", bio: "Tutor of Latin." });
@@ -53,6 +54,36 @@ t.test("GET and PATCH /v1/users/me", async (t) => {
   const vapp = await app.inject({ method: "POST", url: "/login", headers: json, payload: { name: "ann", password: PASSWORD } });
   t.equal(vapp.statusCode, 200);
   t.equal(vapp.json().user.display_name, "Ann L.");
+});
+
+t.test("the e-mail language and notification preferences: from Accept-Language at registration, changed one at a time", async (t) => {
+  const reg = await app.inject({
+    method: "POST", url: "/v1/auth/register", headers: { ...json, "accept-language": "fr-CA, en;q=0.5" },
+    payload: { email: "flo@example.com", password: PASSWORD },
+  });
+  t.equal(reg.statusCode, 201);
+  const token = reg.json().access_token as string;
+  t.match((await me(token)).json(), { language: "fr", notification_preferences: { email_incoming_call: true, email_receipts: true } }, "French, every e-mail on");
+
+  const off = await patch(token, { notification_preferences: { email_receipts: false } });
+  t.equal(off.statusCode, 200);
+  t.same(off.json().notification_preferences, { email_incoming_call: true, email_receipts: false }, "only the preference sent changes");
+  const both = await patch(token, { language: "es", notification_preferences: { email_incoming_call: false } });
+  t.same([both.json().language, both.json().notification_preferences], ["es", { email_incoming_call: false, email_receipts: false }]);
+  t.same((await me(token)).json(), both.json(), "stored");
+
+  for (const [body, field] of [
+    [{ language: "de" }, "language"],
+    [{ language: null }, "language"],
+    [{ notification_preferences: { email_receipts: "no" } }, "notification_preferences.email_receipts"],
+    [{ notification_preferences: { email_push: true } }, "notification_preferences"],
+    [{ notification_preferences: null }, "notification_preferences"],
+  ] as const) {
+    const bad = await patch(token, body);
+    t.equal(bad.statusCode, 400, `${JSON.stringify(body)} is refused`);
+    t.ok(Object.keys(bad.json().error.details ?? {}).some((k) => k.startsWith(field)), `naming ${field}: ${bad.body}`);
+  }
+  t.same((await me(token)).json(), both.json(), "and nothing changed");
 });
 
 t.test("the avatar: re-encoded 512x512, metadata stripped, the same picture as the V-app image_url", async (t) => {

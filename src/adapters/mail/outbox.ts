@@ -19,7 +19,7 @@ export function outboxMailer(dataDir: string, from: string, clock: Clock): Maile
   return {
     async send(message) {
       const now = new Date(clock.now());
-      const info = await (await compose()).sendMail({ from, to: message.to, subject: message.subject, text: message.text, date: now });
+      const info = await (await compose()).sendMail({ from, to: message.to, subject: message.subject, text: message.text, html: message.html, date: now });
       await mkdir(dir, { recursive: true });
       const stamp = now.toISOString().replace(/[-:]/g, "").replace(".", "");
       const name = `${stamp}-${String(seq++).padStart(6, "0")}-${randomUUID()}.eml`;

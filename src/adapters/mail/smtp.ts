@@ -8,7 +8,7 @@ export function smtpMailer(url: string, from: string): Mailer {
   const connect = () => (transport ??= import("nodemailer").then((m) => m.default.createTransport(url)));
   return {
     async send(message) {
-      await (await connect()).sendMail({ from, to: message.to, subject: message.subject, text: message.text });
+      await (await connect()).sendMail({ from, to: message.to, subject: message.subject, text: message.text, html: message.html });
     },
     async close() {
       if (transport) (await transport).close();

@@ -535,9 +535,10 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Change the caller's display name, username or bio
-         * @description Only the fields sent change. `username` is the V-app `name` (unique, case-sensitive);
-         *     `bio: null` clears the bio.
+         * Change the caller's profile, e-mail language or notification preferences
+         * @description Only the fields sent change (within `notification_preferences` too). `username` is the
+         *     V-app `name` (unique, case-sensitive); `bio: null` clears the bio; `language` is the
+         *     language of the account's e-mails.
          */
         patch: operations["updateMyProfile"];
         trace?: never;
@@ -1539,11 +1540,27 @@ export interface components {
             role: components["schemas"]["Role"];
             /** @description Whether the e-mail address has been confirmed. */
             email_verified: boolean;
+            /** @description The language the account's e-mails are written in; set from `Accept-Language` at registration. */
+            language: components["schemas"]["Language"];
+            /** @description Which e-mails the account gets (stored notifications and the live channel are not affected). */
+            notification_preferences: components["schemas"]["NotificationPreferences"];
             /**
              * Format: date-time
              * @description When the account was created (UTC, ISO 8601 with milliseconds).
              */
             created_at: string;
+        };
+        /**
+         * @description A language e-mails (and error messages) are written in: English, Spanish or French.
+         * @enum {string}
+         */
+        Language: "en" | "es" | "fr";
+        /** @description The e-mails an account gets besides those about its account itself (verification, password reset), all on by default. */
+        NotificationPreferences: {
+            /** @description Hosts: an e-mail when a guest is waiting and no live channel (`GET /v1/events`) of theirs received it within a few seconds, and when a call was missed. */
+            email_incoming_call: boolean;
+            /** @description A receipt after each paid call (as guest), an earnings summary after each paid call (as host), and the notice when a host never joined (as guest). */
+            email_receipts: boolean;
         };
         /** @description A new sign-in (register or login). */
         Session: {
@@ -1577,6 +1594,8 @@ export interface components {
                 id: components["schemas"]["Id"];
                 /** @description The name given, or `null` when none was. */
                 display_name: string | null;
+                /** @description Where receipts go (as given, trimmed), or `null` when no address was given. */
+                email: string | null;
             };
         };
         /** @description Where a page stands in its list (see docs/api.md, "Pagination"). */
@@ -1619,6 +1638,15 @@ export interface components {
         GuestRequest: {
             /** @description The guest's name, shown to hosts (a call's `guest_name` overrides it). */
             display_name?: string;
+            /**
+             * @description Where the guest's receipts (and the notice of a host who never joined) are sent, in the
+             *     language of `Accept-Language`. Optional: without it, the guest sees what was charged in
+             *     the call's `call_ended` event and `GET /v1/payments/history` only. Surrounding
+             *     whitespace is removed first; what remains must be a valid address of at most 254
+             *     characters (`x-trimmed`).
+             * @example gina@example.com
+             */
+            email?: string;
         };
         MailTokenRequest: {
             /** @description The token from the mail. */
@@ -1646,6 +1674,15 @@ export interface components {
             username?: string;
             /** @description Free text about the user; `null` clears it. */
             bio?: string | null;
+            /** @description The language of the account's e-mails. */
+            language?: components["schemas"]["Language"];
+            /** @description The preferences to change; those not sent stay as they are. */
+            notification_preferences?: {
+                /** @description E-mails about guests waiting and missed calls (hosts). */
+                email_incoming_call?: boolean;
+                /** @description Receipts and earnings summaries after paid calls, and the notice of a host who never joined. */
+                email_receipts?: boolean;
+            };
         };
         RoleChange: {
             /** @description The account's new role (`host` and `admin` need a verified e-mail). */
@@ -1903,9 +1940,10 @@ export interface components {
             /**
              * Format: date-time
              * @description When the host was first told that the guest is waiting: a live stream of theirs
-             *     (`GET /v1/events`) received the `call_incoming` notification. A `waiting` call with it
-             *     set has rung; null while the host has not been told (they may still find the call by
-             *     listing `?status=waiting`). See docs/notifications.md.
+             *     (`GET /v1/events`) received the `call_incoming` notification, or, when none did within
+             *     5 seconds, the incoming-call e-mail was queued (unless the host turned it off). A
+             *     `waiting` call with it set has rung; null while the host has not been told (they may
+             *     still find the call by listing `?status=waiting`). See docs/notifications.md.
              */
             notified_at: string | null;
         };
@@ -2252,17 +2290,20 @@ export interface components {
             refund: components["schemas"]["Refund"];
         };
         /**
-         * @description What the notification is about (it decides the fields of `data`). `call_incoming`: a guest
-         *     is waiting on one of the host's links; `call_missed`: the host never joined a call (the
-         *     no-show). `call_ended`, `payment_captured`, `earning_recorded`, `payment_failed`,
-         *     `refund_issued`, `payout_paid` and `payout_failed` are reserved for the payments work:
-         *     none is sent yet, and their `data` will be described when they are produced. Clients
-         *     should ignore types they do not know.
+         * @description Why a call ended (the call's `end_reason`).
          * @enum {string}
          */
-        NotificationType: "call_incoming" | "call_missed" | "call_ended" | "payment_captured" | "earning_recorded" | "payment_failed" | "refund_issued" | "payout_paid" | "payout_failed";
+        EndReason: "guest_ended" | "host_ended" | "guest_cancelled" | "host_declined" | "host_no_show" | "connection_lost" | "billing_failed" | "link_unavailable" | "payment_declined";
         /**
-         * @description A notification addressed to one user.
+         * @description A notification addressed to one user: its `type` decides the fields of `data`; clients
+         *     should ignore types they do not know (new ones may be added). Stored
+         *     notifications are listed by `GET /v1/notifications` and delivered live on
+         *     `GET /v1/events`. E-mails go out for some of them, by the user's
+         *     `notification_preferences` (docs/notifications.md).
+         */
+        Notification: components["schemas"]["CallIncomingNotification"] | components["schemas"]["CallMissedNotification"] | components["schemas"]["CallCancelledNotification"] | components["schemas"]["CallEndedNotification"] | components["schemas"]["PaymentCapturedNotification"] | components["schemas"]["EarningRecordedNotification"] | components["schemas"]["PaymentFailedNotification"] | components["schemas"]["RefundIssuedNotification"] | components["schemas"]["PayoutPaidNotification"] | components["schemas"]["PayoutFailedNotification"];
+        /**
+         * @description `call_incoming`: To the host, as the guest initiates: a guest is waiting on one of their links (join with `POST /v1/calls/{id}/join`).
          * @example {
          *       "id": "01JD4R0BWJ8T3QK5V7XN2M9PRD",
          *       "type": "call_incoming",
@@ -2274,30 +2315,20 @@ export interface components {
          *         "rate_per_minute": "3.00",
          *         "window_size_minutes": 10
          *       },
-         *       "created_at": "2024-11-20T12:15:57.842Z",
+         *       "created_at": "2024-11-20T12:29:10.942Z",
          *       "read_at": null
          *     }
          */
-        Notification: {
-            /** @description The notification's id (time-ordered; the `id:` of its `event: notification` on `GET /v1/events`, and what `Last-Event-ID` takes). */
+        CallIncomingNotification: {
+            /** @description The notification's id (time-ordered; the `id:` of its event on `GET /v1/events`, and what `Last-Event-ID` takes). */
             id: components["schemas"]["Id"];
-            /** @description What the notification is about; it decides the fields of `data`. */
-            type: components["schemas"]["NotificationType"];
             /**
-             * @description The details, by `type`:
-             *
-             *     * `call_incoming` (to the host, when a guest is waiting): `call_id` (the call's id,
-             *       for `POST /v1/calls/{id}/join`), `link_id`, `short_code` (the link's),
-             *       `guest_display_name` (the name the guest gave), `rate_per_minute` (USD, a decimal
-             *       string such as `"3.00"`) and `window_size_minutes` (an integer), as on the call.
-             *     * `call_missed` (to the host, when the host never joined and the call ended as
-             *       `host_no_show`): `call_id`, `link_id`, `short_code` and `guest_display_name`.
-             *     * the other types: reserved for the payments work; their fields will be described
-             *       when they are produced.
+             * @description What the notification is about. (enum property replaced by openapi-typescript)
+             * @enum {string}
              */
-            data: {
-                [key: string]: unknown;
-            };
+            type: "call_incoming";
+            /** @description The details. */
+            data: components["schemas"]["CallIncomingData"];
             /**
              * Format: date-time
              * @description When the notification was stored and sent (UTC, ISO 8601 with milliseconds).
@@ -2308,6 +2339,609 @@ export interface components {
              * @description When the user first marked it read; `null` while unread.
              */
             read_at: string | null;
+        };
+        /**
+         * @description The details of a `call_incoming` notification.
+         * @example {
+         *       "call_id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
+         *       "link_id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+         *       "short_code": "Xk3P9qRt2Z",
+         *       "guest_display_name": "Gina",
+         *       "rate_per_minute": "3.00",
+         *       "window_size_minutes": 10
+         *     }
+         */
+        CallIncomingData: {
+            /** @description The call's id (for `GET /v1/calls/{id}`). */
+            call_id: components["schemas"]["Id"];
+            /** @description The id of the call link the guest used. */
+            link_id: components["schemas"]["Id"];
+            /** @description The link's short code. */
+            short_code: components["schemas"]["ShortCode"];
+            /** @description The name the guest gave. */
+            guest_display_name: string;
+            /** @description The call's rate (the link's at initiate). */
+            rate_per_minute: components["schemas"]["Money"];
+            /** @description The call's billing window, in minutes. */
+            window_size_minutes: number;
+        };
+        /**
+         * @description `call_missed`: To the host: they never joined within 5 minutes, and the call was cancelled (`host_no_show`); nothing was charged.
+         * @example {
+         *       "id": "01JD7QTEN1R6BC9V3YF0D2XKMA",
+         *       "type": "call_missed",
+         *       "data": {
+         *         "call_id": "01JD7QH9N28VA7SJSX8RXF3X3Y",
+         *         "link_id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+         *         "short_code": "Xk3P9qRt2Z",
+         *         "guest_display_name": "Marco"
+         *       },
+         *       "created_at": "2024-11-20T12:29:10.942Z",
+         *       "read_at": null
+         *     }
+         */
+        CallMissedNotification: {
+            /** @description The notification's id (time-ordered; the `id:` of its event on `GET /v1/events`, and what `Last-Event-ID` takes). */
+            id: components["schemas"]["Id"];
+            /**
+             * @description What the notification is about. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "call_missed";
+            /** @description The details. */
+            data: components["schemas"]["CallMissedData"];
+            /**
+             * Format: date-time
+             * @description When the notification was stored and sent (UTC, ISO 8601 with milliseconds).
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the user first marked it read; `null` while unread.
+             */
+            read_at: string | null;
+        };
+        /**
+         * @description The details of a `call_missed` notification.
+         * @example {
+         *       "call_id": "01JD7QH9N28VA7SJSX8RXF3X3Y",
+         *       "link_id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+         *       "short_code": "Xk3P9qRt2Z",
+         *       "guest_display_name": "Marco"
+         *     }
+         */
+        CallMissedData: {
+            /** @description The call's id (for `GET /v1/calls/{id}`). */
+            call_id: components["schemas"]["Id"];
+            /** @description The id of the call link the guest used. */
+            link_id: components["schemas"]["Id"];
+            /** @description The link's short code. */
+            short_code: components["schemas"]["ShortCode"];
+            /** @description The name the guest gave. */
+            guest_display_name: string;
+        };
+        /**
+         * @description `call_cancelled`: To a guest with an account: the host never joined, and the call was cancelled; nothing was charged and the hold was released.
+         * @example {
+         *       "id": "01JD7QTEN1R6BC9V3YF0D2XKMB",
+         *       "type": "call_cancelled",
+         *       "data": {
+         *         "call_id": "01JD7QH9N28VA7SJSX8RXF3X3Y",
+         *         "link_id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+         *         "short_code": "Xk3P9qRt2Z",
+         *         "host_display_name": "Hana Ito",
+         *         "end_reason": "host_no_show"
+         *       },
+         *       "created_at": "2024-11-20T12:29:10.942Z",
+         *       "read_at": null
+         *     }
+         */
+        CallCancelledNotification: {
+            /** @description The notification's id (time-ordered; the `id:` of its event on `GET /v1/events`, and what `Last-Event-ID` takes). */
+            id: components["schemas"]["Id"];
+            /**
+             * @description What the notification is about. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "call_cancelled";
+            /** @description The details. */
+            data: components["schemas"]["CallCancelledData"];
+            /**
+             * Format: date-time
+             * @description When the notification was stored and sent (UTC, ISO 8601 with milliseconds).
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the user first marked it read; `null` while unread.
+             */
+            read_at: string | null;
+        };
+        /**
+         * @description The details of a `call_cancelled` notification.
+         * @example {
+         *       "call_id": "01JD7QH9N28VA7SJSX8RXF3X3Y",
+         *       "link_id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+         *       "short_code": "Xk3P9qRt2Z",
+         *       "host_display_name": "Hana Ito",
+         *       "end_reason": "host_no_show"
+         *     }
+         */
+        CallCancelledData: {
+            /** @description The call's id (for `GET /v1/calls/{id}`). */
+            call_id: components["schemas"]["Id"];
+            /** @description The id of the call link the guest used. */
+            link_id: components["schemas"]["Id"];
+            /** @description The link's short code. */
+            short_code: components["schemas"]["ShortCode"];
+            /** @description The host's display name. */
+            host_display_name: string;
+            /** @description Why the call ended (as the call's `end_reason`). */
+            end_reason: components["schemas"]["EndReason"];
+        };
+        /**
+         * @description `call_ended`: Once a call is settled: to the host of a call they were told of, and to a guest with an account whose call started. How it ended and what it cost.
+         * @example {
+         *       "id": "01JD4R3ZQ5X8M2K7V9N1T4W6YC",
+         *       "type": "call_ended",
+         *       "data": {
+         *         "call_id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
+         *         "link_id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+         *         "short_code": "Xk3P9qRt2Z",
+         *         "end_reason": "guest_ended",
+         *         "started_at": "2024-11-20T12:16:40.118Z",
+         *         "ended_at": "2024-11-20T12:29:10.118Z",
+         *         "billed_minutes": 13,
+         *         "amount_charged": "39.00"
+         *       },
+         *       "created_at": "2024-11-20T12:29:10.942Z",
+         *       "read_at": null
+         *     }
+         */
+        CallEndedNotification: {
+            /** @description The notification's id (time-ordered; the `id:` of its event on `GET /v1/events`, and what `Last-Event-ID` takes). */
+            id: components["schemas"]["Id"];
+            /**
+             * @description What the notification is about. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "call_ended";
+            /** @description The details. */
+            data: components["schemas"]["CallEndedData"];
+            /**
+             * Format: date-time
+             * @description When the notification was stored and sent (UTC, ISO 8601 with milliseconds).
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the user first marked it read; `null` while unread.
+             */
+            read_at: string | null;
+        };
+        /**
+         * @description The details of a `call_ended` notification.
+         * @example {
+         *       "call_id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
+         *       "link_id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+         *       "short_code": "Xk3P9qRt2Z",
+         *       "end_reason": "guest_ended",
+         *       "started_at": "2024-11-20T12:16:40.118Z",
+         *       "ended_at": "2024-11-20T12:29:10.118Z",
+         *       "billed_minutes": 13,
+         *       "amount_charged": "39.00"
+         *     }
+         */
+        CallEndedData: {
+            /** @description The call's id (for `GET /v1/calls/{id}`). */
+            call_id: components["schemas"]["Id"];
+            /** @description The id of the call link the guest used. */
+            link_id: components["schemas"]["Id"];
+            /** @description The link's short code. */
+            short_code: components["schemas"]["ShortCode"];
+            /** @description Why the call ended (as the call's `end_reason`). */
+            end_reason: components["schemas"]["EndReason"];
+            /**
+             * Format: date-time
+             * @description When both were first connected; `null` if the call never started.
+             */
+            started_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the call ended (use stopped there).
+             */
+            ended_at: string | null;
+            /** @description Minutes charged: each started minute of each window. */
+            billed_minutes: number;
+            /** @description What the guest paid for the call (the sum of its captures). */
+            amount_charged: components["schemas"]["Money"];
+        };
+        /**
+         * @description `payment_captured`: To a guest with an account, after a paid call: the receipt (the same amounts as the receipt e-mail and `GET /v1/payments/history`).
+         * @example {
+         *       "id": "01JD4R3ZQ5X8M2K7V9N1T4W6YD",
+         *       "type": "payment_captured",
+         *       "data": {
+         *         "call_id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
+         *         "link_id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+         *         "short_code": "Xk3P9qRt2Z",
+         *         "host_display_name": "Hana Ito",
+         *         "billed_minutes": 13,
+         *         "windows": 2,
+         *         "rate_per_minute": "3.00",
+         *         "amount": "39.00"
+         *       },
+         *       "created_at": "2024-11-20T12:29:10.942Z",
+         *       "read_at": null
+         *     }
+         */
+        PaymentCapturedNotification: {
+            /** @description The notification's id (time-ordered; the `id:` of its event on `GET /v1/events`, and what `Last-Event-ID` takes). */
+            id: components["schemas"]["Id"];
+            /**
+             * @description What the notification is about. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "payment_captured";
+            /** @description The details. */
+            data: components["schemas"]["PaymentCapturedData"];
+            /**
+             * Format: date-time
+             * @description When the notification was stored and sent (UTC, ISO 8601 with milliseconds).
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the user first marked it read; `null` while unread.
+             */
+            read_at: string | null;
+        };
+        /**
+         * @description The details of a `payment_captured` notification.
+         * @example {
+         *       "call_id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
+         *       "link_id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+         *       "short_code": "Xk3P9qRt2Z",
+         *       "host_display_name": "Hana Ito",
+         *       "billed_minutes": 13,
+         *       "windows": 2,
+         *       "rate_per_minute": "3.00",
+         *       "amount": "39.00"
+         *     }
+         */
+        PaymentCapturedData: {
+            /** @description The call's id (for `GET /v1/calls/{id}`). */
+            call_id: components["schemas"]["Id"];
+            /** @description The id of the call link the guest used. */
+            link_id: components["schemas"]["Id"];
+            /** @description The link's short code. */
+            short_code: components["schemas"]["ShortCode"];
+            /** @description The host's display name. */
+            host_display_name: string;
+            /** @description Minutes charged: each started minute of each window. */
+            billed_minutes: number;
+            /** @description Billing windows captured. */
+            windows: number;
+            /** @description The call's rate. */
+            rate_per_minute: components["schemas"]["Money"];
+            /** @description The total charged. */
+            amount: components["schemas"]["Money"];
+        };
+        /**
+         * @description `earning_recorded`: To the host, after a paid call: what the guest paid, the platform fee and the host's part.
+         * @example {
+         *       "id": "01JD4R3ZQ5X8M2K7V9N1T4W6YE",
+         *       "type": "earning_recorded",
+         *       "data": {
+         *         "call_id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
+         *         "link_id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+         *         "short_code": "Xk3P9qRt2Z",
+         *         "guest_display_name": "Gina",
+         *         "billed_minutes": 13,
+         *         "gross_amount": "39.00",
+         *         "fee_amount": "2.73",
+         *         "net_amount": "36.27"
+         *       },
+         *       "created_at": "2024-11-20T12:29:10.942Z",
+         *       "read_at": null
+         *     }
+         */
+        EarningRecordedNotification: {
+            /** @description The notification's id (time-ordered; the `id:` of its event on `GET /v1/events`, and what `Last-Event-ID` takes). */
+            id: components["schemas"]["Id"];
+            /**
+             * @description What the notification is about. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "earning_recorded";
+            /** @description The details. */
+            data: components["schemas"]["EarningRecordedData"];
+            /**
+             * Format: date-time
+             * @description When the notification was stored and sent (UTC, ISO 8601 with milliseconds).
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the user first marked it read; `null` while unread.
+             */
+            read_at: string | null;
+        };
+        /**
+         * @description The details of a `earning_recorded` notification.
+         * @example {
+         *       "call_id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
+         *       "link_id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+         *       "short_code": "Xk3P9qRt2Z",
+         *       "guest_display_name": "Gina",
+         *       "billed_minutes": 13,
+         *       "gross_amount": "39.00",
+         *       "fee_amount": "2.73",
+         *       "net_amount": "36.27"
+         *     }
+         */
+        EarningRecordedData: {
+            /** @description The call's id (for `GET /v1/calls/{id}`). */
+            call_id: components["schemas"]["Id"];
+            /** @description The id of the call link the guest used. */
+            link_id: components["schemas"]["Id"];
+            /** @description The link's short code. */
+            short_code: components["schemas"]["ShortCode"];
+            /** @description The name the guest gave. */
+            guest_display_name: string;
+            /** @description Minutes charged: each started minute of each window. */
+            billed_minutes: number;
+            /** @description What the guest paid. */
+            gross_amount: components["schemas"]["Money"];
+            /** @description The platform fee (7 % of each capture, rounded half up). */
+            fee_amount: components["schemas"]["Money"];
+            /** @description The host's part (`gross_amount` - `fee_amount`). */
+            net_amount: components["schemas"]["Money"];
+        };
+        /**
+         * @description `payment_failed`: To a guest with an account: a hold on the card failed during the call, which ended at the end of the last paid window (`billing_failed`).
+         * @example {
+         *       "id": "01JD4R3ZQ5X8M2K7V9N1T4W6YF",
+         *       "type": "payment_failed",
+         *       "data": {
+         *         "call_id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
+         *         "link_id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+         *         "short_code": "Xk3P9qRt2Z",
+         *         "end_reason": "billing_failed",
+         *         "amount_charged": "30.00"
+         *       },
+         *       "created_at": "2024-11-20T12:29:10.942Z",
+         *       "read_at": null
+         *     }
+         */
+        PaymentFailedNotification: {
+            /** @description The notification's id (time-ordered; the `id:` of its event on `GET /v1/events`, and what `Last-Event-ID` takes). */
+            id: components["schemas"]["Id"];
+            /**
+             * @description What the notification is about. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "payment_failed";
+            /** @description The details. */
+            data: components["schemas"]["PaymentFailedData"];
+            /**
+             * Format: date-time
+             * @description When the notification was stored and sent (UTC, ISO 8601 with milliseconds).
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the user first marked it read; `null` while unread.
+             */
+            read_at: string | null;
+        };
+        /**
+         * @description The details of a `payment_failed` notification.
+         * @example {
+         *       "call_id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
+         *       "link_id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+         *       "short_code": "Xk3P9qRt2Z",
+         *       "end_reason": "billing_failed",
+         *       "amount_charged": "30.00"
+         *     }
+         */
+        PaymentFailedData: {
+            /** @description The call's id (for `GET /v1/calls/{id}`). */
+            call_id: components["schemas"]["Id"];
+            /** @description The id of the call link the guest used. */
+            link_id: components["schemas"]["Id"];
+            /** @description The link's short code. */
+            short_code: components["schemas"]["ShortCode"];
+            /** @description Why the call ended (as the call's `end_reason`). */
+            end_reason: components["schemas"]["EndReason"];
+            /** @description What was charged for the windows that were paid. */
+            amount_charged: components["schemas"]["Money"];
+        };
+        /**
+         * @description `refund_issued`: To a guest with an account: a payment of theirs was refunded (in full or in part), here or at the provider.
+         * @example {
+         *       "id": "01JDB1RVKX0Q8Y6Z4M2N7P5T3X",
+         *       "type": "refund_issued",
+         *       "data": {
+         *         "call_id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
+         *         "refund_id": "01JDB1RVKX0Q8Y6Z4M2N7P5T3W",
+         *         "amount": "10.00",
+         *         "reason": "requested_by_customer",
+         *         "status": "succeeded"
+         *       },
+         *       "created_at": "2024-11-20T12:29:10.942Z",
+         *       "read_at": null
+         *     }
+         */
+        RefundIssuedNotification: {
+            /** @description The notification's id (time-ordered; the `id:` of its event on `GET /v1/events`, and what `Last-Event-ID` takes). */
+            id: components["schemas"]["Id"];
+            /**
+             * @description What the notification is about. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "refund_issued";
+            /** @description The details. */
+            data: components["schemas"]["RefundIssuedData"];
+            /**
+             * Format: date-time
+             * @description When the notification was stored and sent (UTC, ISO 8601 with milliseconds).
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the user first marked it read; `null` while unread.
+             */
+            read_at: string | null;
+        };
+        /**
+         * @description The details of a `refund_issued` notification.
+         * @example {
+         *       "call_id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
+         *       "refund_id": "01JDB1RVKX0Q8Y6Z4M2N7P5T3W",
+         *       "amount": "10.00",
+         *       "reason": "requested_by_customer",
+         *       "status": "succeeded"
+         *     }
+         */
+        RefundIssuedData: {
+            /** @description The call the payment was for. */
+            call_id: components["schemas"]["Id"];
+            /** @description The refund's id (as in `GET /v1/payments/history`). */
+            refund_id: components["schemas"]["Id"];
+            /** @description The amount given back. */
+            amount: components["schemas"]["Money"];
+            /**
+             * @description The reason given with the refund.
+             * @enum {unknown}
+             */
+            reason: "requested_by_customer" | "duplicate" | "fraudulent";
+            /** @description The refund's status when it was recorded. */
+            status: components["schemas"]["RefundStatus"];
+        };
+        /**
+         * @description `payout_paid`: To the host: a payout reached (or is expected at) their bank.
+         * @example {
+         *       "id": "01JDB2W4C7H9K1M3P5R7T9V1Y0",
+         *       "type": "payout_paid",
+         *       "data": {
+         *         "payout_id": "01JDB2W4C7H9K1M3P5R7T9V1XZ",
+         *         "amount": "29.76",
+         *         "currency": "usd",
+         *         "arrival_at": "2024-11-25T00:00:00.000Z",
+         *         "failure_code": null
+         *       },
+         *       "created_at": "2024-11-20T12:29:10.942Z",
+         *       "read_at": null
+         *     }
+         */
+        PayoutPaidNotification: {
+            /** @description The notification's id (time-ordered; the `id:` of its event on `GET /v1/events`, and what `Last-Event-ID` takes). */
+            id: components["schemas"]["Id"];
+            /**
+             * @description What the notification is about. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "payout_paid";
+            /** @description The details. */
+            data: components["schemas"]["PayoutPaidData"];
+            /**
+             * Format: date-time
+             * @description When the notification was stored and sent (UTC, ISO 8601 with milliseconds).
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the user first marked it read; `null` while unread.
+             */
+            read_at: string | null;
+        };
+        /**
+         * @description The details of a `payout_paid` notification.
+         * @example {
+         *       "payout_id": "01JDB2W4C7H9K1M3P5R7T9V1XZ",
+         *       "amount": "29.76",
+         *       "currency": "usd",
+         *       "arrival_at": "2024-11-25T00:00:00.000Z",
+         *       "failure_code": null
+         *     }
+         */
+        PayoutPaidData: {
+            /** @description The payout's id (as in `GET /v1/connect/payouts`). */
+            payout_id: components["schemas"]["Id"];
+            /** @description The amount paid out. */
+            amount: components["schemas"]["Money"];
+            /** @description Lower-case ISO 4217 code (`usd`). */
+            currency: string;
+            /**
+             * Format: date-time
+             * @description When the payout is expected in (or arrived at) the bank.
+             */
+            arrival_at: string | null;
+            /** @description The provider's failure code (`payout_failed`), else `null`. */
+            failure_code: string | null;
+        };
+        /**
+         * @description `payout_failed`: To the host: a payout failed; the provider returns the money to their balance.
+         * @example {
+         *       "id": "01JDB2W4C7H9K1M3P5R7T9V1Y1",
+         *       "type": "payout_failed",
+         *       "data": {
+         *         "payout_id": "01JDB2W4C7H9K1M3P5R7T9V1XZ",
+         *         "amount": "29.76",
+         *         "currency": "usd",
+         *         "arrival_at": "2024-11-25T00:00:00.000Z",
+         *         "failure_code": "account_closed"
+         *       },
+         *       "created_at": "2024-11-20T12:29:10.942Z",
+         *       "read_at": null
+         *     }
+         */
+        PayoutFailedNotification: {
+            /** @description The notification's id (time-ordered; the `id:` of its event on `GET /v1/events`, and what `Last-Event-ID` takes). */
+            id: components["schemas"]["Id"];
+            /**
+             * @description What the notification is about. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "payout_failed";
+            /** @description The details. */
+            data: components["schemas"]["PayoutFailedData"];
+            /**
+             * Format: date-time
+             * @description When the notification was stored and sent (UTC, ISO 8601 with milliseconds).
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the user first marked it read; `null` while unread.
+             */
+            read_at: string | null;
+        };
+        /**
+         * @description The details of a `payout_failed` notification.
+         * @example {
+         *       "payout_id": "01JDB2W4C7H9K1M3P5R7T9V1XZ",
+         *       "amount": "29.76",
+         *       "currency": "usd",
+         *       "arrival_at": "2024-11-25T00:00:00.000Z",
+         *       "failure_code": "account_closed"
+         *     }
+         */
+        PayoutFailedData: {
+            /** @description The payout's id (as in `GET /v1/connect/payouts`). */
+            payout_id: components["schemas"]["Id"];
+            /** @description The amount paid out. */
+            amount: components["schemas"]["Money"];
+            /** @description Lower-case ISO 4217 code (`usd`). */
+            currency: string;
+            /**
+             * Format: date-time
+             * @description When the payout is expected in (or arrived at) the bank.
+             */
+            arrival_at: string | null;
+            /** @description The provider's failure code (`payout_failed`), else `null`. */
+            failure_code: string | null;
         };
         NotificationPage: {
             /** @description The notifications of this page, newest first. */
@@ -3908,7 +4542,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "display_name": "Gina"
+                 *       "display_name": "Gina",
+                 *       "email": "gina@example.com"
                  *     }
                  */
                 "application/json": components["schemas"]["GuestRequest"];
@@ -3931,7 +4566,8 @@ export interface operations {
                      *       "expires_in": 86400,
                      *       "guest": {
                      *         "id": "01JD4QXZZP7JWN4DRTZZ6YN7WP",
-                     *         "display_name": "Gina"
+                     *         "display_name": "Gina",
+                     *         "email": "gina@example.com"
                      *       }
                      *     }
                      */
@@ -4190,6 +4826,11 @@ export interface operations {
                      *       "avatar_url": "http://localhost:3000/media/01934582-85c6-76a8-914f-9fa95f08ee5b.webp",
                      *       "role": "host",
                      *       "email_verified": true,
+                     *       "language": "es",
+                     *       "notification_preferences": {
+                     *         "email_incoming_call": true,
+                     *         "email_receipts": true
+                     *       },
                      *       "created_at": "2024-11-19T17:21:58.557Z"
                      *     }
                      */
@@ -4214,7 +4855,10 @@ export interface operations {
                  * @example {
                  *       "display_name": "Ann Lee",
                  *       "username": "annlee",
-                 *       "bio": null
+                 *       "bio": null,
+                 *       "notification_preferences": {
+                 *         "email_receipts": false
+                 *       }
                  *     }
                  */
                 "application/json": components["schemas"]["ProfileUpdate"];
@@ -4241,6 +4885,11 @@ export interface operations {
                      *       "avatar_url": null,
                      *       "role": "verified_user",
                      *       "email_verified": true,
+                     *       "language": "en",
+                     *       "notification_preferences": {
+                     *         "email_incoming_call": true,
+                     *         "email_receipts": false
+                     *       },
                      *       "created_at": "2024-11-21T09:14:03.201Z"
                      *     }
                      */
@@ -4292,6 +4941,11 @@ export interface operations {
                      *       "avatar_url": "http://localhost:3000/media/01934e23-35b0-7db1-a6d0-dd5db28413e4.webp",
                      *       "role": "verified_user",
                      *       "email_verified": true,
+                     *       "language": "en",
+                     *       "notification_preferences": {
+                     *         "email_incoming_call": true,
+                     *         "email_receipts": true
+                     *       },
                      *       "created_at": "2024-11-21T09:14:03.201Z"
                      *     }
                      */
@@ -4367,6 +5021,11 @@ export interface operations {
                      *           "avatar_url": null,
                      *           "role": "verified_user",
                      *           "email_verified": true,
+                     *           "language": "en",
+                     *           "notification_preferences": {
+                     *             "email_incoming_call": true,
+                     *             "email_receipts": true
+                     *           },
                      *           "created_at": "2024-11-21T09:14:03.201Z"
                      *         },
                      *         {
@@ -4378,6 +5037,11 @@ export interface operations {
                      *           "avatar_url": "http://localhost:3000/media/01934582-85c6-76a8-914f-9fa95f08ee5b.webp",
                      *           "role": "host",
                      *           "email_verified": true,
+                     *           "language": "en",
+                     *           "notification_preferences": {
+                     *             "email_incoming_call": true,
+                     *             "email_receipts": true
+                     *           },
                      *           "created_at": "2024-11-19T17:21:58.557Z"
                      *         }
                      *       ],
@@ -4444,6 +5108,11 @@ export interface operations {
                      *       "avatar_url": "http://localhost:3000/media/01934e23-35b0-7db1-a6d0-dd5db28413e4.webp",
                      *       "role": "host",
                      *       "email_verified": true,
+                     *       "language": "en",
+                     *       "notification_preferences": {
+                     *         "email_incoming_call": true,
+                     *         "email_receipts": true
+                     *       },
                      *       "created_at": "2024-11-21T09:14:03.201Z"
                      *     }
                      */

@@ -4,7 +4,10 @@
 export interface MailMessage {
   to: string;
   subject: string;
+  /** The plain-text part. */
   text: string;
+  /** The HTML part (the same words), when there is one. */
+  html?: string;
 }
 
 export interface Mailer {

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import { implement } from "../../contract/routes.ts";
 import type { User } from "../../domain/accounts.ts";
+import { negotiateLanguage } from "../../http/i18n.ts";
 import { guestSessionView, sessionView, userView } from "./views.ts";
 
 export default async function authRoutes(app: FastifyInstance) {
@@ -14,7 +15,8 @@ export default async function authRoutes(app: FastifyInstance) {
     "registerUser",
     async (req, reply) => {
       const { email, password, display_name } = req.body;
-      const { user, refreshToken } = await identity.register({ email, password, displayName: display_name });
+      const language = negotiateLanguage(req.headers["accept-language"]);
+      const { user, refreshToken } = await identity.register({ email, password, displayName: display_name, language });
       return reply.status(201).send(session(user, refreshToken));
     },
   );
@@ -40,7 +42,11 @@ export default async function authRoutes(app: FastifyInstance) {
   });
 
   implement(app, "createGuest", async (req, reply) => {
-    const guest = await identity.createGuest(req.body?.display_name ?? null);
+    const guest = await identity.createGuest({
+      displayName: req.body?.display_name ?? null,
+      email: req.body?.email ?? null,
+      language: negotiateLanguage(req.headers["accept-language"]),
+    });
     return reply.status(201).send(guestSessionView(guest, app.tokens.guest({ id: guest.id })));
   });
 

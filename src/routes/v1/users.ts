@@ -1,6 +1,7 @@
 // /v1/users/me: the caller's profile and picture.
 import type { FastifyInstance } from "fastify";
 import { implement } from "../../contract/routes.ts";
+import type { ProfilePatch } from "../../domain/accounts.ts";
 import { readImagePart } from "../../http/uploads.ts";
 import { profileView } from "./views.ts";
 
@@ -13,11 +14,14 @@ export default async function userRoutes(app: FastifyInstance) {
 
   implement(app, "updateMyProfile", async (req) => {
     const me = req.principal.account;
-    const { display_name, username, bio } = req.body;
-    const patch = {
+    const { display_name, username, bio, language, notification_preferences: prefs } = req.body;
+    const patch: ProfilePatch = {
       ...(display_name !== undefined ? { displayName: display_name } : {}),
       ...(username !== undefined ? { username } : {}),
       ...(bio !== undefined ? { bio } : {}),
+      ...(language !== undefined ? { language } : {}),
+      ...(prefs?.email_incoming_call !== undefined ? { emailIncomingCall: prefs.email_incoming_call } : {}),
+      ...(prefs?.email_receipts !== undefined ? { emailReceipts: prefs.email_receipts } : {}),
     };
     return profile(Object.keys(patch).length ? await accounts.updateProfile(me.id, patch) : me);
   });

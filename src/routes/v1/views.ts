@@ -6,10 +6,11 @@ import type { User } from "../../domain/accounts.ts";
 import type { CallDetails, CallSession } from "../../domain/calls.ts";
 import type { AccountStatus } from "../../domain/connect.ts";
 import { toUlid } from "../../domain/ids.ts";
+import { languageOr } from "../../domain/language.ts";
 import type { CallLink, UnavailableReason } from "../../domain/links.ts";
 import type { MediaService } from "../../domain/media.ts";
 import { formatCents } from "../../domain/money.ts";
-import type { Notification } from "../../domain/notifications.ts";
+import type { Notification, NotificationData, NotificationType } from "../../domain/notifications.ts";
 import type { Page } from "../../domain/pagination.ts";
 import type { Balance, HistoryEntry, SetupIntent } from "../../domain/payments.ts";
 import type { Guest, Payout, Refund } from "../../db/generated/client.ts";
@@ -44,6 +45,8 @@ export const profileView =
     avatar_url: media.urlOrNull(u.imageKey),
     role: u.role,
     email_verified: u.emailVerifiedAt !== null,
+    language: languageOr(u.language),
+    notification_preferences: { email_incoming_call: u.emailIncomingCall, email_receipts: u.emailReceipts },
     created_at: u.createdAt.toISOString(),
   });
 
@@ -57,7 +60,7 @@ export const sessionView = (user: User, access: { token: string; expiresIn: numb
 export const guestSessionView = (guest: Guest, token: { token: string; expiresIn: number }): Schema<"GuestSession"> => ({
   guest_token: token.token,
   expires_in: token.expiresIn,
-  guest: { id: toUlid(guest.id), display_name: guest.displayName },
+  guest: { id: toUlid(guest.id), display_name: guest.displayName, email: guest.email },
 });
 
 // Links: `publicUrl` is where a link's short code is served (`<publicUrl>/c/<code>`).
@@ -233,10 +236,24 @@ export const connectStatusView = (a: AccountStatus): Schema<"ConnectStatus"> => 
 
 // Notifications
 
-export const notificationView = (n: Notification): Schema<"Notification"> => ({
-  id: toUlid(n.id),
-  type: n.type as Schema<"Notification">["type"],
-  data: n.data as Schema<"Notification">["data"],
-  created_at: n.createdAt.toISOString(),
-  read_at: iso(n.readAt),
-});
+/** The documented `data` of each notification type. */
+type WireData<T extends string> = Extract<Schema<"Notification">, { type: T }>["data"];
+/**
+ * Checked by the compiler: every type the domain produces is documented, with the same `data` both
+ * ways (a stored notification's data is sent as it was stored).
+ */
+const _documented: { [T in NotificationType]: [NotificationData[T]] extends [WireData<T>] ? ([WireData<T>] extends [NotificationData[T]] ? true : never) : never } = {
+  call_incoming: true,
+  call_missed: true,
+  call_cancelled: true,
+  call_ended: true,
+  payment_captured: true,
+  earning_recorded: true,
+  payment_failed: true,
+  refund_issued: true,
+  payout_paid: true,
+  payout_failed: true,
+};
+
+export const notificationView = (n: Notification): Schema<"Notification"> =>
+  ({ id: toUlid(n.id), type: n.type, data: n.data, created_at: n.createdAt.toISOString(), read_at: iso(n.readAt) }) as Schema<"Notification">;
