@@ -1,7 +1,6 @@
 // buildApp(config, overrides) → a Fastify instance. The one wiring place: configuration, the
 // outside world (database, storage, clock, keys, rate counters) and the route plugins meet here.
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import cors from "@fastify/cors";
@@ -207,21 +206,21 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // once their responses are out. A request already on such a connection is still served: the
   // database closes only after the last connection has.
   let closing = false;
-  // Connections that never carried a request (a browser's preconnect, a client's spare
-  // connection): Node counts them as waiting for headers, not idle, so they would hold the close
-  // for headersTimeout (60 s). They are closed as the close begins; the others finish first.
-  const unused = new Set<Socket>();
-  app.server.on("connection", (socket: Socket) => {
-    unused.add(socket);
-    socket.once("close", () => unused.delete(socket));
-  });
-  const used = (req: IncomingMessage) => void unused.delete(req.socket);
-  app.server.on("request", used);
-  app.server.on("upgrade", used);
   app.addHook("preClose", async () => {
     closing = true;
-    for (const socket of unused) socket.destroy();
   });
+  // Connections that never sent a byte (a browser's preconnect, a client's spare connection):
+  // Node counts them as waiting for headers, not idle, so each would hold the close for
+  // headersTimeout (60 s). They are closed once the last step before the server stops listening
+  // is done (closeUnusedConnections, below); a request partly received is left to finish.
+  const connections = new Set<Socket>();
+  app.server.on("connection", (socket: Socket) => {
+    connections.add(socket);
+    socket.once("close", () => connections.delete(socket));
+  });
+  const closeUnusedConnections = () => {
+    for (const socket of connections) if (socket.bytesRead === 0) socket.destroy();
+  };
   // Hooks every request runs are synchronous (an async hook costs a promise per request).
   app.addHook("onSend", (req, reply, payload, done) => {
     reply.header("x-request-id", req.id);
@@ -297,6 +296,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     preClose: async function (this: FastifyInstance) {
       await services.stop();
       this.websocketServer.close();
+      // The last preClose step (registered last): the server stops listening right after it.
+      closeUnusedConnections();
     },
   });
   await app.register(signalingRoutes);

@@ -158,7 +158,16 @@ export function buildServices(deps: {
   const onboardingUrls = { returnUrl: `${config.publicUrl}/host?connect=return`, refreshUrl: `${config.publicUrl}/host?connect=refresh` };
   const connectService = connect({ db, clock, provider, onboardingUrls });
   const money = moneyNotices({ db, n: notificationService });
-  const paymentService = payments({ db, clock, provider, connect: connectService, availableAfterMs: config.payments.availableAfterMs, notices: money });
+  const paymentService = payments({
+    db,
+    clock,
+    provider,
+    connect: connectService,
+    availableAfterMs: config.payments.availableAfterMs,
+    // The refund is made and recorded: a notice that cannot be stored must not answer 500 (a
+    // retried request finds the refund done and tells no one). The webhook path retries instead.
+    notices: { refunded: (r) => money.refunded(r).catch((err) => log.error({ err, refund: r.id }, "notification refund_issued not stored")) },
+  });
   const callService = calls({
     db,
     clock,

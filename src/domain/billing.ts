@@ -487,6 +487,11 @@ export function billingEngine({ db, sql, clock, provider, notify, notices, log, 
         return void (await finishTask(task, "done"));
       case "notices":
         return noticeStep(task, () => notices?.ended(call), true);
+      default:
+        // A kind this version does not know (a newer instance's, during a rolling deploy): left
+        // for an instance that knows it, and out of this one's way meanwhile.
+        log?.error({ callId: call.id, task: task.kind }, "billing task of an unknown kind postponed");
+        return void (await postpone(task, new Date(clock.now() + LEASE_MS)));
       case "reconnect_deadline": {
         // Only if that participant is still gone since that very moment (no reconnect meanwhile).
         if (task.refTime) await markEnded(call.id, "connection_lost", task.refTime, { from: ["active"], gone: task.reason === "host" ? "host" : "guest" });
@@ -601,9 +606,7 @@ export function billingEngine({ db, sql, clock, provider, notify, notices, log, 
     { kind: "hold" as const, dueAt: new Date(windowEnd(call, k).getTime() - HOLD_AHEAD_MS), extra: { windowIndex: k + 1 } },
   ];
 
-  async function scheduleWindow(call: Call, k: number) {
-    await q`INSERT INTO "call_tasks" (${TASK_COLUMNS}) VALUES ${taskValues(call.id, windowTasks(call, k))} ON CONFLICT DO NOTHING`;
-  }
+  const scheduleWindow = (call: Call, k: number) => scheduleMany(call.id, windowTasks(call, k));
 
   async function releaseLease(callId: string, owner: string) {
     await q`UPDATE "calls" SET "lease_owner" = NULL, "lease_until" = NULL WHERE "id" = ${callId}::uuid AND "lease_owner" = ${owner}`;
@@ -626,7 +629,9 @@ export function billingEngine({ db, sql, clock, provider, notify, notices, log, 
       FROM "leased"`;
     if (!row) return null;
     const due = row.due.map(taskOf);
-    due.sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime() || KIND_RANK[a.kind]! - KIND_RANK[b.kind]! || a.id.localeCompare(b.id));
+    // A kind this version does not know goes last.
+    const rank = (t: CallTask) => KIND_RANK[t.kind] ?? Number.MAX_SAFE_INTEGER;
+    due.sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime() || rank(a) - rank(b) || a.id.localeCompare(b.id));
     return { call: callOf(row), due };
   }
 

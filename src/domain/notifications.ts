@@ -12,7 +12,7 @@ import type { MailMessage } from "./ports/mail.ts";
 import type { PubSub } from "./ports/pubsub.ts";
 import { NO_SHOW_MS, type EndReason } from "./billing.ts";
 import { languageOr, type Language } from "./language.ts";
-import { REFUNDING, type RefundReason, type RefundStatus } from "./payments.ts";
+import type { RefundReason, RefundStatus } from "./payments.ts";
 import { renderMail, type MailData, type MailKind } from "./mail/templates.ts";
 
 export type { Notification };
@@ -41,6 +41,26 @@ export interface NotificationData {
 }
 type PayoutAbout = { payout_id: string; amount: string; currency: string; arrival_at: string | null; failure_code: string | null };
 export type NotificationType = keyof NotificationData;
+/**
+ * Every type this version produces, and the only ones it lists, counts and streams: a row of
+ * another type (stored by a newer version during a rolling deploy) waits for an instance that
+ * knows its shape.
+ */
+export const NOTIFICATION_TYPES = [
+  "call_incoming",
+  "call_missed",
+  "call_cancelled",
+  "call_ended",
+  "payment_captured",
+  "earning_recorded",
+  "payment_failed",
+  "refund_issued",
+  "payout_paid",
+  "payout_failed",
+] as const satisfies readonly NotificationType[];
+const _everyType: Record<Exclude<NotificationType, (typeof NOTIFICATION_TYPES)[number]>, never> = {};
+const KNOWN = { type: { in: [...NOTIFICATION_TYPES] } };
+export const isKnownType = (type: string) => (NOTIFICATION_TYPES as readonly string[]).includes(type);
 type CallAbout = { call_id: string; link_id: string; short_code: string };
 
 /** What a user's channel carries: a stored notification, or the end of a stream elsewhere (one stream per token). */
@@ -96,14 +116,15 @@ export function callNotices({ db, clock, n, sendMail }: { db: Db; clock: Clock; 
   const key = (call: Call, type: NotificationType) => `call:${call.id}:${type}`;
   const linkOf = (call: Call) => db.callLink.findUniqueOrThrow({ where: { id: call.linkId } });
 
+  // Mail goes to confirmed addresses only (an account's), or to the address a guest gave for its receipts.
   async function host(call: Call): Promise<Person | null> {
     const u = await db.user.findUnique({ where: { id: call.hostId } });
-    return u && { userId: u.id, name: u.displayName, email: u.email, language: languageOr(u.language), wantsIncomingMail: u.emailIncomingCall, wantsReceipts: u.emailReceipts };
+    return u && { userId: u.id, name: u.displayName, email: u.emailVerifiedAt ? u.email : null, language: languageOr(u.language), wantsIncomingMail: u.emailIncomingCall, wantsReceipts: u.emailReceipts };
   }
   async function guest(call: Call): Promise<Person | null> {
     if (call.guestKind === "user") {
       const u = await db.user.findUnique({ where: { id: call.guestId } });
-      return u && { userId: u.id, name: call.guestName, email: u.email, language: languageOr(u.language), wantsIncomingMail: false, wantsReceipts: u.emailReceipts };
+      return u && { userId: u.id, name: call.guestName, email: u.emailVerifiedAt ? u.email : null, language: languageOr(u.language), wantsIncomingMail: false, wantsReceipts: u.emailReceipts };
     }
     const g = await db.guest.findUnique({ where: { id: call.guestId } });
     return g && { userId: null, name: call.guestName, email: g.email, language: languageOr(g.language), wantsIncomingMail: false, wantsReceipts: g.email !== null };
@@ -112,16 +133,29 @@ export function callNotices({ db, clock, n, sendMail }: { db: Db; clock: Clock; 
   const mail = <K extends MailKind>(to: Person | null, wanted: boolean, kind: K, data: Omit<MailData[K], "name">) => {
     if (to?.email && wanted) sendMail(renderMail(kind, to.language, to.email, { ...data, name: to.name } as MailData[K]));
   };
+  /**
+   * Stores a notice for `to` (when they have an account) and reports whether this is its first
+   * time: an e-mail is queued right after the notice it goes with is first stored, so a step run
+   * again mails no one twice. A guest without an account has no notices: their mail goes with
+   * `companion`, the host's notice of the same step.
+   */
+  async function told<T extends NotificationType>(to: Person | null, type: T, data: NotificationData[T], call: Call): Promise<boolean> {
+    if (!to?.userId) return false;
+    return (await n.notify(to.userId, type, data, key(call, type))) !== null;
+  }
+  const firstFor = (to: Person | null, own: boolean, companion: boolean) => (to?.userId ? own : companion);
+  /** Whether the host was ever told of the call (it reached waiting): a call still pending at its end never was. */
+  const hostWasTold = async (call: Call) =>
+    call.notifiedAt !== null || call.startedAt !== null || (await db.notification.count({ where: { userId: call.hostId, dedupeKey: key(call, "call_incoming") } })) > 0;
 
   async function noShow(call: Call, link: CallLink) {
+    if (!(await hostWasTold(call))) return;
     const [h, g] = await Promise.all([host(call), guest(call)]);
     const hostName = h?.name ?? "";
-    if (h) await n.notify(call.hostId, "call_missed", { ...about(call, link), guest_display_name: call.guestName }, key(call, "call_missed"));
-    if (g?.userId) {
-      await n.notify(g.userId, "call_cancelled", { ...about(call, link), host_display_name: hostName, end_reason: "host_no_show" }, key(call, "call_cancelled"));
-    }
-    mail(h, h?.wantsIncomingMail ?? false, "call_missed", { guestName: call.guestName, shortCode: link.shortCode, waitedFrom: call.createdAt, answerWithinMs: NO_SHOW_MS });
-    mail(g, g?.wantsReceipts ?? false, "call_cancelled", { hostName, waitedFrom: call.createdAt });
+    const hostFirst = await told(h, "call_missed", { ...about(call, link), guest_display_name: call.guestName }, call);
+    if (hostFirst) mail(h, h!.wantsIncomingMail, "call_missed", { guestName: call.guestName, shortCode: link.shortCode, waitedFrom: call.createdAt, answerWithinMs: NO_SHOW_MS });
+    const guestFirst = await told(g, "call_cancelled", { ...about(call, link), host_display_name: hostName, end_reason: "host_no_show" }, call);
+    if (firstFor(g, guestFirst, hostFirst)) mail(g, g?.wantsReceipts ?? false, "call_cancelled", { hostName, waitedFrom: call.createdAt });
   }
 
   async function settled(call: Call, link: CallLink) {
@@ -144,49 +178,47 @@ export function callNotices({ db, clock, n, sendMail }: { db: Db; clock: Clock; 
     };
     const hostName = h?.name ?? "";
     // The host hears of the end of a call they were told of (a call that failed at initiate never was).
-    const hostKnew = h !== null && (await db.notification.count({ where: { userId: call.hostId, dedupeKey: key(call, "call_incoming") } })) > 0;
-    if (hostKnew) await n.notify(call.hostId, "call_ended", ended, key(call, "call_ended"));
-    if (g?.userId && call.startedAt) await n.notify(g.userId, "call_ended", ended, key(call, "call_ended"));
-    if (g?.userId && call.startedAt && call.endReason === "billing_failed") {
-      await n.notify(g.userId, "payment_failed", { ...about(call, link), end_reason: call.endReason, amount_charged: formatCents(gross) }, key(call, "payment_failed"));
-    }
+    if (await hostWasTold(call)) await told(h, "call_ended", ended, call);
+    if (call.startedAt) await told(g, "call_ended", ended, call);
+    if (call.startedAt && call.endReason === "billing_failed") await told(g, "payment_failed", { ...about(call, link), end_reason: call.endReason, amount_charged: formatCents(gross) }, call);
     if (gross === 0 || !call.startedAt || !call.endedAt) return;
-    if (g?.userId) {
-      await n.notify(
-        g.userId,
-        "payment_captured",
-        { ...about(call, link), host_display_name: hostName, billed_minutes: minutes, windows: money.windows, rate_per_minute: formatCents(call.rateCents), amount: formatCents(gross) },
-        key(call, "payment_captured"),
-      );
+
+    const hostFirst = await told(
+      h,
+      "earning_recorded",
+      { ...about(call, link), guest_display_name: call.guestName, billed_minutes: minutes, gross_amount: formatCents(gross), fee_amount: formatCents(money.fee), net_amount: formatCents(money.net) },
+      call,
+    );
+    if (hostFirst) {
+      mail(h, h!.wantsReceipts, "earnings", {
+        guestName: call.guestName,
+        callId: toUlid(call.id),
+        startedAt: call.startedAt,
+        minutes,
+        grossCents: gross,
+        feeCents: money.fee,
+        netCents: money.net,
+      });
     }
-    if (h) {
-      await n.notify(
-        call.hostId,
-        "earning_recorded",
-        { ...about(call, link), guest_display_name: call.guestName, billed_minutes: minutes, gross_amount: formatCents(gross), fee_amount: formatCents(money.fee), net_amount: formatCents(money.net) },
-        key(call, "earning_recorded"),
-      );
+    const guestFirst = await told(
+      g,
+      "payment_captured",
+      { ...about(call, link), host_display_name: hostName, billed_minutes: minutes, windows: money.windows, rate_per_minute: formatCents(call.rateCents), amount: formatCents(gross) },
+      call,
+    );
+    if (firstFor(g, guestFirst, hostFirst)) {
+      mail(g, g?.wantsReceipts ?? false, "receipt", {
+        hostName,
+        callId: toUlid(call.id),
+        startedAt: call.startedAt,
+        endedAt: call.endedAt,
+        minutes,
+        windows: money.windows,
+        rateCents: call.rateCents,
+        amountCents: gross,
+        card: null,
+      });
     }
-    mail(g, g?.wantsReceipts ?? false, "receipt", {
-      hostName,
-      callId: toUlid(call.id),
-      startedAt: call.startedAt,
-      endedAt: call.endedAt,
-      minutes,
-      windows: money.windows,
-      rateCents: call.rateCents,
-      amountCents: gross,
-      card: null,
-    });
-    mail(h, h?.wantsReceipts ?? false, "earnings", {
-      guestName: call.guestName,
-      callId: toUlid(call.id),
-      startedAt: call.startedAt,
-      minutes,
-      grossCents: gross,
-      feeCents: money.fee,
-      netCents: money.net,
-    });
   }
 
   return {
@@ -200,13 +232,12 @@ export function callNotices({ db, clock, n, sendMail }: { db: Db; clock: Clock; 
     },
 
     async ringByMail(call) {
-      const h = await host(call);
+      const [h, link] = await Promise.all([host(call), linkOf(call)]);
       if (!h?.email || !h.wantsIncomingMail) return;
-      // Marked first, and only while still waiting and unrung: one mail, and none once a live
-      // stream has received the notice or the call has moved on.
+      // Marked as the mail is queued, and only while still waiting and unrung: one mail, and none
+      // once a live stream has received the notice or the call has moved on.
       const { count } = await db.call.updateMany({ where: { id: call.id, status: "waiting", notifiedAt: null }, data: { notifiedAt: new Date(clock.now()) } });
       if (count === 0) return;
-      const link = await linkOf(call);
       mail(h, true, "call_incoming", {
         guestName: call.guestName,
         shortCode: link.shortCode,
@@ -226,7 +257,7 @@ export function callNotices({ db, clock, n, sendMail }: { db: Db; clock: Clock; 
 
 /** What people are told of money moving outside a call: refunds (to the guest) and payouts (to the host). */
 export interface MoneyNotices {
-  /** To a guest with an account: a refund of theirs was recorded (by the API or a webhook); once per refund. */
+  /** To a guest with an account: a refund of theirs succeeded (recorded by the API or a webhook); once per refund. */
   refunded(refund: Refund): Promise<void>;
   /** To the host: one of their payouts was paid or failed; once per payout and outcome. */
   payout(payout: Payout): Promise<void>;
@@ -235,7 +266,8 @@ export interface MoneyNotices {
 export function moneyNotices({ db, n }: { db: Db; n: Pick<Notifications, "notify"> }): MoneyNotices {
   return {
     async refunded(refund) {
-      if (!REFUNDING.includes(refund.status)) return;
+      // Told once the money is back: a refund still pending may yet fail (its later status comes by webhook).
+      if (refund.status !== "succeeded") return;
       // A guest without an account has no notifications (its history shows the refund).
       const call = await db.call.findUnique({ where: { id: refund.callId }, select: { guestKind: true } });
       if (call?.guestKind !== "user") return;
@@ -281,14 +313,14 @@ export function notifications({ db, clock, pubsub, log }: { db: Db; clock: Clock
 
     async list(userId, q) {
       const rows = await db.notification.findMany({
-        where: { AND: [{ userId }, q.unread ? { readAt: null } : {}, afterCursor("notifications", q.cursor)] },
+        where: { AND: [{ userId }, KNOWN, q.unread ? { readAt: null } : {}, afterCursor("notifications", q.cursor)] },
         orderBy: newestFirst,
         take: q.limit + 1,
       });
       return toPage("notifications", rows, q.limit);
     },
 
-    unreadCount: (userId) => db.notification.count({ where: { userId, readAt: null } }),
+    unreadCount: (userId) => db.notification.count({ where: { userId, readAt: null, ...KNOWN } }),
 
     async markRead(userId, id) {
       const { count } = await db.notification.updateMany({ where: { id, userId, readAt: null }, data: { readAt: new Date(clock.now()) } });
@@ -304,7 +336,7 @@ export function notifications({ db, clock, pubsub, log }: { db: Db; clock: Clock
       // An id that is not one of the user's (or no longer kept) resumes nothing: the list has the rest.
       if (!last) return [];
       return db.notification.findMany({
-        where: { userId, OR: [{ createdAt: { gt: last.createdAt } }, { createdAt: last.createdAt, id: { gt: last.id } }] },
+        where: { userId, ...KNOWN, OR: [{ createdAt: { gt: last.createdAt } }, { createdAt: last.createdAt, id: { gt: last.id } }] },
         orderBy: [{ createdAt: "asc" }, { id: "asc" }],
         take: MAX_REPLAY,
       });

@@ -20,7 +20,7 @@ export type RefundStatus = "pending" | "succeeded" | "failed" | "canceled" | "re
 /** Dispute statuses in which the money is not (or no longer) the host's. */
 const DISPUTED = ["warning_needs_response", "warning_under_review", "needs_response", "under_review", "lost"];
 /** Refunds that gave (or are giving) money back. */
-export const REFUNDING: string[] = ["pending", "succeeded", "requires_action"] satisfies RefundStatus[];
+const REFUNDING: string[] = ["pending", "succeeded", "requires_action"] satisfies RefundStatus[];
 
 /** The part of a capture's fee given back when `refundedCents` of it are refunded in all: in proportion, half up. */
 const feeRefunded = (c: Pick<Capture, "grossCents" | "feeCents">, refundedCents: number) =>

@@ -31,12 +31,16 @@ export interface Party {
 
 let seq = 0;
 
-/** A user with the given role (host by default) and an access token. */
+/** A user with the given role (host by default) and an access token; every role but `user` has a confirmed e-mail address. */
 export async function makeUser(app: FastifyInstance, role: "user" | "verified_user" | "host" | "admin" = "host", displayName = `Host ${++seq}`): Promise<Party> {
   const id = uuidv7(app.clock);
   const now = new Date(app.clock.now());
   await app.db.user.create({
-    data: { id, email: `u${seq}-${id.slice(-6)}@example.test`, emailKey: `u${seq}-${id.slice(-6)}@example.test`, displayName, passwordHash: "x", role, createdAt: now, updatedAt: now },
+    // Every role above `user` comes with a confirmed address (as through the API).
+    data: {
+      id, email: `u${seq}-${id.slice(-6)}@example.test`, emailKey: `u${seq}-${id.slice(-6)}@example.test`, displayName, passwordHash: "x", role,
+      emailVerifiedAt: role === "user" ? null : now, createdAt: now, updatedAt: now,
+    },
   });
   // A fresh token at every use (tests move the clock past the 15-minute lifetime).
   return { id, ulid: toUlid(id), get token() { return app.tokens.access({ id, role }).token; } };

@@ -296,3 +296,14 @@ t.test("lengths of time are written by the language's rules, singular and plural
     t.ok(rows.some((l) => l.includes(":") && l.endsWith(` ${facts[lang][3]![1]}`)), `${lang}: a one-minute window (a table row)`);
   }
 });
+
+t.test("a name with line breaks or control characters adds no lines of its own", async (t) => {
+  const forged = "Bruno\r\nTotal charged: $0.00\u0007\n\nPay at evil.example";
+  for (const lang of LANGUAGES) {
+    const mail = renderMail("call_cancelled", lang, TO, { ...SAMPLES.call_cancelled, hostName: forged });
+    t.notOk(/[\r\n]/.test(mail.subject), `${lang}: the subject is one line`);
+    t.notOk(mail.text.split("\n").some((l) => l.startsWith("Total charged") || l.startsWith("Pay at")), `${lang}: no forged line in the text`);
+    t.match(mail.text, "Bruno Total charged: $0.00 Pay at evil.example", `${lang}: the name, on one line`);
+    t.notOk(mail.text.includes("\u0007"), `${lang}: no control character`);
+  }
+});

@@ -93,7 +93,7 @@ t.test("a no-show: call_missed and a missed-call mail for the host; call_cancell
   const link = await createLink(app, host);
   const byToken = await apiGuest("Florence", "  flo@example.test ", "fr-FR,fr;q=0.9");
   t.equal((await app.db.guest.findUniqueOrThrow({ where: { id: byToken.id } })).email, "flo@example.test", "the guest's address, trimmed");
-  const member = await makeUser(app, "user", "Member Guest");
+  const member = await makeUser(app, "verified_user", "Member Guest");
   const first = await startCall(app, byToken, link.short_code);
   const second = await startCall(app, member, link.short_code);
   await advance(app, clock, 5 * 60_000 + 1_000);
@@ -131,7 +131,7 @@ async function paidCall(t: Test, host: Party, guest: Party, shortCode: string) {
 t.test("a completed call: the guest's receipt and the host's earnings, with the exact amounts", async (t) => {
   const host = await makeUser(app, "host", "Paid Host");
   const link = await createLink(app, host, { rate_per_minute: "3.00", window_size_minutes: 10 });
-  const member = await makeUser(app, "user", "Paying Member");
+  const member = await makeUser(app, "verified_user", "Paying Member");
   const { id } = await paidCall(t, host, member, link.short_code);
 
   const [receipt, ...more] = await mailsTo(await emailOf(member));
@@ -189,7 +189,7 @@ t.test("a notice step that fails is retried later, and no one is told twice", as
 
   const host = await makeUser(app, "host", "Retried Host");
   const link = await createLink(app, host, { rate_per_minute: "3.00", window_size_minutes: 10 });
-  const member = await makeUser(app, "user", "Retried Member");
+  const member = await makeUser(app, "verified_user", "Retried Member");
   const { id } = await paidCall(t, host, member, link.short_code);
   t.match((await notices(host)).map((n) => n.type), ["call_incoming", "call_ended"], "the step stopped at the fault");
   t.same(await mailsTo(await emailOf(member)), [], "and no mail went out before its notices were stored");
@@ -207,7 +207,7 @@ t.test("a notice step that fails is retried later, and no one is told twice", as
 t.test("a hold that fails mid-call: payment_failed for a signed-in guest, with what the paid window cost", async (t) => {
   const host = await makeUser(app, "host", "Declined Host");
   const link = await createLink(app, host, { rate_per_minute: "3.00", window_size_minutes: 10 });
-  const member = await makeUser(app, "user", "Declined Member");
+  const member = await makeUser(app, "verified_user", "Declined Member");
   const started = await startCall(app, member, link.short_code, "pm_card_declineAfterFirstHold");
   const joined = await join(app, host, started.call.id);
   const [g, h] = await Promise.all([connect(app, started.signaling_token), connect(app, joined.signaling_token)]);
@@ -228,7 +228,7 @@ t.test("a hold that fails mid-call: payment_failed for a signed-in guest, with w
 t.test("a refund: refund_issued for a signed-in guest, once however often the refund is recorded", async (t) => {
   const host = await makeUser(app, "host", "Refunding Host");
   const link = await createLink(app, host, { rate_per_minute: "3.00", window_size_minutes: 10 });
-  const member = await makeUser(app, "user", "Refunded Member");
+  const member = await makeUser(app, "verified_user", "Refunded Member");
   const { id } = await paidCall(t, host, member, link.short_code);
   const history = await app.inject({ method: "GET", url: "/v1/payments/history", headers: bearer(member.token) });
   const charge = (history.json().data as { type: string; payment_id: string; amount: string }[]).find((e) => e.type === "charge" && e.amount === "30.00")!;
@@ -246,4 +246,25 @@ t.test("a refund: refund_issued for a signed-in guest, once however often the re
   const refunds = (await notices(member)).filter((n) => n.type === "refund_issued");
   t.same(refunds.map((n) => n.data), [{ call_id: id, refund_id: first.json().refund.id, amount: "10.00", reason: "requested_by_customer", status: "succeeded" }], "one notice");
   t.same((await notices(host)).filter((n) => n.type === "refund_issued"), [], "the host is not told (their history shows it)");
+});
+
+t.test("an account whose address is not confirmed gets the receipt as a notice, not as a mail", async (t) => {
+  const host = await makeUser(app, "host", "Careful Host");
+  const link = await createLink(app, host, { rate_per_minute: "3.00", window_size_minutes: 10 });
+  const unconfirmed = await makeUser(app, "user", "Unconfirmed Member");
+  await paidCall(t, host, unconfirmed, link.short_code);
+  t.match((await notices(unconfirmed)).map((n) => n.type), ["call_ended", "payment_captured"]);
+  t.same(await mailsTo(await emailOf(unconfirmed)), [], "no mail to an address its owner never confirmed");
+});
+
+t.test("a notification of a type this version does not know (a newer instance's) is left out, not a failed list", async (t) => {
+  const user = await makeUser(app, "verified_user", "Future Reader");
+  const known = await app.services.notifications.notify(user.id, "payout_paid", { payout_id: "01JDB2W4C7H9K1M3P5R7T9V1XZ", amount: "1.00", currency: "usd", arrival_at: null, failure_code: null });
+  await app.db.notification.create({ data: { id: "01937000-0000-7000-8000-00000000f0f0", userId: user.id, type: "call_rescheduled", data: { call_id: "x", at: "later" }, createdAt: new Date(clock.now()) } });
+  const listed = await notices(user);
+  t.same(listed.map((n) => n.type), ["payout_paid"], "listed: the known one");
+  t.equal(listed[0]!.data.payout_id, "01JDB2W4C7H9K1M3P5R7T9V1XZ");
+  const count = await app.inject({ method: "GET", url: "/v1/notifications/unread-count", headers: bearer(user.token) });
+  t.same(count.json(), { count: 1 }, "and counted");
+  t.ok(known);
 });

@@ -91,8 +91,16 @@ export function formatFor(language: Language): Format {
 /** The message `kind` says to `to`, in `language`: plain text and HTML from the same blocks. */
 export function renderMail<K extends MailKind>(kind: K, language: Language, to: string, data: MailData[K]): MailMessage {
   const templates = TEMPLATES[language];
-  const { subject, blocks } = (templates[kind] as (d: MailData[K], f: Format) => MailContent)(data, formatFor(language));
+  const { subject, blocks } = (templates[kind] as (d: MailData[K], f: Format) => MailContent)(oneLine(data), formatFor(language));
   return { to, subject, text: toText(blocks, templates.footer), html: toHtml(language, subject, blocks, templates.footer) };
+}
+
+/**
+ * Every text value on one line: names are free text (a guest's among them), and a line break or
+ * control character in one must not add lines of its own to a mail.
+ */
+function oneLine<T extends object>(data: T): T {
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, typeof v === "string" ? v.replace(/[\s\p{Cc}]+/gu, " ").trim() : v])) as T;
 }
 
 function toText(blocks: Block[], footer: string): string {

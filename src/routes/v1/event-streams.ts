@@ -5,7 +5,7 @@
 // driven by the instance's tick and the injected clock, like the signaling hub's.
 import { PassThrough } from "node:stream";
 import { uuidv7 } from "../../domain/ids.ts";
-import { userChannel, type ChannelMessage, type Notification, type Notifications } from "../../domain/notifications.ts";
+import { isKnownType, userChannel, type ChannelMessage, type Notification, type Notifications } from "../../domain/notifications.ts";
 import type { Clock } from "../../domain/ports/clock.ts";
 import type { PubSub } from "../../domain/ports/pubsub.ts";
 import type { PresentedToken } from "../../domain/principal.ts";
@@ -159,6 +159,7 @@ export class EventStreams {
   }
 
   private send(s: Stream, n: Notification) {
+    if (!isKnownType(n.type)) return; // a newer version's: see NOTIFICATION_TYPES
     if (s.pending) s.sent.add(n.id);
     const view = notificationView(n);
     this.write(s, `id: ${view.id}\nevent: notification\ndata: ${JSON.stringify(view)}\n\n`);
