@@ -73,6 +73,8 @@ export type CallEvent = Extract<ServerMessage, { type: "call_state" | "billing" 
 export type Notify = (callId: string, event: CallEvent) => Promise<void>;
 
 type TaskKind = "capture" | "hold" | "end" | "no_show" | "reconnect_deadline" | "settle" | "void_hold" | "release_unused" | "ring" | "notices";
+/** The steps that only tell people (notifications, e-mails): never waited on by a request. */
+const TELLING: ReadonlySet<string> = new Set<TaskKind>(["ring", "notices"]);
 /**
  * Order of tasks due at the same instant. A reconnect deadline comes first: it ends the call at the
  * moment the participant left, so a window boundary at that same instant captures only the minutes
@@ -645,8 +647,12 @@ export function billingEngine({ db, sql, clock, provider, notify, notices, log, 
     return released.length === 1;
   }
 
-  /** Runs a leased call's due tasks in order, then gives the lease back. */
-  async function drain(callId: string, owner: string) {
+  /**
+   * Runs a leased call's due tasks in order, then gives the lease back. `telling` false: the steps
+   * that only tell people (TELLING) are left to the ticker, so that a request waiting on the call's
+   * settlement (an end) does not wait on notices and e-mails as well.
+   */
+  async function drain(callId: string, owner: string, telling = true) {
     let released = false;
     try {
       for (let guard = 0; guard < 1000; guard++) {
@@ -656,12 +662,13 @@ export function billingEngine({ db, sql, clock, provider, notify, notices, log, 
           return;
         }
         const { call, due } = leased;
-        if (due.length === 0) break;
+        const next = telling ? due[0] : due.find((task) => !TELLING.has(task.kind));
+        if (!next) break;
         try {
-          await runTask(due[0]!, call);
+          await runTask(next, call);
         } catch (err) {
-          log?.error({ err, callId, task: due[0]!.kind }, "billing task failed");
-          await retryLater(due[0]!, (err as Error).message ?? "error");
+          log?.error({ err, callId, task: next.kind }, "billing task failed");
+          await retryLater(next, (err as Error).message ?? "error");
         }
         // The last due task is done: the lease goes back in the same statement that checks that
         // nothing else became due meanwhile.
@@ -794,6 +801,7 @@ export function billingEngine({ db, sql, clock, provider, notify, notices, log, 
      * Runs a call's due work now (e.g. right after an end request), waiting briefly for another
      * worker's lease: for this instance's ticker, until its work on the call is done (it runs
      * whatever became due meanwhile, a settlement too); for another instance, by asking again.
+     * The steps that only tell people are left to the ticker's next round (within a second).
      */
     async runCall(callId: string, waitMs = 3000): Promise<boolean> {
       const deadline = Date.now() + waitMs;
@@ -810,7 +818,7 @@ export function billingEngine({ db, sql, clock, provider, notify, notices, log, 
         }
         const owner = await leaseOne(callId);
         if (owner) {
-          await track(callId, drain(callId, owner));
+          await track(callId, drain(callId, owner, false));
           return true;
         }
         if (Date.now() >= deadline) return false;

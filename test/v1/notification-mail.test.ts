@@ -125,6 +125,8 @@ async function paidCall(t: Test, host: Party, guest: Party, shortCode: string) {
   t.equal(ended.statusCode, 200, ended.body);
   t.match(ended.json().call, { status: "completed", amount_charged: "39.00" });
   await Promise.all([call.g.close(), call.h.close()]);
+  // The end answers once the call is settled; its notices are the ticker's next step.
+  await advance(app, clock, 0);
   return call;
 }
 

@@ -74,7 +74,16 @@ export type Templates = { [K in MailKind]: (data: MailData[K], f: Format) => Mai
 
 export const TEMPLATES: Record<Language, Templates> = { en, es, fr };
 
+/** One Format per language, made once: Intl formatters are costly to build and safe to share. */
+const FORMATS = new Map<Language, Format>();
+
 export function formatFor(language: Language): Format {
+  let format = FORMATS.get(language);
+  if (!format) FORMATS.set(language, (format = makeFormat(language)));
+  return format;
+}
+
+function makeFormat(language: Language): Format {
   const money = new Intl.NumberFormat(language, { style: "currency", currency: "USD" });
   const dateTime = new Intl.DateTimeFormat(language, { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
   const time = new Intl.DateTimeFormat(language, { timeStyle: "short", timeZone: "UTC" });
