@@ -6,6 +6,7 @@ import t from "tap";
 import { SMTPServer } from "smtp-server";
 import { captureLogs, testApp } from "../helpers/app.ts";
 import { post, register } from "../helpers/v1.ts";
+import { SMTP_CONNECTIONS } from "../../src/adapters/mail/smtp.ts";
 
 interface Received {
   from: string | undefined;
@@ -15,7 +16,16 @@ interface Received {
 }
 
 const received: Received[] = [];
+let open = 0;
+let mostOpen = 0;
 const server = new SMTPServer({
+  onConnect(_session, cb) {
+    mostOpen = Math.max(mostOpen, ++open);
+    cb();
+  },
+  onClose() {
+    open--;
+  },
   disabledCommands: ["STARTTLS"],
   allowInsecureAuth: true,
   logger: false,
@@ -60,6 +70,16 @@ t.test("verification mail is delivered over SMTP with the configured sender, and
   t.equal(verified.statusCode, 200);
   t.equal(verified.json().user.email_verified, true);
   t.notOk(existsSync(path.join(dataDir, "outbox")), "nothing was written to the outbox");
+});
+
+t.test("a burst of mails shares a few pooled connections", async (t) => {
+  const { app } = await testApp(t, { env: { MAIL_URL: `smtp://mailer:s3cret@127.0.0.1:${port}` } });
+  const before = received.length;
+  mostOpen = open;
+  await Promise.all(Array.from({ length: 20 }, (_, i) => register(app, `burst${i}@example.com`)));
+  await app.mail.idle();
+  t.equal(received.length - before, 20, "every mail delivered");
+  t.ok(mostOpen <= SMTP_CONNECTIONS, `at most ${SMTP_CONNECTIONS} connections at once (${mostOpen})`);
 });
 
 t.test("a failing SMTP server never fails the request; the failure is logged", async (t) => {
