@@ -433,7 +433,8 @@ export function billingEngine({ db, sql, clock, provider, notify, notices, log, 
   /** Runs one due task of `call` (read under the lease just renewed). */
   async function runTask(task: CallTask, call: Call): Promise<void> {
     const k = task.windowIndex ?? 0;
-    switch (task.kind as TaskKind) {
+    const kind = task.kind as TaskKind;
+    switch (kind) {
       case "hold": {
         // Needed only for a window that starts before the call ended.
         const start = call.startedAt ? call.startedAt.getTime() + (k - 1) * windowMs(call) : Infinity;
@@ -483,17 +484,18 @@ export function billingEngine({ db, sql, clock, provider, notify, notices, log, 
         await markEnded(call.id, "host_no_show", now(), { from: ["pending", "waiting"] });
         return void (await finishTask(task, "done"));
       }
-      case "ring":
-        // The guest still waits and no live stream of the host's received the notice.
+      case "ring": {
+        // Scheduled with the call, it counts from the moment the guest is waiting: while the first
+        // hold is being placed, and until RING_BY_MAIL_AFTER_MS after the call turned waiting (its
+        // last update), it waits. Then, if no live stream of the host's received the notice, the mail.
+        if (call.status === "pending") return void (await postpone(task, new Date(clock.now() + RING_BY_MAIL_AFTER_MS)));
+        const ringAt = call.updatedAt.getTime() + RING_BY_MAIL_AFTER_MS;
+        if (call.status === "waiting" && !call.notifiedAt && ringAt > clock.now()) return void (await postpone(task, new Date(ringAt)));
         if (call.status === "waiting" && !call.notifiedAt) await noticeStep(task, () => notices?.ringByMail(call));
         return void (await finishTask(task, "done"));
+      }
       case "notices":
         return noticeStep(task, () => notices?.ended(call), true);
-      default:
-        // A kind this version does not know (a newer instance's, during a rolling deploy): left
-        // for an instance that knows it, and out of this one's way meanwhile.
-        log?.error({ callId: call.id, task: task.kind }, "billing task of an unknown kind postponed");
-        return void (await postpone(task, new Date(clock.now() + LEASE_MS)));
       case "reconnect_deadline": {
         // Only if that participant is still gone since that very moment (no reconnect meanwhile).
         if (task.refTime) await markEnded(call.id, "connection_lost", task.refTime, { from: ["active"], gone: task.reason === "host" ? "host" : "guest" });
@@ -527,6 +529,13 @@ export function billingEngine({ db, sql, clock, provider, notify, notices, log, 
         const ref = await provider.findHold(holdRequest(call, k));
         if (ref) await provider.release({ holdRef: ref, idempotencyKey: holdKey(call.id, k, "release") });
         return void (await finishTask(task, "done"));
+      }
+      default: {
+        // Every kind of this version has its case (the compiler checks); another is a newer
+        // instance's (a rolling deploy): left for an instance that knows it, out of this one's way.
+        const _unknown: never = kind;
+        log?.error({ callId: call.id, task: task.kind }, "billing task of an unknown kind postponed");
+        return void (await postpone(task, new Date(clock.now() + LEASE_MS)));
       }
     }
   }
@@ -585,13 +594,14 @@ export function billingEngine({ db, sql, clock, provider, notify, notices, log, 
       if (first) await notify(call.id, { type: "call_ended", reason: call.endReason ?? "ended" });
       return;
     }
-    // The rest of the schedule is void. Another settlement is kept: it was scheduled for a hold
+    // The rest of the schedule is void: the steps of a live call, named (a kind of a newer version
+    // is not this one's to cancel). Another settlement is kept: it was scheduled for a hold
     // recorded after this one read the windows (initiate's, overtaken by the end), and releases it;
-    // so are a void_hold and a release_unused (they release holds no window records).
+    // so are a void_hold and a release_unused (they release holds no window records), and the notices.
     await q`
       UPDATE "call_tasks" SET "status" = 'cancelled', "done_at" = ${now()}
       WHERE "call_id" = ${call.id}::uuid AND "status" = 'pending' AND "id" <> ${task.id}::uuid
-        AND "kind" NOT IN ('settle', 'void_hold', 'release_unused', 'notices')`;
+        AND "kind" IN ('capture', 'hold', 'end', 'no_show', 'reconnect_deadline', 'ring')`;
     if (call.status === "ending" || call.status === "failed") {
       await transition(db, call.id, call.endReason === "billing_failed" ? "failed" : "completed", now());
     }
@@ -632,7 +642,7 @@ export function billingEngine({ db, sql, clock, provider, notify, notices, log, 
     if (!row) return null;
     const due = row.due.map(taskOf);
     // A kind this version does not know goes last.
-    const rank = (t: CallTask) => KIND_RANK[t.kind] ?? Number.MAX_SAFE_INTEGER;
+    const rank = (t: CallTask) => (Object.hasOwn(KIND_RANK, t.kind) ? KIND_RANK[t.kind]! : Number.MAX_SAFE_INTEGER);
     due.sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime() || rank(a) - rank(b) || a.id.localeCompare(b.id));
     return { call: callOf(row), due };
   }

@@ -182,8 +182,13 @@ export function calls({ db, clock, links, billing, provider, connect, customerOf
           updatedAt: t,
         },
       });
-      // Durable clean-up: a call that never gets its host (or stays pending after a crash) ends here.
-      await billing.schedule(id, "no_show", new Date(t.getTime() + NO_SHOW_MS));
+      // Durable clean-up: a call that never gets its host (or stays pending after a crash) ends
+      // here; and a host whose live channel did not get the notice is told by e-mail (the ring
+      // counts from the moment the guest is waiting).
+      await billing.scheduleMany(id, [
+        { kind: "no_show", dueAt: new Date(t.getTime() + NO_SHOW_MS) },
+        { kind: "ring", dueAt: new Date(t.getTime() + RING_BY_MAIL_AFTER_MS) },
+      ]);
 
       const request = holdRequest(call, 1);
       // Scheduled before the request: if its answer is lost (or this process dies before the
@@ -240,8 +245,7 @@ export function calls({ db, clock, links, billing, provider, connect, customerOf
         }
         throw new AppError("call_not_active", { status: ended.status });
       }
-      // The host hears of it now on a live stream, or by e-mail a few seconds on if no stream took it.
-      await Promise.all([notices.incoming(waiting, link), billing.schedule(id, "ring", new Date(clock.now() + RING_BY_MAIL_AFTER_MS))]);
+      await notices.incoming(waiting, link);
       return {
         call: await details({ ...waiting, link }),
         signalingToken: await issueSignalingToken(call, "guest", p.id),

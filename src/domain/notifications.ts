@@ -87,7 +87,8 @@ export interface Notifications {
 /**
  * What the participants of a call are told, in notifications and e-mails, as it goes. Each notice
  * is keyed by the call and its type, so running a step again (the engine retries a task that
- * failed) tells no one twice; an e-mail is queued only after the notices of its step are stored.
+ * failed) tells no one twice; an e-mail is queued right after the notice it goes with is first
+ * stored, so it is not sent twice either.
  */
 export interface CallNotices {
   /** To the host, at initiate: a guest is waiting (the live channel delivers it at once). */
@@ -149,13 +150,14 @@ export function callNotices({ db, clock, n, sendMail }: { db: Db; clock: Clock; 
     call.notifiedAt !== null || call.startedAt !== null || (await db.notification.count({ where: { userId: call.hostId, dedupeKey: key(call, "call_incoming") } })) > 0;
 
   async function noShow(call: Call, link: CallLink) {
-    if (!(await hostWasTold(call))) return;
-    const [h, g] = await Promise.all([host(call), guest(call)]);
+    const [h, g, hostKnew] = await Promise.all([host(call), guest(call), hostWasTold(call)]);
     const hostName = h?.name ?? "";
-    const hostFirst = await told(h, "call_missed", { ...about(call, link), guest_display_name: call.guestName }, call);
+    // The host misses only a call they were told of; the guest, who waited, is told either way
+    // (a guest without an account: with the host's notice, or at once when there is none).
+    const hostFirst = hostKnew && (await told(h, "call_missed", { ...about(call, link), guest_display_name: call.guestName }, call));
     if (hostFirst) mail(h, h!.wantsIncomingMail, "call_missed", { guestName: call.guestName, shortCode: link.shortCode, waitedFrom: call.createdAt, answerWithinMs: NO_SHOW_MS });
     const guestFirst = await told(g, "call_cancelled", { ...about(call, link), host_display_name: hostName, end_reason: "host_no_show" }, call);
-    if (firstFor(g, guestFirst, hostFirst)) mail(g, g?.wantsReceipts ?? false, "call_cancelled", { hostName, waitedFrom: call.createdAt });
+    if (firstFor(g, guestFirst, hostKnew ? hostFirst : true)) mail(g, g?.wantsReceipts ?? false, "call_cancelled", { hostName, waitedFrom: call.createdAt });
   }
 
   async function settled(call: Call, link: CallLink) {
@@ -328,7 +330,7 @@ export function notifications({ db, clock, pubsub, log }: { db: Db; clock: Clock
     },
 
     async markAllRead(userId) {
-      await db.notification.updateMany({ where: { userId, readAt: null }, data: { readAt: new Date(clock.now()) } });
+      await db.notification.updateMany({ where: { userId, readAt: null, ...KNOWN }, data: { readAt: new Date(clock.now()) } });
     },
 
     async since(userId, afterId) {
