@@ -276,8 +276,14 @@ t.test("two server processes on one PostgreSQL, one Redis and one S3 server beha
       [`call:${uuid}:w1:capture`, `call:${uuid}:w1:hold`, `call:${uuid}:w2:hold`, `call:${uuid}:w2:release`].map((key) => ({ key, replayed: false })),
       "each provider request made once, none repeated by the other instance",
     );
+    // The notices of the settled call are the tickers' next round (an end does not wait for them).
+    await until("the notices of the settled call to be sent", async () =>
+      (await moneyOf(uuid)).pending.some((k: any) => k.kind === "notices") ? null : true,
+    );
+    const told = (await ok(b, "GET", "/v1/notifications", 200, { token: hostToken })).data.filter((n: any) => n.data.call_id === id);
+    t.same(told.map((n: any) => n.type).sort(), ["call_ended", "call_incoming", "earning_recorded"], "the host was told of the call, its end and the earning, once each");
     // Kept on purpose by the settlement: each finds its window recorded and does nothing.
-    t.same(m.pending.filter((k: any) => k.kind !== "void_hold"), [], "nothing left on the schedule but the lost-hold checks");
+    t.same((await moneyOf(uuid)).pending.filter((k: any) => k.kind !== "void_hold"), [], "nothing left on the schedule but the lost-hold checks");
   });
 
   await t.test("SIGTERM to A mid-call: its participant reconnects to B within the grace and the call goes on", async (t) => {
