@@ -489,9 +489,11 @@ export function billingEngine({ db, sql, clock, provider, notify, notices, log, 
         // hold is being placed, and until RING_BY_MAIL_AFTER_MS after the call turned waiting (its
         // last update), it waits. Then, if no live stream of the host's received the notice, the mail.
         if (call.status === "pending") return void (await postpone(task, new Date(clock.now() + RING_BY_MAIL_AFTER_MS)));
-        const ringAt = call.updatedAt.getTime() + RING_BY_MAIL_AFTER_MS;
-        if (call.status === "waiting" && !call.notifiedAt && ringAt > clock.now()) return void (await postpone(task, new Date(ringAt)));
-        if (call.status === "waiting" && !call.notifiedAt) await noticeStep(task, () => notices?.ringByMail(call));
+        if (call.status === "waiting" && !call.notifiedAt) {
+          const ringAt = call.updatedAt.getTime() + RING_BY_MAIL_AFTER_MS;
+          if (ringAt > clock.now()) return void (await postpone(task, new Date(ringAt)));
+          await noticeStep(task, () => notices?.ringByMail(call));
+        }
         return void (await finishTask(task, "done"));
       }
       case "notices":
