@@ -1,11 +1,14 @@
 // Operator commands: `npm run admin -- promote <email> <role>`.
 // Reads the same configuration as the server (DATA_DIR / DATABASE_URL …) and opens the database the
 // same way (applying pending migrations). With the embedded database, stop the server first: PGlite
-// is opened by one process at a time.
+// is opened by one process at a time. A role change is recorded in the audit log (actor: system),
+// in the same transaction.
 import { pathToFileURL } from "node:url";
 import { loadConfig } from "../src/config.ts";
 import { openDatabase } from "../src/db/client.ts";
 import { emailKeyOf, roleProblem } from "../src/domain/accounts.ts";
+import { audit } from "../src/domain/audit.ts";
+import { systemClock } from "../src/domain/ports/clock.ts";
 import { USER_ROLES, type UserRole } from "../src/domain/principal.ts";
 
 const USAGE = `usage: npm run admin -- promote <email> <role>
@@ -44,7 +47,18 @@ export async function runAdmin(argv: string[], env: Record<string, string | unde
       io.err(`${user.email}: ${problem} (the account's owner confirms it from the mail sent at registration)`);
       return 1;
     }
-    await db.prisma.user.update({ where: { id: user.id }, data: { role: role as UserRole, updatedAt: new Date() } });
+    const log = audit({ db: db.prisma, sql: db.sql, clock: systemClock });
+    const changed = await db.prisma.$transaction(async (tx) => {
+      // Only from the role read above, so that the recorded `from` is the one replaced.
+      const { count } = await tx.user.updateMany({ where: { id: user.id, role: user.role }, data: { role: role as UserRole, updatedAt: new Date(systemClock.now()) } });
+      if (count === 0) return false;
+      await log.record({ action: "user.role_changed", actor: { kind: "system" }, target: { type: "user", id: user.id }, data: { from: user.role, to: role as UserRole } }, tx);
+      return true;
+    });
+    if (!changed) {
+      io.err(`${user.email}: the account changed meanwhile; try again`);
+      return 1;
+    }
     io.out(`${user.email}: ${user.role} → ${role} (effective from the account's next access token)`);
     return 0;
   } finally {

@@ -5,6 +5,8 @@ import type { Socket } from "node:net";
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import cors from "@fastify/cors";
 import compress from "@fastify/compress";
+import helmet from "@fastify/helmet";
+import underPressure from "@fastify/under-pressure";
 import { constants as zlibConstants } from "node:zlib";
 import multipart from "@fastify/multipart";
 import swagger from "@fastify/swagger";
@@ -16,6 +18,7 @@ import { loadContract } from "./contract/spec.ts";
 import { frameParser, loadSignalingContract, servedDocument } from "./contract/asyncapi.ts";
 import { serialized, type JsonBody, type Serialized } from "./contract/types.ts";
 import { openDatabase, type Database, type Db, type Sql } from "./db/client.ts";
+import { AppError } from "./domain/errors.ts";
 import { systemClock, type Clock } from "./domain/ports/clock.ts";
 import { loadKeyring, type Keyring } from "./domain/keys.ts";
 import { argon2Passwords, type Passwords } from "./domain/passwords.ts";
@@ -25,6 +28,7 @@ import { s3Storage } from "./adapters/storage/s3.ts";
 import type { Storage } from "./domain/ports/storage.ts";
 import { loggerOptions } from "./http/logging.ts";
 import rateLimitPlugin from "./plugins/rate-limit.ts";
+import metricsPlugin from "./plugins/metrics.ts";
 import type { RateCounter } from "./domain/ports/rate-counter.ts";
 import { MemoryRateCounter } from "./adapters/rate-counter/memory.ts";
 import { openRedis } from "./adapters/redis.ts";
@@ -91,7 +95,11 @@ export interface AppOverrides extends ServiceOverrides {
   database?: Database;
 }
 
-type ReadinessChecks = { database: "ok" | "failed"; redis?: "ok" | "failed" };
+type ReadinessChecks = { database: "ok" | "failed"; redis?: "ok" | "failed"; load: "ok" | "overloaded" };
+
+/** Operations answered even while the instance sheds load: the probes (readiness reports the load itself). */
+const NEVER_SHED = new Set<string>(["getHealth", "getVappHealth", "getReady"]);
+const PRESSURE_SAMPLE_MS = 1000;
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -109,7 +117,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const paramAjv = addFormats.default(new Ajv.default({ ...ajvOptions, coerceTypes: "array" }));
 
   const app = Fastify({
-    logger: loggerOptions(config.logLevel, overrides.logStream),
+    logger: loggerOptions(config.logLevel, overrides.logStream, { traceIds: config.otel !== undefined }),
     genReqId: (req) => {
       const given = req.headers["x-request-id"];
       return typeof given === "string" && REQUEST_ID_RE.test(given) ? given : randomUUID();
@@ -163,7 +171,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const passwords = overrides.passwords ?? argon2Passwords(config.argon2);
   app.decorate("db", database.prisma);
   app.decorate("sql", database.sql);
-  const mail = mailQueue(overrides.mailer ?? mailerFromConfig(config, clock), (err, what) => app.log.error({ err }, what));
+  // Prometheus metrics (METRICS_PORT), on a listener of their own: app.metrics is what the domain,
+  // the mail queue and the rate limits count through (it counts nothing when metrics are off).
+  await app.register(metricsPlugin, { listen: config.metrics });
+  const mail = mailQueue(overrides.mailer ?? mailerFromConfig(config, clock), (err, what) => app.log.error({ err }, what), app.metrics);
   app.decorate("mail", mail);
   // Registered after the database's onClose hook, so it runs first: queued mail is written out
   // (it reads nothing from the database) before the database closes.
@@ -185,9 +196,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     sendMail: (m) => mail.enqueue(m),
     later: (task) => mail.later(task),
     turnSecret: config.turn.secret ?? randomBytes(32).toString("base64url"),
+    signingKid: keyring.current.kid,
     parseFrame: frameParser(signalingContract),
     log: app.log,
     ...(redis ? { pubsub: new RedisPubSub(redis.commands, redis.subscriber, app.log) } : {}),
+    metrics: app.metrics,
     overrides,
   });
   app.decorate("services", services);
@@ -195,6 +208,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   app.decorate("readinessChecks", async () => {
     const checks: ReadinessChecks = {
       database: await app.db.$queryRaw`SELECT 1`.then(() => "ok" as const, () => "failed" as const),
+      load: overloaded() ? "overloaded" : "ok",
     };
     if (redis) checks.redis = (await redis.reachable()) ? "ok" : "failed";
     return checks;
@@ -249,6 +263,15 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       return payload;
     });
   }
+  // Security headers. The API answers data, never a page to render: its policy lets nothing load or
+  // frame it. Swagger UI's pages (/docs) send their own policy, which takes precedence. Pictures
+  // (/media) are shown by web clients on other origins (the V-app's), so resources may be embedded
+  // cross-origin. HSTS only where the service is reached over https.
+  await app.register(helmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    crossOriginResourcePolicy: { policy: "cross-origin" },
+    hsts: config.publicUrl.startsWith("https:") ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+  });
   await app.register(cors, {
     origin: "*",
     // Strings, not lists: the plugin joins a list again on every request.
@@ -256,6 +279,31 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     exposedHeaders: "X-Request-ID, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, Content-Language",
     maxAge: 600,
     strictPreflight: false,
+  });
+  // Load shedding: while the event loop lags, or the heap or RSS is past its limit (PRESSURE_*,
+  // sampled every second), requests are refused at once with 503 and Retry-After in the surface's
+  // error shape, before any work is done for them, rather than queued until they time out. The
+  // probes are still answered; /ready reports the load, so that a load balancer drains the instance.
+  // Registered after the security and CORS headers' hooks: a refusal carries them (a browser on
+  // another origin reads the 503 and its Retry-After).
+  // The readings of the first seconds are not judged: they measure the boot (migrations on the
+  // embedded database run on the event loop), not load.
+  const pressure = config.pressure;
+  let judgedFrom = Infinity;
+  app.addHook("onReady", async () => {
+    judgedFrom = Date.now() + 2 * PRESSURE_SAMPLE_MS;
+  });
+  const overloaded = () => Date.now() >= judgedFrom && app.isUnderPressure();
+  await app.register(underPressure, {
+    sampleInterval: PRESSURE_SAMPLE_MS,
+    maxEventLoopDelay: pressure.maxEventLoopDelayMs,
+    maxHeapUsedBytes: pressure.maxHeapBytes,
+    maxRssBytes: pressure.maxRssBytes,
+    pressureHandler: async (req, _reply, type, value) => {
+      if (Date.now() < judgedFrom || NEVER_SHED.has(req.routeOptions.config.operationId ?? "")) return;
+      req.log.warn({ pressure: type, value }, "overloaded: request refused");
+      throw new AppError("service_unavailable", { reason: "overloaded" }, { retryAfterSeconds: pressure.retryAfterSeconds });
+    },
   });
   // Responses are compressed when the client accepts it and they exceed one packet (br, gzip or
   // deflate, by the client's preference, then in that order). Brotli at quality 3: on JSON it
@@ -272,6 +320,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     limits,
     clock,
     counter: overrides.rateCounter ?? (redis ? new RedisRateCounter(redis.commands) : new MemoryRateCounter(clock)),
+    metrics: app.metrics,
   });
   await app.register(authPlugin, {
     keyring,

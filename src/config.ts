@@ -45,6 +45,14 @@ const Env = Type.Object({
   ARGON2_MEMORY_KIB: Type.Optional(Type.String({ pattern: "^[0-9]+$", description: "a whole number of KiB" })),
   ARGON2_TIME_COST: Type.Optional(Type.String({ pattern: "^[1-9][0-9]*$", description: "a positive whole number" })),
   ARGON2_PARALLELISM: Type.Optional(Type.String({ pattern: "^[1-9][0-9]*$", description: "a positive whole number" })),
+  METRICS_PORT: Type.Optional(Type.String({ pattern: "^[0-9]{1,5}$", description: "a port number (0-65535)" })),
+  METRICS_HOST: Type.Optional(Type.String({ minLength: 1 })),
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: "^https?://[^\\s/]+(/[^\\s]*)?$", description: "an http(s) URL" })),
+  OTEL_SERVICE_NAME: Type.Optional(Type.String({ minLength: 1 })),
+  PRESSURE_MAX_EVENT_LOOP_DELAY_MS: Type.Optional(Type.String({ pattern: "^[0-9]+$", description: "a whole number of milliseconds (0: off)" })),
+  PRESSURE_MAX_HEAP_BYTES: Type.Optional(Type.String({ pattern: "^[0-9]+$", description: "a whole number of bytes (0: off)" })),
+  PRESSURE_MAX_RSS_BYTES: Type.Optional(Type.String({ pattern: "^[0-9]+$", description: "a whole number of bytes (0: off)" })),
+  PRESSURE_RETRY_AFTER_SECONDS: Type.Optional(Type.String({ pattern: "^[1-9][0-9]*$", description: "a positive whole number of seconds" })),
 });
 type Env = Static<typeof Env>;
 /** Variables whose values never appear in a message. */
@@ -66,6 +74,8 @@ export interface RateLimits {
   passwordReset: RateLimitRule;
   authenticated: RateLimitRule;
   anonymous: RateLimitRule;
+  /** An account's data export (per user): a heavy read, needed rarely. */
+  export: RateLimitRule;
 }
 
 export interface Config {
@@ -101,6 +111,12 @@ export interface Config {
   maxBodyBytes: number;
   guestTokenTtlSeconds: number;
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
+  /** Prometheus metrics on their own listener (METRICS_PORT; unset: not served at all). */
+  metrics: { port: number; host: string } | undefined;
+  /** OpenTelemetry traces, exported over OTLP/HTTP when an endpoint is set (src/telemetry.ts). */
+  otel: { endpoint: string; serviceName: string } | undefined;
+  /** Load shedding (@fastify/under-pressure): past any limit, requests are answered 503 with Retry-After. 0 turns a limit off. */
+  pressure: { maxEventLoopDelayMs: number; maxHeapBytes: number; maxRssBytes: number; retryAfterSeconds: number };
 }
 
 /** STORAGE=s3: the bucket, and where its objects are public (else through this service's /media). */
@@ -127,6 +143,7 @@ export const defaultRateLimits: RateLimits = {
   passwordReset: { max: 10, windowMs: 60 * MINUTE },
   authenticated: { max: 100, windowMs: MINUTE },
   anonymous: { max: 30, windowMs: MINUTE },
+  export: { max: 5, windowMs: 60 * MINUTE },
 };
 
 /** OWASP's minimum for argon2id: 19 MiB, 2 iterations, 1 lane. */
@@ -168,6 +185,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     problems.push(`TRUST_PROXY=${env.TRUST_PROXY}: a hop count is not honoured; give the load balancer's addresses or CIDR ranges (or true)`);
   }
   if (!seen.has("PORT") && !(port >= 0 && port <= 65535)) problems.push(`PORT=${env.PORT}: must be between 0 and 65535`);
+  const metricsPort = env.METRICS_PORT === undefined ? undefined : Number(env.METRICS_PORT);
+  if (metricsPort !== undefined && !seen.has("METRICS_PORT")) {
+    if (metricsPort > 65535) problems.push(`METRICS_PORT=${env.METRICS_PORT}: must be between 0 and 65535`);
+    else if (metricsPort !== 0 && metricsPort === port) problems.push(`METRICS_PORT=${env.METRICS_PORT}: must differ from PORT (metrics have a listener of their own)`);
+  }
   if (env.JWT_PRIVATE_KEY && env.JWT_PRIVATE_KEY_FILE) {
     problems.push("JWT_PRIVATE_KEY and JWT_PRIVATE_KEY_FILE: set one, not both");
   }
@@ -233,6 +255,16 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     maxBodyBytes: 1024 * 1024,
     guestTokenTtlSeconds: Number(env.GUEST_TOKEN_TTL_SECONDS ?? 24 * 3600),
     argon2,
+    metrics: metricsPort === undefined ? undefined : { port: metricsPort, host: env.METRICS_HOST ?? "127.0.0.1" },
+    otel: env.OTEL_EXPORTER_OTLP_ENDPOINT
+      ? { endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, ""), serviceName: env.OTEL_SERVICE_NAME ?? "vidivo" }
+      : undefined,
+    pressure: {
+      maxEventLoopDelayMs: Number(env.PRESSURE_MAX_EVENT_LOOP_DELAY_MS ?? 1000),
+      maxHeapBytes: Number(env.PRESSURE_MAX_HEAP_BYTES ?? 0),
+      maxRssBytes: Number(env.PRESSURE_MAX_RSS_BYTES ?? 0),
+      retryAfterSeconds: Number(env.PRESSURE_RETRY_AFTER_SECONDS ?? 5),
+    },
   } satisfies Config);
 }
 

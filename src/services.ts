@@ -8,8 +8,10 @@ import type { FrameParser } from "./contract/asyncapi.ts";
 import type { Db, Sql } from "./db/client.ts";
 import type { Clock } from "./domain/ports/clock.ts";
 import type { MailMessage } from "./domain/ports/mail.ts";
+import { noMetrics, type Metrics } from "./domain/ports/metrics.ts";
 import type { Storage } from "./domain/ports/storage.ts";
 import { accounts, type Accounts } from "./domain/accounts.ts";
+import { audit, type Audit } from "./domain/audit.ts";
 import { userDirectory, type Directory } from "./domain/directory.ts";
 import { identityService, type IdentityService } from "./domain/identity.ts";
 import { mediaService, type MediaService } from "./domain/media.ts";
@@ -18,6 +20,7 @@ import { tokenStore } from "./domain/tokens.ts";
 import type { PaymentProvider } from "./domain/ports/payments.ts";
 import { simulatedPayments } from "./adapters/payments/simulated.ts";
 import { stripePayments } from "./adapters/payments/stripe.ts";
+import { countedPayments } from "./adapters/payments/counted.ts";
 import type { PubSub } from "./domain/ports/pubsub.ts";
 import { MemoryPubSub } from "./adapters/pubsub/memory.ts";
 import { billingEngine, type BillingEngine } from "./domain/billing.ts";
@@ -28,6 +31,7 @@ import { links, type Links } from "./domain/links.ts";
 import { payments, type Payments } from "./domain/payments.ts";
 import { webhooks, type Webhooks } from "./domain/webhooks.ts";
 import { callNotices, moneyNotices, notifications, type CallNotices, type Notifications } from "./domain/notifications.ts";
+import { personalData, type PersonalData } from "./domain/personal-data.ts";
 import { EventStreams } from "./routes/v1/event-streams.ts";
 import { SignalingHub } from "./routes/ws/hub.ts";
 
@@ -44,6 +48,8 @@ export interface ServiceOverrides {
 
 export interface Services {
   accounts: Accounts;
+  /** The append-only audit log: role changes, refunds, account deletions, key rotations. */
+  audit: Audit;
   media: MediaService;
   identity: IdentityService;
   /** The V-app user list, kept in memory per instance (kept in step across instances by pub/sub). */
@@ -54,6 +60,8 @@ export interface Services {
   connect: Connect;
   /** The payment provider's webhook events, each applied once. */
   webhooks: Webhooks;
+  /** An account's data: its export, and its deletion. */
+  personalData: PersonalData;
   billing: BillingEngine;
   signaling: SignalingHub;
   notifications: Notifications;
@@ -61,7 +69,11 @@ export interface Services {
   events: EventStreams;
   provider: PaymentProvider;
   instance: InstanceLease;
-  /** Takes this instance's lease and joins the directory's pub/sub channel; before any connection is accepted. */
+  /**
+   * Takes this instance's lease, records a signing-key rotation in the audit log (when the key is
+   * not the one the last start saw) and joins the directory's pub/sub channel; before any
+   * connection is accepted.
+   */
   start(): Promise<void>;
   /**
    * Renews the instance lease and reaps connections of dead instances (when due), then runs the
@@ -100,18 +112,24 @@ export function buildServices(deps: {
   sendMail(m: MailMessage): void;
   later(task: () => Promise<void>): void;
   turnSecret: string;
+  /** The kid of the key this instance signs tokens with (keyring.current.kid). */
+  signingKid: string;
   /** Validates signaling frames (from asyncapi.yaml). */
   parseFrame: FrameParser;
   log: Log;
   /** The configured pub/sub (Redis when REDIS_URL is set); without one the directory is this instance's alone and signaling is in-process. */
   pubsub?: PubSub;
+  /** What the services count for the operators (default: nothing). */
+  metrics?: Metrics;
   overrides: ServiceOverrides;
 }): Services {
   const { db, sql, clock, config, log, overrides } = deps;
+  const metrics = deps.metrics ?? noMetrics;
   const sharedPubsub = overrides.pubsub ?? deps.pubsub;
   const media = mediaService(deps.storage, clock);
   const directory = userDirectory({ db, sql, log });
-  const accountService = accounts({ db, sql, clock, passwords: deps.passwords, media, directory });
+  const auditLog = audit({ db, sql, clock });
+  const accountService = accounts({ db, sql, clock, passwords: deps.passwords, media, directory, audit: auditLog });
   const identity = identityService({
     accounts: accountService,
     tokens: tokenStore({ db, clock }),
@@ -119,7 +137,7 @@ export function buildServices(deps: {
     later: deps.later,
     guestTokenTtlSeconds: config.guestTokenTtlSeconds,
   });
-  const provider = overrides.payments ?? paymentProvider(config, sql, clock);
+  const provider = countedPayments(overrides.payments ?? paymentProvider(config, sql, clock), metrics);
   const pubsub = sharedPubsub ?? new MemoryPubSub();
   const instance = instanceLease(db, clock);
   let hub: SignalingHub | undefined;
@@ -141,6 +159,7 @@ export function buildServices(deps: {
       const callId = n.type === "call_incoming" ? fromUlid(String((n.data as { call_id?: unknown }).call_id)) : null;
       if (callId) callService.markNotified(callId).catch((err) => log.error({ err, call: callId }, "call not marked as rung"));
     },
+    accountExists: async (userId) => (await accountService.byId(userId)) !== null,
   });
   const billing = billingEngine({
     db,
@@ -152,6 +171,7 @@ export function buildServices(deps: {
     notify: (callId, event) => hub!.notify(callId, event).catch((err) => log.warn({ err, callId, event: event.type }, "signaling: notice not delivered")),
     log: { error: (obj, msg) => log.error(obj, msg) },
     parallelism: config.payments.billingParallelism,
+    metrics,
   });
   const linkService = links({ db, sql, clock });
   // Where the provider's onboarding sends a host back (openapi.yaml, createConnectOnboarding).
@@ -164,6 +184,7 @@ export function buildServices(deps: {
     provider,
     connect: connectService,
     availableAfterMs: config.payments.availableAfterMs,
+    audit: auditLog,
     // The refund is made and recorded: a notice that cannot be stored must not answer 500 (a
     // retried request finds the refund done and tells no one). The webhook path retries instead.
     notices: { refunded: (r) => money.refunded(r).catch((err) => log.error({ err, refund: r.id }, "notification refund_issued not stored")) },
@@ -178,7 +199,20 @@ export function buildServices(deps: {
     customerOf: paymentService.customerOf,
     turn: { urls: config.turn.urls, secret: deps.turnSecret, ttlSeconds: config.turn.ttlSeconds },
     notices,
+    metrics,
     ...(overrides.endWaitMs !== undefined ? { endWaitMs: overrides.endWaitMs } : {}),
+  });
+  const personalDataService = personalData({
+    db,
+    clock,
+    passwords: deps.passwords,
+    media,
+    provider,
+    calls: callService,
+    audit: auditLog,
+    pubsub,
+    directory,
+    log,
   });
   hub = new SignalingHub({
     parseFrame: deps.parseFrame,
@@ -230,6 +264,7 @@ export function buildServices(deps: {
   timer?.unref();
   return {
     accounts: accountService,
+    audit: auditLog,
     media,
     identity,
     directory,
@@ -239,13 +274,19 @@ export function buildServices(deps: {
     notifications: notificationService,
     events,
     connect: connectService,
-    webhooks: webhooks({ db, sql, clock, provider, notices: money, log }),
+    personalData: personalDataService,
+    webhooks: webhooks({ db, sql, clock, provider, notices: money, log, metrics }),
     billing,
     signaling,
     provider,
     instance,
     async start() {
       await instance.beat(true);
+      // Not recorded (a database fault): the start goes on, and the next start records it.
+      await auditLog.signingKeyInUse(deps.signingKid).then(
+        (rotated) => rotated && log.info({ kid: deps.signingKid }, "signing key rotated: recorded in the audit log"),
+        (err) => log.error({ err, kid: deps.signingKid }, "signing key rotation not recorded in the audit log"),
+      );
       if (sharedPubsub) await directory.listen(sharedPubsub);
     },
     tick,

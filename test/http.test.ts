@@ -115,7 +115,7 @@ t.test("unknown paths are 404; a known path with another method is 405 with Allo
   }
   const V1_405 = { error: { code: "method_not_allowed", message: "This method is not allowed on this resource.", details: null } };
   for (const [method, url, allow] of [
-    ["DELETE", "/v1/users/me", "GET, HEAD, PATCH"],
+    ["PUT", "/v1/users/me", "DELETE, GET, HEAD, PATCH"],
     ["GET", "/v1/auth/login", "POST"],
     ["PUT", "/v1/links/01J0000000000000000000000A", "DELETE, GET, HEAD, PATCH"],
     ["POST", "/media/abc.png", "GET, HEAD"],

@@ -24,6 +24,7 @@ import { multipart, png } from "./helpers/images.ts";
 import { sharedKeyFile, startServer, type ServerProcess } from "./helpers/process.ts";
 import { NO_REDIS, TEST_REDIS_URL } from "./helpers/redis.ts";
 import { S3RVER_CREDENTIALS, startS3Server } from "./helpers/s3-server.ts";
+import { until } from "./helpers/wait.ts";
 
 const skip = !process.env.DATABASE_URL
   ? "DATABASE_URL is not set: two processes need one PostgreSQL (README, Development)"
@@ -77,17 +78,6 @@ function connectTo(server: ServerProcess, token: string): Promise<Client> {
   });
 }
 
-/** Polls `probe` every 100 ms until it returns a truthy value (fails after `ms`). */
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, ms = 15_000): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** coturn's check of a REST credential (use-auth-secret): base64(HMAC-SHA1(secret, username)). */
 const turnValid = (secret: string, c: { username: string; credential: string }) =>
   createHmac("sha1", secret).update(c.username).digest("base64") === c.credential;
@@ -127,7 +117,7 @@ t.test("two server processes on one PostgreSQL, one Redis and one S3 server beha
   await db.connect();
   t.teardown(() => db.end());
   for (const [name, p] of [["A", a], ["B", b]] as const) {
-    t.same(await ok(p, "GET", "/ready", 200), { status: "ok", checks: { database: "ok", redis: "ok" } }, `${name} is ready: database and Redis`);
+    t.same(await ok(p, "GET", "/ready", 200), { status: "ok", checks: { database: "ok", redis: "ok", load: "ok" } }, `${name} is ready: database and Redis`);
   }
 
   // A host, registered through A (made host by the operator, as `npm run admin -- promote` does).

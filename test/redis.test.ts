@@ -14,6 +14,7 @@ import { bearer, connect, createLink, join, makeGuest, makeUser, nextWhere, star
 import { NO_REDIS, NO_REDIS_SERVER, TEST_REDIS_URL, ownRedis } from "./helpers/redis.ts";
 import { RedisPubSub } from "../src/adapters/pubsub/redis.ts";
 import { errorBody, json } from "./helpers/v1.ts";
+import { until } from "./helpers/wait.ts";
 import type { FastifyInstance } from "fastify";
 
 const RATE_LIMITED = errorBody("rate_limited", "Too many requests. Try again later.");
@@ -66,15 +67,6 @@ async function crossCall(t: Test, a: FastifyInstance, b: FastifyInstance) {
   return { host, guest, id: started.call.id, g, h };
 }
 
-/** Polls `probe` every 50 ms until it returns true (fails the wait after `ms`). */
-async function until(what: string, probe: () => Promise<boolean>, ms = 10_000) {
-  const started = Date.now();
-  while (!(await probe())) {
-    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 const readyStatus = async (app: FastifyInstance) => (await app.inject({ method: "GET", url: "/ready" })).statusCode;
 const limitHeaders = (res: { headers: Record<string, unknown> }) => Object.keys(res.headers).filter((h) => h.startsWith("x-ratelimit") || h === "retry-after");
 
@@ -110,7 +102,7 @@ t.test("two instances share one login budget in Redis", { skip: TEST_REDIS_URL ?
   t.ok(ttl > 14 * 60_000 && ttl <= 15 * 60_000, `the window expires with the key (PTTL ${ttl} ms)`);
 
   const ready = await a.inject({ method: "GET", url: "/ready" });
-  t.same([ready.statusCode, ready.json()], [200, { status: "ok", checks: { database: "ok", redis: "ok" } }]);
+  t.same([ready.statusCode, ready.json()], [200, { status: "ok", checks: { database: "ok", redis: "ok", load: "ok" } }]);
 });
 
 t.test("signaling across instances over Redis pub/sub", { skip: TEST_REDIS_URL ? false : NO_REDIS }, async (t) => {
@@ -190,7 +182,7 @@ t.test("Redis stopped for a while: fail open, /ready 503, relay resumes", { skip
   await redis.kill();
   await until("/ready to answer 503", async () => (await readyStatus(a)) === 503);
   const ready = await a.inject({ method: "GET", url: "/ready" });
-  t.same(ready.json(), { status: "unavailable", checks: { database: "ok", redis: "failed" } }, "/ready names Redis");
+  t.same(ready.json(), { status: "unavailable", checks: { database: "ok", redis: "failed", load: "ok" } }, "/ready names Redis");
   t.equal(await readyStatus(b), 503);
   for (let i = 1; i <= 8; i++) {
     const res = await login(i % 2 ? a : b, ip);

@@ -19,7 +19,7 @@ t.test("health, readiness and the V-app health check", async (t) => {
   const health = await app.inject({ method: "GET", url: "/health" });
   t.same([health.statusCode, health.json()], [200, { status: "ok" }]);
   const ready = await app.inject({ method: "GET", url: "/ready" });
-  t.same([ready.statusCode, ready.json()], [200, { status: "ok", checks: { database: "ok" } }]);
+  t.same([ready.statusCode, ready.json()], [200, { status: "ok", checks: { database: "ok", load: "ok" } }]);
   const vapp = await app.inject({ method: "GET", url: "/_/health" });
   t.same([vapp.statusCode, vapp.body, vapp.headers["content-type"]], [200, "OK", "text/plain; charset=utf-8"]);
   for (const url of ["/health", "/ready", "/_/health", "/.well-known/jwks.json"]) {
@@ -112,6 +112,10 @@ t.test("configuration: defaults, and one clear line per problem", async (t) => {
   t.same(problemsOf({ PAYMENTS_PROVIDER: "stripe", STRIPE_SECRET_KEY: "sk_test_abc", STRIPE_WEBHOOK_SECRET: "whsec_abc", STRIPE_PUBLISHABLE_KEY: "pk_test_abc" }), []);
   t.same(problemsOf({ PORT: "70000" }), ["PORT=70000: must be between 0 and 65535"]);
   t.same(problemsOf({ TRUST_PROXY: "1" }), ["TRUST_PROXY=1: a hop count is not honoured; give the load balancer's addresses or CIDR ranges (or true)"], "Fastify would ignore it");
+  t.same(problemsOf({ PORT: "3000", METRICS_PORT: "3000" }), ["METRICS_PORT=3000: must differ from PORT (metrics have a listener of their own)"]);
+  t.same(loadConfig({ METRICS_PORT: "9464" }).metrics, { port: 9464, host: "127.0.0.1" }, "metrics on loopback unless METRICS_HOST says otherwise");
+  t.equal(c.metrics, undefined, "no metrics listener unless METRICS_PORT is set");
+  t.same(c.pressure, { maxEventLoopDelayMs: 1000, maxHeapBytes: 0, maxRssBytes: 0, retryAfterSeconds: 5 }, "load shedding: 1 s of lag by default");
   t.throws(() => loadConfig({ JWT_PRIVATE_KEY: "a", JWT_PRIVATE_KEY_FILE: "b" }), ConfigError.prototype);
 });
 

@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
 import { AppError } from "../domain/errors.ts";
 import type { SecurityScheme } from "../plugins/auth.ts";
-import type { PolicyName } from "../plugins/rate-limit.ts";
+import { PER_CALLER_POLICIES, type PolicyName } from "../plugins/rate-limit.ts";
 import type { Contract, Operation } from "./spec.ts";
 import type { CallerOf, OperationId, ParamsOf, QueryOf, ReplyMap, RequestBody, ReturnedBody } from "./types.ts";
 
@@ -70,13 +70,13 @@ function securityHook(app: FastifyInstance, op: Operation): Hook | undefined {
 /**
  * Rate limit and authentication, both before the body is read, so that every request of a limited
  * operation is counted and answered with the limit headers, whatever else is wrong with it.
- * Per-IP policies count first. The per-user policy needs the caller's identity, so it counts after
+ * Per-IP policies count first. Per-caller policies need the caller's identity, so they count after
  * the security hook; a caller whose token is refused is not identified and spends the per-IP
  * `anonymous` budget instead.
  */
 function guardHooks(app: FastifyInstance, policy: PolicyName | "none", auth: Hook | undefined): Hook[] {
   const limit = policy === "none" ? undefined : app.rateLimiter(policy);
-  if (policy !== "authenticated" || !auth) return [limit, auth].filter((h) => h !== undefined);
+  if (policy === "none" || !PER_CALLER_POLICIES.has(policy) || !auth) return [limit, auth].filter((h) => h !== undefined);
   const anonymous = app.rateLimiter("anonymous");
   return [
     async (req, reply) => {

@@ -4,6 +4,7 @@
 import { Prisma, PrismaClient } from "./generated/client.ts";
 import { migrate, type SqlSession } from "./migrate.ts";
 import { openPglite, pgliteSession } from "./pglite.ts";
+import { tracedPglite } from "./tracing.ts";
 
 export type Db = PrismaClient;
 
@@ -100,12 +101,14 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       },
     };
   }
-  // PGlite is one in-process connection: migrations and Prisma share it.
+  // PGlite is one in-process connection: migrations and Prisma share it (through a handle that
+  // makes a span of each statement when tracing is on: pg's are made by its instrumentation).
   const pglite = await openPglite(opts.dataDir);
-  const session = pgliteSession(pglite);
+  const traced = tracedPglite(pglite);
+  const session = pgliteSession(traced);
   await migrate(session);
   const { PrismaPGlite } = await import("pglite-prisma-adapter");
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(traced) });
   await prisma.$connect();
   return {
     prisma,

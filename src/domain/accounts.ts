@@ -10,6 +10,7 @@ import type { Passwords } from "./passwords.ts";
 import type { MediaService } from "./media.ts";
 import type { Directory } from "./directory.ts";
 import type { UserRole } from "./principal.ts";
+import type { Audit, AuditActor } from "./audit.ts";
 import { afterCursor, newestFirst, toPage, type Page } from "./pagination.ts";
 
 export type { User };
@@ -34,6 +35,8 @@ export interface AccountsDeps {
   media: MediaService;
   /** Told of every change this module makes to the V-app user list (it also sees others' by itself). */
   directory?: Pick<Directory, "changed">;
+  /** Where role changes are recorded, in the change's transaction. */
+  audit: Pick<Audit, "record">;
 }
 
 /**
@@ -67,8 +70,10 @@ const USER = columns({
   emailReceipts: "email_receipts",
   createdAt: "created_at",
   updatedAt: "updated_at",
+  deletedAt: "deleted_at",
 });
-const USER_BY_ID = `SELECT ${USER} FROM users WHERE id = $1`;
+/** A deleted account is a tombstone (personal-data.ts): it names no caller, so its tokens are refused. */
+const USER_BY_ID = `SELECT ${USER} FROM users WHERE id = $1 AND deleted_at IS NULL`;
 /** The profile fields a user edits, in the order an UPDATE sets them. */
 const PROFILE_COLUMNS = {
   displayName: "display_name",
@@ -88,7 +93,7 @@ export type ProfilePatch = {
   emailReceipts?: boolean;
 };
 
-export function accounts({ db, sql, clock, passwords, media, directory }: AccountsDeps) {
+export function accounts({ db, sql, clock, passwords, media, directory, audit }: AccountsDeps) {
   const listChanged = () => directory?.changed();
   return {
     async createWithUsername(input: { username: string; password: string; displayName: string }): Promise<User> {
@@ -120,12 +125,17 @@ export function accounts({ db, sql, clock, passwords, media, directory }: Accoun
       if (!ok || !user) return null;
       if (passwords.needsRehash(user.passwordHash)) {
         const passwordHash = await passwords.hash(password);
-        return db.user.update({ where: { id: user.id }, data: { passwordHash, updatedAt: new Date(clock.now()) } });
+        // Not on an account deleted since it was read (a tombstone keeps no hash): no account then.
+        const [rehashed] = await db.user.updateManyAndReturn({ where: { id: user.id, deletedAt: null }, data: { passwordHash, updatedAt: new Date(clock.now()) } });
+        return rehashed ?? null;
       }
       return user;
     },
 
-    /** The account by id (the caller rule reads it on every authenticated request, hence raw SQL). */
+    /**
+     * The account by id, null once deleted (the caller rule reads it on every authenticated
+     * request, hence raw SQL).
+     */
     byId: async (id: string): Promise<User | null> => (await sql.query<User>(USER_BY_ID, [id]))[0] ?? null,
 
     /** A v1 account: e-mail (trimmed, unique case-insensitively), password, role `user`. */
@@ -155,7 +165,7 @@ export function accounts({ db, sql, clock, passwords, media, directory }: Accoun
       const assignments = ["updated_at = $2", ...set.map(([, column], i) => `${column} = $${i + 3}`)].join(", ");
       let user: User | undefined;
       try {
-        [user] = await sql.query<User>(`UPDATE users SET ${assignments} WHERE id = $1 RETURNING ${USER}`, values);
+        [user] = await sql.query<User>(`UPDATE users SET ${assignments} WHERE id = $1 AND deleted_at IS NULL RETURNING ${USER}`, values);
       } catch (err) {
         if (isUniqueViolation(err)) throw new AppError("conflict", { username: "must be unique" });
         throw err;
@@ -168,30 +178,45 @@ export function accounts({ db, sql, clock, passwords, media, directory }: Accoun
 
     async setPassword(id: string, password: string): Promise<void> {
       const passwordHash = await passwords.hash(password);
-      await db.user.update({ where: { id }, data: { passwordHash, updatedAt: new Date(clock.now()) } });
+      await db.user.updateMany({ where: { id, deletedAt: null }, data: { passwordHash, updatedAt: new Date(clock.now()) } });
     },
 
     /** Marks the e-mail verified; role `user` becomes `verified_user`, higher roles stay. */
     async markEmailVerified(id: string): Promise<User> {
       const now = new Date(clock.now());
-      await db.user.updateMany({ where: { id, emailVerifiedAt: null }, data: { emailVerifiedAt: now, updatedAt: now } });
-      await db.user.updateMany({ where: { id, role: "user" }, data: { role: "verified_user", updatedAt: now } });
+      await db.user.updateMany({ where: { id, emailVerifiedAt: null, deletedAt: null }, data: { emailVerifiedAt: now, updatedAt: now } });
+      await db.user.updateMany({ where: { id, role: "user", deletedAt: null }, data: { role: "verified_user", updatedAt: now } });
       const user = await db.user.findUnique({ where: { id } });
-      if (!user) throw new AppError("not_found");
+      if (!user || user.deletedAt) throw new AppError("not_found");
       return user;
     },
 
-    async setRole(id: string, role: UserRole): Promise<User> {
-      const user = await db.user.findUnique({ where: { id } });
-      if (!user) throw new AppError("not_found");
-      const problem = roleProblem(user, role);
-      if (problem) throw new AppError("conflict", { role: problem });
-      return db.user.update({ where: { id }, data: { role, updatedAt: new Date(clock.now()) } });
+    /**
+     * Gives an account a role. A change is recorded in the audit log (`by`: who, in which request)
+     * in the same transaction: both are stored, or neither. The row is locked meanwhile, so that
+     * the recorded `from` is the role the change replaced.
+     */
+    async setRole(id: string, role: UserRole, by: { actor: AuditActor; requestId?: string | undefined }): Promise<User> {
+      return db.$transaction(async (tx) => {
+        const [locked] = await tx.$queryRawUnsafe<{ id: string }[]>(`SELECT "id" FROM "users" WHERE "id" = $1::uuid AND "deleted_at" IS NULL FOR UPDATE`, id);
+        const user = locked ? await tx.user.findUnique({ where: { id } }) : null;
+        if (!user) throw new AppError("not_found");
+        const problem = roleProblem(user, role);
+        if (problem) throw new AppError("conflict", { role: problem });
+        const updated = await tx.user.update({ where: { id }, data: { role, updatedAt: new Date(clock.now()) } });
+        if (user.role !== role) {
+          await audit.record(
+            { action: "user.role_changed", actor: by.actor, target: { type: "user", id }, requestId: by.requestId, data: { from: user.role, to: role } },
+            tx,
+          );
+        }
+        return updated;
+      });
     },
 
-    /** Every account, newest first, one page at a time. */
+    /** Every account (deleted ones are not), newest first, one page at a time. */
     async page(req: { limit: number; cursor?: string | undefined }): Promise<Page<User>> {
-      const rows = await db.user.findMany({ where: afterCursor("users", req.cursor), orderBy: newestFirst, take: req.limit + 1 });
+      const rows = await db.user.findMany({ where: { deletedAt: null, ...afterCursor("users", req.cursor) }, orderBy: newestFirst, take: req.limit + 1 });
       return toPage("users", rows, req.limit);
     },
 
@@ -201,13 +226,14 @@ export function accounts({ db, sql, clock, passwords, media, directory }: Accoun
      * exists (unknownCaller), and nothing is left in storage.
      */
     async setProfileImage(id: string, image: Buffer, field: string, kind: "original" | "avatar" = "original"): Promise<User> {
-      const before = await db.user.findUnique({ where: { id }, select: { imageKey: true } });
+      const before = await db.user.findUnique({ where: { id, deletedAt: null }, select: { imageKey: true } });
       if (!before) throw unknownCaller();
       const imageKey = kind === "avatar" ? await media.storeAvatar(image, field) : await media.storeImage(image, field);
       let user: User | null;
       try {
-        // Conditional on the row still being there; no row is a deletion since the check above.
-        const updated = await db.user.updateMany({ where: { id }, data: { imageKey, updatedAt: new Date(clock.now()) } });
+        // Conditional on the account still being there; no row is a deletion since the check above
+        // (an update waiting for a deletion's lock sees the deleted row, and matches nothing).
+        const updated = await db.user.updateMany({ where: { id, deletedAt: null }, data: { imageKey, updatedAt: new Date(clock.now()) } });
         user = updated.count === 1 ? await db.user.findUnique({ where: { id } }) : null;
       } catch (err) {
         await media.remove(imageKey);
@@ -220,6 +246,31 @@ export function accounts({ db, sql, clock, passwords, media, directory }: Accoun
       listChanged();
       if (before.imageKey) await media.remove(before.imageKey).catch(() => {});
       return user;
+    },
+
+    /**
+     * Stores a checked image uploaded by the account (not its picture: the V-app's `POST /image`)
+     * and records it as the account's, so that its export lists it and its deletion removes it.
+     * The record waits for a deletion under way (the row lock it shares) and is then not made: an
+     * account deleted while its upload was arriving is an unknown caller, and nothing is left in storage.
+     */
+    async storeUpload(id: string, image: Buffer, field: string): Promise<string> {
+      const key = await media.storeImage(image, field);
+      let recorded: unknown[];
+      try {
+        recorded = await sql.query(
+          `INSERT INTO media_uploads (key, user_id, created_at) SELECT $2, id, $3 FROM users WHERE id = $1 AND deleted_at IS NULL FOR SHARE RETURNING key`,
+          [id, key, new Date(clock.now())],
+        );
+      } catch (err) {
+        await media.remove(key);
+        throw err;
+      }
+      if (recorded.length === 0) {
+        await media.remove(key);
+        throw unknownCaller();
+      }
+      return key;
     },
   };
 }

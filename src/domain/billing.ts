@@ -12,6 +12,7 @@ import { sqlTag, type Db, type Sql, type SqlTag } from "../db/client.ts";
 import { Prisma, type Call, type CallStatus, type CallTask } from "../db/generated/client.ts";
 import { PaymentsRefused, type HoldInput, type HoldResult, type PaymentProvider } from "./ports/payments.ts";
 import type { Clock } from "./ports/clock.ts";
+import { noMetrics, type Metrics } from "./ports/metrics.ts";
 import { transition } from "./call-state.ts";
 import { uuidv7 } from "./ids.ts";
 import type { ServerMessage } from "./signaling.ts";
@@ -237,9 +238,11 @@ export interface BillingDeps {
   log?: { error(obj: unknown, msg: string): void };
   /** Calls a tick works on at once (default TICK_PARALLELISM). */
   parallelism?: number | undefined;
+  /** Counts the calls that end here in their final status. */
+  metrics?: Metrics;
 }
 
-export function billingEngine({ db, sql, clock, provider, notify, notices, log, parallelism }: BillingDeps) {
+export function billingEngine({ db, sql, clock, provider, notify, notices, log, parallelism, metrics = noMetrics }: BillingDeps) {
   const q = sqlTag(sql);
   const now = () => new Date(clock.now());
   const inFlightMax = Math.max(1, Math.floor(parallelism ?? TICK_PARALLELISM));
@@ -258,8 +261,9 @@ export function billingEngine({ db, sql, clock, provider, notify, notices, log, 
     );
   const TASK_COLUMNS = Prisma.sql`"id", "call_id", "kind", "window_index", "ref_time", "reason", "dedupe_key", "due_at", "status", "attempts", "created_at"`;
 
-  async function scheduleMany(callId: string, tasks: { kind: TaskKind; dueAt: Date; extra?: TaskFields }[]) {
-    await q`INSERT INTO "call_tasks" (${TASK_COLUMNS}) VALUES ${taskValues(callId, tasks)} ON CONFLICT DO NOTHING`;
+  /** The number of tasks scheduled (those whose key the call already has are not). */
+  async function scheduleMany(callId: string, tasks: { kind: TaskKind; dueAt: Date; extra?: TaskFields }[]): Promise<number> {
+    return (await q`INSERT INTO "call_tasks" (${TASK_COLUMNS}) VALUES ${taskValues(callId, tasks)} ON CONFLICT DO NOTHING RETURNING "id"`).length;
   }
   const schedule = (callId: string, kind: TaskKind, dueAt: Date, extra: TaskFields = {}) => scheduleMany(callId, [{ kind, dueAt, extra }]);
 
@@ -379,6 +383,7 @@ export function billingEngine({ db, sql, clock, provider, notify, notices, log, 
     const t = now();
     const from = opts.from ?? ["pending", "waiting", "active"];
     let ended = opts.gone ? null : await transition(db, callId, "cancelled", t, { from, changes: { endReason: reason, endedAt } });
+    if (ended) metrics.callFinished("cancelled", reason);
     if (!ended && from.includes("active")) {
       const at = Prisma.sql`${endedAt}::timestamptz`;
       const grace = Prisma.sql`${RECONNECT_GRACE_MS} * interval '1 millisecond'`;
@@ -604,12 +609,12 @@ export function billingEngine({ db, sql, clock, provider, notify, notices, log, 
       UPDATE "call_tasks" SET "status" = 'cancelled', "done_at" = ${now()}
       WHERE "call_id" = ${call.id}::uuid AND "status" = 'pending' AND "id" <> ${task.id}::uuid
         AND "kind" IN ('capture', 'hold', 'end', 'no_show', 'reconnect_deadline', 'ring')`;
-    if (call.status === "ending" || call.status === "failed") {
-      await transition(db, call.id, call.endReason === "billing_failed" ? "failed" : "completed", now());
-    }
+    const settled = call.status === "ending" || call.status === "failed" ? (call.endReason === "billing_failed" ? "failed" : "completed") : null;
+    if (settled) await transition(db, call.id, settled, now());
     // What the participants are told of the settled call: once per call (the task's key), after
-    // the settlement (its rank), retried on its own if it fails.
-    await schedule(call.id, "notices", now());
+    // the settlement (its rank), retried on its own if it fails. The call is counted in its final
+    // status by the settlement that schedules them, so once, however often a settlement runs.
+    if ((await schedule(call.id, "notices", now())) > 0 && settled) metrics.callFinished(settled, call.endReason ?? "ended");
     await finishTask(task, "done");
     await notify(call.id, { type: "call_ended", reason: call.endReason ?? "ended" });
   }
@@ -789,6 +794,17 @@ export function billingEngine({ db, sql, clock, provider, notify, notices, log, 
     schedule,
     scheduleMany,
     markEnded,
+
+    /**
+     * How far behind the schedule is, on every instance's ticker: the age in seconds of the oldest
+     * step that is due and not done (0 when none is). A few seconds at most while tickers keep up.
+     */
+    async lagSeconds(): Promise<number> {
+      const t = now();
+      const [row] = await q<{ oldest: Date | null }>`
+        SELECT min("due_at") AS "oldest" FROM "call_tasks" WHERE "status" = 'pending' AND "due_at" <= ${t}`;
+      return row?.oldest ? (t.getTime() - row.oldest.getTime()) / 1000 : 0;
+    },
 
     /** Resolves when the tick in progress (if any) is done. */
     idle: () => ticking.then(() => undefined, () => undefined),

@@ -10,6 +10,7 @@ import { AUTHENTICATION_WINDOW_MS, NO_SHOW_MS, RECONNECT_GRACE_MS, RING_BY_MAIL_
 import type { Connect } from "./connect.ts";
 import { LIVE, isFinished, transition } from "./call-state.ts";
 import type { Clock } from "./ports/clock.ts";
+import { noMetrics, type Metrics } from "./ports/metrics.ts";
 import { AppError } from "./errors.ts";
 import { uuidv7 } from "./ids.ts";
 import type { CallNotices } from "./notifications.ts";
@@ -37,6 +38,8 @@ export interface CallsDeps {
   notices: Pick<CallNotices, "incoming">;
   /** How long an end request waits for the call's settlement before answering 202 (real ms). */
   endWaitMs?: number;
+  /** Counts the calls whose first hold fails (their final status). */
+  metrics?: Metrics;
 }
 
 /** A guest's request for a call: the link, the card, and optionally a name and an authenticated hold to adopt. */
@@ -64,7 +67,7 @@ export function participantRole(call: Call, p: PrincipalRef | null): Participant
   return null;
 }
 
-export function calls({ db, clock, links, billing, provider, connect, customerOf, turn, notices, endWaitMs = 5000 }: CallsDeps) {
+export function calls({ db, clock, links, billing, provider, connect, customerOf, turn, notices, endWaitMs = 5000, metrics = noMetrics }: CallsDeps) {
   const now = () => new Date(clock.now());
 
   async function details(call: Call & { link?: CallLink }): Promise<CallDetails> {
@@ -196,7 +199,7 @@ export function calls({ db, clock, links, billing, provider, connect, customerOf
       await billing.schedule(id, "void_hold", new Date(clock.now() + VOID_AFTER_MS), { windowIndex: 1 });
       /** The call failed; `answered`: the provider's answer arrived (nothing is left to look for). */
       const fail = async (endReason: EndReason, answered: boolean) => {
-        await transition(db, id, "failed", now(), { from: ["pending"], changes: { endReason, endedAt: now() } });
+        if (await transition(db, id, "failed", now(), { from: ["pending"], changes: { endReason, endedAt: now() } })) metrics.callFinished("failed", endReason);
         const kinds = answered ? undefined : { not: "void_hold" };
         await db.callTask.updateMany({ where: { callId: id, status: "pending", ...(kinds ? { kind: kinds } : {}) }, data: { status: "cancelled", doneAt: now() } });
       };
@@ -228,10 +231,11 @@ export function calls({ db, clock, links, billing, provider, connect, customerOf
         throw new AppError("validation_error", { payment_intent_id: "is already used by another call" });
       }
       if (!(await links.countUse(link.id))) {
-        // The last use went to someone else meanwhile.
+        // The last use went to someone else meanwhile, or the link was deactivated.
         await billing.markEnded(id, "link_unavailable", now(), { from: ["pending"] });
         await billing.resettle(id);
-        throw new AppError("link_unavailable", { reason: "uses_exhausted" });
+        const current = await links.byShortCode(body.shortCode);
+        throw new AppError("link_unavailable", { reason: (current && unavailableReason(current, clock.now())) ?? "uses_exhausted" });
       }
       const waiting = await transition(db, id, "waiting", now());
       if (!waiting) {
@@ -288,6 +292,9 @@ export function calls({ db, clock, links, billing, provider, connect, customerOf
       const current = await db.call.findUniqueOrThrow({ where: { id } });
       return { finished: isFinished(current.status), call: await details(current) };
     },
+
+    /** Calls in progress (active), on every instance. */
+    activeCount: () => db.call.count({ where: { status: "active" } }),
 
     /** The host has been told a guest is waiting (the first time only): the call has rung. */
     async markNotified(id: string) {

@@ -34,6 +34,9 @@ export function identityService({ accounts, tokens, sendMail, later, guestTokenT
       const displayName = input.displayName ?? email.slice(0, email.indexOf("@")).slice(0, 80);
       const user = await accounts.createWithEmail({ email, password: input.password, displayName, language: input.language });
       const refreshToken = await tokens.startFamily(user.id);
+      // Deleted by an admin within the moment between its creation and its first session: not a
+      // case a client can meet or act on (an unexpected error).
+      if (refreshToken === null) throw new Error("account deleted before its first session was stored");
       await sendVerification(user);
       return { user, refreshToken };
     },
@@ -42,15 +45,19 @@ export function identityService({ accounts, tokens, sendMail, later, guestTokenT
     async login(input: { email: string; password: string }) {
       const user = await accounts.checkPassword({ emailKey: input.email.trim().toLowerCase() }, input.password);
       if (!user) throw new AppError("invalid_credentials");
-      return { user, refreshToken: await tokens.startFamily(user.id) };
+      const refreshToken = await tokens.startFamily(user.id);
+      // The account was deleted after its password was checked: as if it had been before.
+      if (refreshToken === null) throw new AppError("invalid_credentials");
+      return { user, refreshToken };
     },
 
+    /** `signedInAt`: when the session began (its access tokens carry it as `auth_time`). */
     async refresh(refreshToken: string) {
       const outcome = await tokens.rotate(refreshToken);
       if (!outcome.ok) throw new AppError("unauthorized");
       const user = await accounts.byId(outcome.userId);
       if (!user) throw new AppError("unauthorized");
-      return { user, refreshToken: outcome.token };
+      return { user, refreshToken: outcome.token, signedInAt: outcome.signedInAt };
     },
 
     logout: (refreshToken: string) => tokens.revokeFamilyOf(refreshToken),

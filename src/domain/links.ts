@@ -143,10 +143,14 @@ export function links({ db, sql, clock }: { db: Db; sql: Sql; clock: Clock }) {
 
     byShortCode: (shortCode: string) => db.callLink.findUnique({ where: { shortCode } }),
 
-    /** Counts one use unless the link ran out meanwhile; false when it did. */
+    /**
+     * Counts one use unless the link ran out or was deactivated meanwhile; false when it was. A
+     * deactivation (its host's, or the host account's deletion) cancels the calls waiting on the
+     * link: one whose call row did not exist yet is refused here instead, so no call on it waits.
+     */
     async countUse(linkId: string): Promise<boolean> {
       const n = await db.$executeRaw`UPDATE "call_links" SET "use_count" = "use_count" + 1
-        WHERE "id" = ${linkId}::uuid AND ("max_uses" IS NULL OR "use_count" < "max_uses")`;
+        WHERE "id" = ${linkId}::uuid AND "is_active" AND ("max_uses" IS NULL OR "use_count" < "max_uses")`;
       return n === 1;
     },
   };

@@ -63,8 +63,14 @@ const KNOWN = { type: { in: [...NOTIFICATION_TYPES] } };
 export const isKnownType = (type: string) => (NOTIFICATION_TYPES as readonly string[]).includes(type);
 type CallAbout = { call_id: string; link_id: string; short_code: string };
 
-/** What a user's channel carries: a stored notification, or the end of a stream elsewhere (one stream per token). */
-export type ChannelMessage = { t: "notification"; notification: Notification } | { t: "replaced"; tokenId: string; stream: string };
+/**
+ * What a user's channel carries: a stored notification, the end of a stream elsewhere (one stream
+ * per token), or the end of every stream of the user (the account was deleted).
+ */
+export type ChannelMessage =
+  | { t: "notification"; notification: Notification }
+  | { t: "replaced"; tokenId: string; stream: string }
+  | { t: "closed" };
 
 export const userChannel = (userId: string) => `user:${userId}`;
 
@@ -304,9 +310,14 @@ export function notifications({ db, clock, pubsub, log }: { db: Db; clock: Clock
   return {
     async notify(userId, type, data, key) {
       const row: Notification = { id: uuidv7(clock), userId, type, data, createdAt: new Date(clock.now()), readAt: null, dedupeKey: key ?? null };
-      // Already stored under this key (one per user and key): nothing to store or send.
-      const stored = await db.notification.createMany({ data: [{ ...row, data, readAt: undefined }], skipDuplicates: true });
-      if (stored.count === 0) return null;
+      // Already stored under this key (one per user and key), or the account is deleted (a deletion
+      // under way holds its row: the insert waits for it, then finds it deleted): nothing to store or send.
+      const stored = await db.$executeRaw`
+        INSERT INTO "notifications" ("id", "user_id", "type", "data", "created_at", "dedupe_key")
+        SELECT ${row.id}::uuid, "id", ${type}, ${JSON.stringify(data)}::jsonb, ${row.createdAt}, ${row.dedupeKey}
+        FROM "users" WHERE "id" = ${userId}::uuid AND "deleted_at" IS NULL FOR SHARE
+        ON CONFLICT DO NOTHING`;
+      if (stored === 0) return null;
       // Stored is what counts: a client that misses the live message finds it in the list or on resume.
       const message: ChannelMessage = { t: "notification", notification: row };
       await pubsub.publish(userChannel(userId), JSON.stringify(message)).catch((err) => log.warn({ err, userId, type }, "notification stored but not published"));

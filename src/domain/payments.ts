@@ -3,12 +3,13 @@
 // host's earnings and payouts, and refunds by an admin. Amounts are integer cents inside, strings
 // outside.
 import type { Db } from "../db/client.ts";
-import type { Capture, Dispute, Payout, Refund } from "../db/generated/client.ts";
+import type { Capture, Dispute, Payout, Prisma, Refund } from "../db/generated/client.ts";
+import type { Audit, AuditActor } from "./audit.ts";
 import type { PaymentProvider, RefundResult } from "./ports/payments.ts";
 import type { PrincipalRef } from "./principal.ts";
 import type { Clock } from "./ports/clock.ts";
 import type { Connect } from "./connect.ts";
-import { AppError } from "./errors.ts";
+import { AppError, unknownCaller } from "./errors.ts";
 import { uuidv7 } from "./ids.ts";
 import { formatCents } from "./money.ts";
 import { afterCursor, newestFirst, toPage, type Page, type SortKey } from "./pagination.ts";
@@ -37,7 +38,7 @@ export async function recordRefund(db: Db, clock: Clock, capture: Capture, r: Re
   return row;
 }
 
-async function storeRefund(db: Db, clock: Clock, capture: Capture, r: RefundResult): Promise<Refund> {
+async function storeRefund(db: Prisma.TransactionClient, clock: Clock, capture: Capture, r: RefundResult): Promise<Refund> {
   const known = await db.refund.findUnique({ where: { providerRef: r.refundRef } });
   if (known) {
     if (known.status === r.status) return known;
@@ -65,6 +66,8 @@ export interface PaymentsDeps {
   availableAfterMs: number;
   /** Tells a guest of a refund of theirs. */
   notices: Pick<MoneyNotices, "refunded">;
+  /** Where an admin's refunds are recorded, with the refund's row. */
+  audit: Pick<Audit, "record">;
 }
 
 /**
@@ -101,9 +104,15 @@ export interface Balance {
 
 const sum = (rows: { _sum: Record<string, number | null> }) => rows._sum;
 
-export function payments({ db, clock, provider, connect, availableAfterMs, notices }: PaymentsDeps) {
+export function payments({ db, clock, provider, connect, availableAfterMs, notices, audit }: PaymentsDeps) {
   const now = () => new Date(clock.now());
 
+  /**
+   * The payer's customer at the provider, made at its first use. An account's record is stored
+   * only while the account is live: the statement waits for a deletion under way (the row lock it
+   * shares, as accounts.storeUpload's does) and then stores nothing, so no customer outlives the
+   * account's deletion here. Such a caller is unknown (401), and the customer just made is deleted.
+   */
   async function customerOf(p: PrincipalRef): Promise<string | null> {
     if (provider.name !== "stripe") return null;
     const key = { ownerKind: p.kind, ownerId: p.id };
@@ -112,8 +121,26 @@ export function payments({ db, clock, provider, connect, availableAfterMs, notic
     // Two first requests at once get the same customer (one idempotency key per payer, sent with
     // parameters that never change: a retry after a lost answer always matches).
     const customerRef = await provider.createCustomer({ ownerKind: p.kind, ownerId: p.id, idempotencyKey: `customer:${p.kind}:${p.id}` });
-    await db.paymentCustomer.createMany({ data: [{ ...key, customerRef, createdAt: now() }], skipDuplicates: true });
-    return (await db.paymentCustomer.findUniqueOrThrow({ where: { ownerKind_ownerId: key } })).customerRef;
+    if (p.kind === "user") {
+      await db.$executeRawUnsafe(
+        `INSERT INTO "payment_customers" ("owner_kind", "owner_id", "customer_ref", "created_at")
+         SELECT 'user', "id", $2, $3 FROM "users" WHERE "id" = $1::uuid AND "deleted_at" IS NULL FOR SHARE
+         ON CONFLICT DO NOTHING`,
+        p.id,
+        customerRef,
+        now(),
+      );
+    } else {
+      await db.paymentCustomer.createMany({ data: [{ ...key, customerRef, createdAt: now() }], skipDuplicates: true });
+    }
+    const row = await db.paymentCustomer.findUnique({ where: { ownerKind_ownerId: key } });
+    if (!row) {
+      // Only an account deleted meanwhile has none (a concurrent first request's row is there).
+      // Best effort: the customer holds no card yet, and ids only.
+      await provider.deleteCustomer?.(customerRef).catch(() => undefined);
+      throw unknownCaller();
+    }
+    return row.customerRef;
   }
 
   /** What a host has earned: captures less refunds, with open or lost disputes apart. */
@@ -215,16 +242,34 @@ export function payments({ db, clock, provider, connect, availableAfterMs, notic
      * Refunds (part of) a capture: never more than is left of it. The provider's idempotency key
      * comes from the admin's key, so a retried request never refunds twice. The refund is recorded
      * by the provider's id (a webhook about it may have recorded it first). Without an amount, all
-     * that is left; an amount that could not be read is NaN, refused with the rest.
+     * that is left; an amount that could not be read is NaN, refused with the rest. The refund is
+     * recorded in the audit log (`by`: the admin, the request) once, in the transaction that
+     * stores it (a retry records it if its first attempt could not).
      */
-    async refund(captureId: string, body: { amountCents?: number | undefined; reason: RefundReason }, clientKey: string): Promise<Refund> {
+    async refund(
+      captureId: string,
+      body: { amountCents?: number | undefined; reason: RefundReason },
+      clientKey: string,
+      by: { actor: AuditActor; requestId?: string | undefined },
+    ): Promise<Refund> {
+      const audited = (r: Refund) => ({
+        action: "payment.refunded" as const,
+        actor: by.actor,
+        target: { type: "payment" as const, id: r.captureId },
+        requestId: by.requestId,
+        data: { refund_id: r.id, amount: formatCents(r.amountCents) },
+        dedupeKey: `payment.refunded:${r.id}`,
+      });
       const capture = await db.capture.findUnique({ where: { id: captureId }, include: { call: { select: { payeeRef: true } } } });
       if (!capture) throw new AppError("not_found");
       // A retry whose first attempt went through at the provider although its answer was lost
       // (and a webhook has recorded that refund since): the same refund, not a check against what is left.
       const idempotencyKey = `refund:${captureId}:${clientKey}`;
       const done = await db.refund.findUnique({ where: { requestKey: idempotencyKey } });
-      if (done) return done;
+      if (done) {
+        await audit.record(audited(done));
+        return done;
+      }
       const refunded = await db.refund.aggregate({ where: { captureId, status: { in: REFUNDING } }, _sum: { amountCents: true } });
       const left = capture.grossCents - (refunded._sum.amountCents ?? 0);
       const amountCents = body.amountCents ?? left;
@@ -241,7 +286,13 @@ export function payments({ db, clock, provider, connect, availableAfterMs, notic
         connected: capture.call.payeeRef !== null,
         idempotencyKey,
       });
-      return recordRefund(db, clock, capture, { ...result, createdAt: now() }, notices);
+      const row = await db.$transaction(async (tx) => {
+        const stored = await storeRefund(tx, clock, capture, { ...result, createdAt: now() });
+        await audit.record(audited(stored), tx);
+        return stored;
+      });
+      await notices.refunded(row);
+      return row;
     },
   };
 }

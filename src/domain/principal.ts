@@ -7,8 +7,11 @@ import type { User } from "../db/generated/client.ts";
 export const USER_ROLES = ["user", "verified_user", "host", "admin"] as const satisfies readonly User["role"][];
 export type UserRole = (typeof USER_ROLES)[number];
 
-/** The token a caller presented: its `jti`, and when it expires (ms since the epoch). */
-export type PresentedToken = { id: string; expiresAt: number };
+/**
+ * The token a caller presented: its `jti`, when it expires, and when the sign-in that began its
+ * session happened (`auth_time`; null for a token without it: a V-app token), ms since the epoch.
+ */
+export type PresentedToken = { id: string; expiresAt: number; signedInAt: number | null };
 /** A signed-in user, with the account row as the security hook read it for this request. */
 export type UserPrincipal = { kind: "user"; id: string; role: UserRole; account: User; token: PresentedToken };
 /** A guest (guest token): no account, only an id. */

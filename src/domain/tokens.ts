@@ -18,34 +18,40 @@ const MAIL_TTL: Record<MailPurpose, number> = { verify_email: VERIFY_EMAIL_TTL_M
 export const newOpaqueToken = (prefix: string) => prefix + randomBytes(32).toString("base64url");
 export const digest = (token: string) => createHash("sha256").update(token, "utf8").digest("hex");
 
+/** `signedInAt`: when the session began (the sign-in that started the token's family), unix ms. */
 export type RefreshOutcome =
-  | { ok: true; userId: string; token: string }
+  | { ok: true; userId: string; token: string; signedInAt: number }
   | { ok: false; reason: "unknown" | "expired" | "revoked" | "reused" };
 
 export function tokenStore({ db, clock }: { db: Db; clock: Clock }) {
   const now = () => new Date(clock.now());
 
-  async function createRefresh(userId: string, familyId: string): Promise<string> {
+  /**
+   * A refresh token for a live account; null when the account is deleted. The statement waits for
+   * a deletion under way (the row lock it shares) and then stores nothing: a sign-in or a refresh
+   * that checked the account before its deletion committed leaves no session behind it.
+   */
+  async function createRefresh(userId: string, familyId: string): Promise<string | null> {
     const token = newOpaqueToken("rt_");
     const at = clock.now();
-    await db.refreshToken.create({
-      data: {
-        id: uuidv7(clock),
-        familyId,
-        userId,
-        tokenHash: digest(token),
-        createdAt: new Date(at),
-        expiresAt: new Date(at + REFRESH_TOKEN_TTL_MS),
-      },
-    });
-    return token;
+    const stored = await db.$executeRawUnsafe(
+      `INSERT INTO "refresh_tokens" ("id", "family_id", "user_id", "token_hash", "created_at", "expires_at")
+       SELECT $1::uuid, $2::uuid, "id", $4, $5, $6 FROM "users" WHERE "id" = $3::uuid AND "deleted_at" IS NULL FOR SHARE`,
+      uuidv7(clock),
+      familyId,
+      userId,
+      digest(token),
+      new Date(at),
+      new Date(at + REFRESH_TOKEN_TTL_MS),
+    );
+    return stored === 1 ? token : null;
   }
 
   const revokeFamily = (familyId: string) =>
     db.refreshToken.updateMany({ where: { familyId, revokedAt: null }, data: { revokedAt: now() } });
 
   return {
-    /** A refresh token that starts a new family (a sign-in). */
+    /** A refresh token that starts a new family (a sign-in); null when the account is deleted. */
     startFamily: (userId: string) => createRefresh(userId, uuidv7(clock)),
 
     /**
@@ -70,13 +76,17 @@ export function tokenStore({ db, clock }: { db: Db; clock: Clock }) {
         return { ok: false, reason: "expired" };
       }
       const successor = await createRefresh(row.userId, row.familyId);
+      // The account was deleted since the token was claimed (its tokens with it).
+      if (successor === null) return { ok: false, reason: "unknown" };
       // A reuse revoking the family concurrently either saw the successor or is seen here.
       const revoked = await db.refreshToken.count({ where: { familyId: row.familyId, revokedAt: { not: null } } });
       if (revoked > 0) {
         await revokeFamily(row.familyId);
         return { ok: false, reason: "revoked" };
       }
-      return { ok: true, userId: row.userId, token: successor };
+      // The family's first token was issued by the sign-in that began the session.
+      const first = await db.refreshToken.findFirst({ where: { familyId: row.familyId }, orderBy: { createdAt: "asc" }, select: { createdAt: true } });
+      return { ok: true, userId: row.userId, token: successor, signedInAt: (first?.createdAt ?? at).getTime() };
     },
 
     /** Revokes the family of `token` (logout); unknown tokens are ignored. */

@@ -17,6 +17,7 @@ import { recordCapture } from "./billing.ts";
 import { recordRefund } from "./payments.ts";
 import type { MoneyNotices } from "./notifications.ts";
 import type { Clock } from "./ports/clock.ts";
+import { noMetrics, type Metrics } from "./ports/metrics.ts";
 import { applyAccountState } from "./connect.ts";
 import { AppError, validationError } from "./errors.ts";
 import { uuidv7 } from "./ids.ts";
@@ -51,7 +52,7 @@ function replaceable(status: string, at: Date, finals: string[]) {
   return finals.includes(status) ? { OR: [notFinal, older] } : { AND: [notFinal, older] };
 }
 
-export function webhooks({ db, sql, clock, provider, notices, log }: { db: Db; sql: Sql; clock: Clock; provider: PaymentProvider; notices: MoneyNotices; log: Log }) {
+export function webhooks({ db, sql, clock, provider, notices, log, metrics = noMetrics }: { db: Db; sql: Sql; clock: Clock; provider: PaymentProvider; notices: MoneyNotices; log: Log; metrics?: Metrics }) {
   const now = () => new Date(clock.now());
   const q = sqlTag(sql);
 
@@ -215,18 +216,31 @@ export function webhooks({ db, sql, clock, provider, notices, log }: { db: Db; s
   return {
     /** Verifies, claims and applies one delivery. */
     async receive(raw: Buffer, signature: string | undefined): Promise<{ duplicate: boolean }> {
-      const event = verify(raw, signature);
+      let event: WebhookEvent;
+      try {
+        event = verify(raw, signature);
+      } catch (err) {
+        metrics.webhookEvent("unknown", "rejected");
+        throw err;
+      }
+      // Counted by the types handled here; any other type (the provider has hundreds) as "other".
+      const type = handlers.has(event.type) ? event.type : "other";
       const claimed = await claim(event);
-      if (claimed === "duplicate") return { duplicate: true };
+      if (claimed === "duplicate") {
+        metrics.webhookEvent(type, "duplicate");
+        return { duplicate: true };
+      }
       try {
         await handlers.get(event.type)?.(event);
       } catch (err) {
+        metrics.webhookEvent(type, "failed");
         // Given up at once so that the next delivery applies it (else it lapses after CLAIM_MS).
         await db.webhookEvent.updateMany({ where: { id: event.id, claimedUntil: claimed }, data: { claimedUntil: null } }).catch(() => {});
         log.warn({ err, event: event.id, type: event.type }, "webhook: applying the event failed; the provider delivers it again");
         throw new AppError("internal_error", null, { cause: err });
       }
       await db.webhookEvent.updateMany({ where: { id: event.id }, data: { processedAt: now(), claimedUntil: null } });
+      metrics.webhookEvent(type, "processed");
       return { duplicate: false };
     },
   };

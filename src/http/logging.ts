@@ -1,8 +1,11 @@
-// pino options: JSON logs, request id on every line, secrets redacted (Authorization, cookies,
-// passwords, tokens, `?token=` query values).
+// pino options: JSON logs, request id on every line (and the trace's ids when tracing is on), secrets
+// redacted (Authorization, cookies, passwords, tokens, `?token=` query values).
+import { trace } from "@opentelemetry/api";
 import type { FastifyServerOptions } from "fastify";
 
-const SECRET_QUERY = /([?&](?:token|access_token|refresh_token|signaling_token)=)[^&#]*/gi;
+/** Query parameters that carry a credential (the signaling socket's `?token=`): never logged nor traced. */
+export const SECRET_QUERY_PARAMS = ["token", "access_token", "refresh_token", "signaling_token"];
+const SECRET_QUERY = new RegExp(`([?&](?:${SECRET_QUERY_PARAMS.join("|")})=)[^&#]*`, "gi");
 export const redactUrl = (url: string) => url.replace(SECRET_QUERY, "$1[Redacted]");
 
 const CENSOR = "[Redacted]";
@@ -41,10 +44,26 @@ export function redactSecretKeys(obj: Record<string, unknown>): Record<string, u
   return out;
 }
 
-export function loggerOptions(level: string, stream?: NodeJS.WritableStream): FastifyServerOptions["logger"] {
+/**
+ * Tracing (src/telemetry.ts): the ids of the span active where a line is written, so that a
+ * request's lines (request_id) lead to its trace. Reads the context AsyncLocalStorage carries.
+ */
+function traceIds(): { trace_id?: string; span_id?: string } {
+  const span = trace.getActiveSpan();
+  if (!span) return {};
+  const { traceId, spanId } = span.spanContext();
+  return { trace_id: traceId, span_id: spanId };
+}
+
+export function loggerOptions(
+  level: string,
+  stream?: NodeJS.WritableStream,
+  opts: { traceIds?: boolean } = {},
+): FastifyServerOptions["logger"] {
   return {
     level,
     ...(stream ? { stream } : {}),
+    ...(opts.traceIds ? { mixin: traceIds } : {}),
     formatters: { log: redactSecretKeys },
     serializers: {
       req: (req: { method: string; url: string; ip?: string; headers: Record<string, unknown> }) => ({

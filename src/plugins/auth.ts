@@ -33,8 +33,12 @@ export type SecurityScheme = keyof SchemePrincipal;
 export interface TokenIssuer {
   /** V-app token: sub = name, user_id = USR-…, 1 hour. */
   vapp(user: { id: string; username: string }): string;
-  /** v1 access token, 15 minutes. */
-  access(user: { id: string; role: UserRole }): { token: string; expiresIn: number };
+  /**
+   * v1 access token, 15 minutes. `signedInAt` (unix ms, default now): when the session began, the
+   * `auth_time` claim; a refreshed token keeps its sign-in's (what a recent sign-in stands for:
+   * personal-data.ts, REAUTH_WINDOW_MS).
+   */
+  access(user: { id: string; role: UserRole }, signedInAt?: number): { token: string; expiresIn: number };
   /** v1 guest token. */
   guest(guest: { id: string }): { token: string; expiresIn: number };
 }
@@ -157,7 +161,10 @@ export default fp(
 
     app.decorate("tokens", {
       vapp: (u) => sign({ sub: u.username, user_id: toVappUserId(u.id) }, AUDIENCE.vapp, VAPP_TOKEN_TTL),
-      access: (u) => ({ token: sign({ sub: toUlid(u.id), role: u.role }, AUDIENCE.v1, ACCESS_TOKEN_TTL), expiresIn: ACCESS_TOKEN_TTL }),
+      access: (u, signedInAt = clock.now()) => ({
+        token: sign({ sub: toUlid(u.id), role: u.role, auth_time: Math.floor(signedInAt / 1000) }, AUDIENCE.v1, ACCESS_TOKEN_TTL),
+        expiresIn: ACCESS_TOKEN_TTL,
+      }),
       guest: (g) => ({
         token: sign({ sub: toUlid(g.id), role: "guest" }, AUDIENCE.v1, opts.guestTokenTtlSeconds),
         expiresIn: opts.guestTokenTtlSeconds,
@@ -181,7 +188,8 @@ export default fp(
     async function currentUser(id: string | null, claims: Record<string, unknown>): Promise<UserPrincipal> {
       const account = id ? await opts.callers.accountNow(id) : null;
       if (!id || !account) throw unknownCaller();
-      return { kind: "user", id, role: account.role, account, token: { id: String(claims.jti ?? ""), expiresAt: Number(claims.exp) * 1000 } };
+      const signedInAt = typeof claims.auth_time === "number" ? claims.auth_time * 1000 : null;
+      return { kind: "user", id, role: account.role, account, token: { id: String(claims.jti ?? ""), expiresAt: Number(claims.exp) * 1000, signedInAt } };
     }
 
     app.decorate("securitySchemes", {

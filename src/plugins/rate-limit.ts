@@ -11,10 +11,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "../domain/errors.ts";
 import { nowSeconds, type Clock } from "../domain/ports/clock.ts";
 import type { RateCounter } from "../domain/ports/rate-counter.ts";
+import { noMetrics, type Metrics } from "../domain/ports/metrics.ts";
 import type { RateLimits } from "../config.ts";
 
-export type PolicyName = "login" | "register" | "passwordReset" | "authenticated" | "anonymous";
-export const POLICY_NAMES: PolicyName[] = ["login", "register", "passwordReset", "authenticated", "anonymous"];
+export type PolicyName = "login" | "register" | "passwordReset" | "authenticated" | "anonymous" | "export";
+export const POLICY_NAMES: PolicyName[] = ["login", "register", "passwordReset", "authenticated", "anonymous", "export"];
+/** Policies counted per caller (user or guest id), after the security hook; the others per IP. */
+export const PER_CALLER_POLICIES: ReadonlySet<PolicyName> = new Set(["authenticated", "export"]);
 
 
 /** A hit the counter could not count: the request goes through unlimited. */
@@ -56,11 +59,13 @@ export interface RateLimitOptions {
   limits: RateLimits;
   counter: RateCounter;
   clock: Clock;
+  /** Counts the requests refused, by policy. */
+  metrics?: Pick<Metrics, "rateLimited">;
 }
 
 export default fp(
   async function rateLimitPlugin(app: FastifyInstance, opts: RateLimitOptions) {
-    const { limits, counter, clock } = opts;
+    const { limits, counter, clock, metrics = noMetrics } = opts;
     await app.register(rateLimit, {
       global: false,
       store: storeFor(counter),
@@ -69,11 +74,11 @@ export default fp(
     });
 
 
-    // Per-IP policies are keyed by address; `authenticated` by the principal the route's security
-    // hook has identified (user or guest id), so it must run after that hook.
+    // Per-IP policies are keyed by address; per-caller ones by the principal the route's security
+    // hook has identified (user or guest id), so they must run after that hook.
     const keyFor = (name: PolicyName) =>
-      name === "authenticated"
-        ? (req: FastifyRequest) => (req.principal ? `authenticated:${req.principal.kind}:${req.principal.id}` : `anonymous:ip:${req.ip}`)
+      PER_CALLER_POLICIES.has(name)
+        ? (req: FastifyRequest) => (req.principal ? `${name}:${req.principal.kind}:${req.principal.id}` : `anonymous:ip:${req.ip}`)
         : (req: FastifyRequest) => `${name}:ip:${req.ip}`;
     const limiters = new Map<PolicyName, Limiter>();
     let warnedAt = -Infinity;
@@ -101,6 +106,7 @@ export default fp(
           } catch (err) {
             // The plugin rethrows the store's error before it writes any header.
             if (err instanceof CounterFailure) return failOpen(req, err);
+            metrics.rateLimited(name);
             throw err;
           } finally {
             const left = reply.getHeader("x-ratelimit-reset");

@@ -78,3 +78,30 @@ t.test("a cancel that overtakes initiate's first hold", async (t) => {
     });
   }
 });
+
+// A deactivation whose cancelling of waiting calls ran before this call existed (between initiate's
+// look at the link and its call row: the host's DELETE /v1/links, or the host account's deletion)
+// finds no call to cancel: initiate itself must not let the call wait on the inactive link.
+t.test("a link deactivated before the call existed: 410 link_unavailable inactive, the hold released", async (t) => {
+  const gate = gatedHolds();
+  const { app } = await testApp(t, { overrides: { payments: gate.provider, tickIntervalMs: 0 } });
+  gate.attach(simulatedPayments(app.sql, app.clock));
+  const host = await makeUser(app, "host", "Hal");
+  const link = await createLink(app, host);
+  const guest = await makeGuest(app);
+  const holding = gate.holdStarted();
+  const answer = initiate(app, guest, link.short_code);
+  const callId = await holding;
+  // As the deactivation left it: inactive, and nothing done to this call.
+  await app.db.callLink.update({ where: { shortCode: link.short_code }, data: { isActive: false } });
+  gate.open();
+  const res = await answer;
+  t.equal(res.statusCode, 410, res.body);
+  t.same(res.json().error, { code: "link_unavailable", message: res.json().error.message, details: { reason: "inactive" } });
+  const call = await app.db.call.findUniqueOrThrow({ where: { id: callId } });
+  t.equal(call.status, "cancelled", "the call never waits");
+  t.equal(call.endReason, "link_unavailable");
+  const intents = await app.db.simPaymentIntent.findMany({ where: { reference: callId } });
+  t.same(intents.map((i) => i.status), ["canceled"], "its hold is released");
+  t.equal((await app.db.callLink.findUniqueOrThrow({ where: { shortCode: link.short_code } })).useCount, 0, "no use counted");
+});

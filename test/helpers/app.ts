@@ -28,6 +28,12 @@ export const relaxedLimits: Partial<RateLimits> = {
 
 export const CHEAP_ARGON2 = { ARGON2_MEMORY_KIB: "1024", ARGON2_TIME_COST: "1", ARGON2_PARALLELISM: "1" };
 
+/**
+ * Load shedding off: a test machine running suites side by side (and PGlite, whose queries run on
+ * the event loop) lags as a production instance should not. test/hardening.test.ts turns it on.
+ */
+export const NO_SHEDDING = { PRESSURE_MAX_EVENT_LOOP_DELAY_MS: "0" };
+
 export interface TestApp {
   app: FastifyInstance;
   clock: ManualClock;
@@ -89,6 +95,7 @@ export async function testApp(
     LOG_LEVEL: "silent",
     PUBLIC_URL: "http://media.test",
     ...CHEAP_ARGON2,
+    ...NO_SHEDDING,
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...opts.env,
   });

@@ -178,10 +178,21 @@ export function contractObserver(contract: Contract, report: (problems: string[]
         problems.push(`${where}: the handler answered with an object but the body sent is not JSON`);
       }
     }
-    if (limited && op && op["x-rate-limit"] !== "none") {
+    // A request refused because the instance sheds load is refused before it is counted.
+    if (limited && op && op["x-rate-limit"] !== "none" && !(reply.statusCode === 503 && shedBody(body))) {
       const missing = RATE_HEADERS.filter((h) => headers[h] === undefined);
       if (missing.length) problems.push(`${req.method} ${req.url} → ${reply.statusCode}: a rate-limited operation answered without ${missing.join(", ")}`);
     }
     if (problems.length) report(problems);
   };
+}
+
+/** The body of a 503 the load shedding answered: v1's `overloaded`, or the V-app's `server:unavailable`. */
+function shedBody(body: unknown): boolean {
+  try {
+    const parsed = JSON.parse(String(body)) as { error?: { details?: { reason?: string } }; type?: string };
+    return parsed.error?.details?.reason === "overloaded" || parsed.type === "server:unavailable";
+  } catch {
+    return false;
+  }
 }

@@ -7,7 +7,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { CHEAP_ARGON2 } from "./app.ts";
+import { CHEAP_ARGON2, NO_SHEDDING } from "./app.ts";
 
 type Tap = { teardown(fn: () => unknown): void };
 
@@ -54,7 +54,7 @@ export async function startServer(t: Tap, env: Record<string, string>): Promise<
   }
   const child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", ...CHEAP_ARGON2, ...env, DATA_DIR: dataDir, PORT: String(port) },
+    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", ...CHEAP_ARGON2, ...NO_SHEDDING, ...env, DATA_DIR: dataDir, PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

@@ -408,6 +408,13 @@ class Emulator {
     return this.get(this.state.customers, "cus", id);
   }
 
+  /** Stripe's DELETE /v1/customers/:id: the customer is gone (a second delete is resource_missing). */
+  deleteCustomer(id: string): Obj {
+    this.customer(id);
+    this.state.customers.delete(id);
+    return { id, object: "customer", deleted: true };
+  }
+
   updateCustomer(params: Params, id: string): Obj {
     const customer = this.customer(id);
     for (const field of ["description", "email", "name"]) {
@@ -1188,7 +1195,7 @@ class Emulator {
 type Handler = (ctx: Ctx, params: Params, id: string) => Obj;
 
 interface Route {
-  method: "GET" | "POST";
+  method: "GET" | "POST" | "DELETE";
   pattern: RegExp;
   handler: Handler;
   /**
@@ -1235,6 +1242,7 @@ function routes(em: Emulator): Route[] {
   return [
     route("POST", "/v1/customers", (_c, p) => em.createCustomer(p), { params: CUSTOMER_PARAMS }),
     route("GET", "/v1/customers/:id", (_c, _p, id) => em.customer(id)),
+    route("DELETE", "/v1/customers/:id", (_c, _p, id) => em.deleteCustomer(id)),
     route("POST", "/v1/customers/:id", (_c, p, id) => em.updateCustomer(p, id), { params: [...CUSTOMER_PARAMS, "invoice_settings"] }),
     route("POST", "/v1/setup_intents", (_c, p) => em.createSetupIntent(p), { params: [...INTENT_TYPES, "customer", "description", "metadata", "usage"] }),
     route("GET", "/v1/setup_intents/:id", (c, p, id) => em.setupIntent(c, p, id), { params: ["client_secret"], publishable: true }),

@@ -24,8 +24,9 @@ t.test("register and login", async (t) => {
   t.match(s.access_token, JWT);
   t.equal(s.expires_in, 900);
   const c = claims(s.access_token);
-  t.same(Object.keys(c).sort(), ["aud", "exp", "iat", "iss", "jti", "role", "sub"]);
+  t.same(Object.keys(c).sort(), ["aud", "auth_time", "exp", "iat", "iss", "jti", "role", "sub"]);
   t.match(c, { sub: s.user.id, role: "user", aud: "vidivo:v1", iss: "http://media.test" });
+  t.equal(c.auth_time, c.iat, "auth_time: the sign-in, this one");
   t.equal(c.exp - c.iat, 900);
   t.equal(JSON.parse(Buffer.from(s.access_token.split(".")[0], "base64url").toString()).alg, "RS256");
 

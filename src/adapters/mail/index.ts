@@ -4,6 +4,7 @@
 // queued has been handled (shutdown, tests).
 import type { Clock } from "../../domain/ports/clock.ts";
 import type { MailMessage, Mailer } from "../../domain/ports/mail.ts";
+import { noMetrics, type Metrics } from "../../domain/ports/metrics.ts";
 import { outboxMailer } from "./outbox.ts";
 import { smtpMailer } from "./smtp.ts";
 
@@ -23,7 +24,7 @@ export interface MailQueue {
   close(): Promise<void>;
 }
 
-export function mailQueue(mailer: Mailer, onError: (err: unknown, what: string) => void): MailQueue {
+export function mailQueue(mailer: Mailer, onError: (err: unknown, what: string) => void, metrics: Pick<Metrics, "mail"> = noMetrics): MailQueue {
   const pending = new Set<Promise<void>>();
   const track = (task: () => Promise<void>, what: string) => {
     const p: Promise<void> = Promise.resolve()
@@ -36,7 +37,17 @@ export function mailQueue(mailer: Mailer, onError: (err: unknown, what: string) 
     while (pending.size > 0) await Promise.all([...pending]);
   };
   return {
-    enqueue: (message) => track(() => mailer.send(message), "mail delivery failed"),
+    enqueue: (message) => {
+      metrics.mail("queued");
+      track(async () => {
+        try {
+          await mailer.send(message);
+        } catch (err) {
+          metrics.mail("failed");
+          throw err;
+        }
+      }, "mail delivery failed");
+    },
     later: (task) => track(task, "background task failed"),
     idle,
     async close() {

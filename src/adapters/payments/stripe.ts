@@ -227,6 +227,15 @@ export function stripePayments(settings: StripeSettings): PaymentProvider {
       return c.id;
     },
 
+    async deleteCustomer(customerRef) {
+      try {
+        await call(() => stripe.customers.del(customerRef));
+      } catch (err) {
+        if (err instanceof PaymentsRefused && err.code === "resource_missing") return;
+        throw err;
+      }
+    },
+
     async setupIntent({ customerRef, idempotencyKey }) {
       const si = await call(() =>
         stripe.setupIntents.create({ customer: customerRef, usage: "off_session", automatic_payment_methods: { enabled: true, allow_redirects: "never" } }, idempotencyKey ? { idempotencyKey } : {}),

@@ -136,8 +136,10 @@ export interface paths {
         /**
          * Upload an image (for image messages)
          * @description Same rules as `/users/image` (one `image` file part: PNG, JPEG, GIF or WebP, at most 5 MiB,
-         *     re-encoded without metadata); the image is stored and its public URL returned, but it is
-         *     not attached to the account. Nothing is stored when the upload fails.
+         *     re-encoded without metadata); the image is stored and its public URL returned. It is not the
+         *     account's picture, but it is recorded as the account's upload: listed in its data export
+         *     (`GET /v1/users/me/export`) and removed from storage when the account is deleted. Nothing is
+         *     stored when the upload fails.
          */
         post: operations["vappUploadImage"];
         delete?: never;
@@ -177,9 +179,9 @@ export interface paths {
         /**
          * Readiness (database and, when configured, Redis reachable)
          * @description Checks every dependency this instance needs to serve requests, on each call: the database
-         *     answers a query and, when `REDIS_URL` is set, Redis answers. `200` when every check is
-         *     `ok`, `503` otherwise; both carry the same body shape, one entry per check. Not rate
-         *     limited.
+         *     answers a query and, when `REDIS_URL` is set, Redis answers; and the instance is not
+         *     shedding load. `200` when every check is `ok`, `503` otherwise; both carry the same body
+         *     shape, one entry per check. Not rate limited, and answered while the instance sheds load.
          */
         get: operations["getReady"];
         put?: never;
@@ -531,7 +533,36 @@ export interface paths {
         get: operations["getMyProfile"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete the caller's account
+         * @description Deletes the account for good. The owner confirms it: with `password`, or by a sign-in
+         *     (`POST /v1/auth/login` or `/v1/auth/register`) less than 5 minutes ago, told by the access
+         *     token's `auth_time` claim (a token from `POST /v1/auth/refresh` keeps the time of the
+         *     sign-in that began its session, so a refresh does not count as signing in again). Without
+         *     either: `400` (`details.password`); a wrong password: `401` `invalid_credentials`; in both
+         *     cases nothing changes. The password check draws on the login budget (5 per 15 min per IP).
+         *
+         *     In order: the account's calls still going (as host or guest) are ended as their
+         *     participant would end them and settled (billed up to now); its pictures (profile picture
+         *     and `POST /image` uploads) are removed from storage and its saved-card customer is deleted
+         *     at the payment provider (a store or provider that cannot be reached answers `503` before
+         *     anything else changed: retry); then, in one transaction, every session (refresh tokens),
+         *     mail token, notification and stored idempotent response (the account's and those of the
+         *     guest sessions erased below) is deleted, its links are deactivated (their labels removed),
+         *     its name is removed from its calls and from the other participants' notices about them,
+         *     guest sessions that gave its verified e-mail for receipts lose that address and name, and
+         *     the account row becomes a tombstone: e-mail, username, display name, bio, password,
+         *     picture and language emptied. Calls, payments, refunds, disputes and payouts stay for the
+         *     accounting, without personal data. The deletion is recorded in the audit log
+         *     (`user.deleted`, `by: self`).
+         *
+         *     Afterwards every token of the account is refused at once (v1 access and refresh tokens,
+         *     V-app tokens), it cannot sign in on either surface, it leaves the V-app user list, and its
+         *     e-mail address and V-app name are free: they may register a new, unrelated account. A
+         *     second deletion finds no account: `401` `unauthorized`, its token is refused (also when two
+         *     deletions are sent at once: one answers `204`, the other `401`).
+         */
+        delete: operations["deleteMyAccount"];
         options?: never;
         head?: never;
         /**
@@ -541,6 +572,34 @@ export interface paths {
          *     language of the account's e-mails.
          */
         patch: operations["updateMyProfile"];
+        trace?: never;
+    };
+    "/v1/users/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Everything stored about the caller's account
+         * @description One JSON document with every record the service keeps about the account, a section per
+         *     kind (see `AccountExport`): the profile, sessions, mail tokens, uploaded images, links,
+         *     calls as host and as guest with their billing windows, payments (charges, earnings,
+         *     refunds, disputes), payouts, notifications, guest sessions that gave the account's
+         *     verified e-mail for receipts, the payment provider's customer and connected-account
+         *     records, and the audit log's entries by or about the account. Never a secret: no password
+         *     hash, no token and no token hash. Each list is complete (not paginated), newest first.
+         *     Limited to 5 per hour per account (`x-rate-limit: export`). An account deleted meanwhile
+         *     answers `401`, as its token is refused from then on.
+         */
+        get: operations["exportMyData"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/users/me/avatar": {
@@ -588,6 +647,36 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete an account (admin only)
+         * @description Deletes another account exactly as `DELETE /v1/users/me` does (its open calls ended and
+         *     settled, its pictures removed, its sessions, notifications and saved cards deleted, its
+         *     row tombstoned, accounting records kept without personal data), without its password.
+         *     Recorded in the audit log (`user.deleted`, `by: admin`, the admin as actor).
+         *
+         *     The admin confirms it as an owner confirms their own deletion: with the admin's own
+         *     `password`, or by the admin's sign-in less than 5 minutes ago (the access token's
+         *     `auth_time`; a refresh does not count). Without either: `400` (`details.password`); a
+         *     wrong password: `401` `invalid_credentials`; nothing changes. Callers below role `admin`
+         *     get 403; an unknown or already deleted account is `404`; an admin deletes their own
+         *     account with `DELETE /v1/users/me` (`409` here).
+         */
+        delete: operations["deleteUser"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/users/{id}/role": {
         parameters: {
             query?: never;
@@ -606,6 +695,30 @@ export interface paths {
          *     `admin` get 403.
          */
         post: operations["setUserRole"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit log, newest first (admin only)
+         * @description Who changed what, and when: role changes, refunds, account deletions and signing-key
+         *     rotations, one entry each, newest first by `created_at`, a page at a time (see
+         *     `pagination`). The log is append-only: entries are never changed or removed, not even when
+         *     the account they name is deleted (they name it by id only). Callers below role `admin`
+         *     get 403.
+         */
+        get: operations["listAuditLog"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1456,8 +1569,15 @@ export interface components {
                  * @enum {unknown}
                  */
                 redis?: "ok" | "failed";
+                /**
+                 * @description `overloaded` while this instance sheds load (its event loop lags, or its heap or memory
+                 *     is past the configured limit; README, "Load shedding"): other operations are then
+                 *     answered 503 `Overloaded`, so a load balancer should send their traffic elsewhere.
+                 * @enum {unknown}
+                 */
+                load: "ok" | "overloaded";
             } & {
-                [key: string]: "ok" | "failed";
+                [key: string]: "ok" | "failed" | "overloaded";
             };
         };
         /** @description A JSON Web Key Set (RFC 7517) of RSA public keys. */
@@ -1667,6 +1787,184 @@ export interface components {
             /** @description The new password, 8 to 256 characters. */
             password: string;
         };
+        /** @description The confirmation of an account's deletion by who asks for it (the owner, or the admin deleting another's): their password, unless their session began less than 5 minutes ago. */
+        AccountDeletion: {
+            /** @description The current password of the account that asks (the owner's, or the admin's). */
+            password?: string;
+        };
+        /**
+         * @description Everything stored about an account (`GET /v1/users/me/export`), a section per kind of
+         *     record, each list complete and newest first. Never a secret: no password hash, no token,
+         *     no token hash. Records of other people appear only as they appear to the account already
+         *     (a call's other participant's id and name, an admin's id in the audit log).
+         */
+        AccountExport: {
+            /**
+             * Format: date-time
+             * @description When the document was made (UTC).
+             */
+            exported_at: string;
+            /** @description The account's profile (its picture is `avatar_url`). */
+            profile: components["schemas"]["Profile"];
+            /** @description Every refresh token issued to the account: one per sign-in, and one per refresh after it. The tokens themselves are never stored (only a digest, not exported). */
+            sessions: {
+                /** @description The token's record. */
+                id: components["schemas"]["Id"];
+                /** @description The session (the sign-in) the token descends from; every refresh of a session shares it. */
+                session_id: components["schemas"]["Id"];
+                /**
+                 * Format: date-time
+                 * @description When it was issued.
+                 */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description When it stops working (30 days after issue).
+                 */
+                expires_at: string;
+                /**
+                 * Format: date-time
+                 * @description When it was exchanged for its successor; null if never.
+                 */
+                rotated_at: string | null;
+                /**
+                 * Format: date-time
+                 * @description When its session was revoked (logout, reuse, password reset); null if never.
+                 */
+                revoked_at: string | null;
+            }[];
+            /** @description Every single-use token mailed to the account (e-mail verification, password reset); the tokens themselves are never stored. */
+            mail_tokens: {
+                /**
+                 * @description What the token was for.
+                 * @enum {unknown}
+                 */
+                purpose: "verify_email" | "password_reset";
+                /**
+                 * Format: date-time
+                 * @description When it was mailed.
+                 */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description When it stopped or stops working.
+                 */
+                expires_at: string;
+                /**
+                 * Format: date-time
+                 * @description When it was used (or replaced by a newer one); null if never.
+                 */
+                used_at: string | null;
+            }[];
+            /** @description Images the account uploaded with the V-app's `POST /image` (its profile picture is the profile's `avatar_url`). */
+            images: {
+                /**
+                 * Format: uri
+                 * @description Where the image is served.
+                 */
+                url: string;
+                /**
+                 * Format: date-time
+                 * @description When it was uploaded.
+                 */
+                created_at: string;
+            }[];
+            /** @description Every call link the account created (deactivated ones included). */
+            links: components["schemas"]["CallLink"][];
+            /** @description Every call the account took part in. */
+            calls: {
+                /** @description Calls on the account's links. */
+                as_host: components["schemas"]["Call"][];
+                /** @description Calls the account made with its access token. */
+                as_guest: components["schemas"]["Call"][];
+            };
+            /** @description The billing windows of those calls (the hold placed on the guest's card for each window, and what became of it), by call, then window. */
+            billing_windows: {
+                /** @description The call. */
+                call_id: components["schemas"]["Id"];
+                /** @description The window's number in the call. */
+                window: number;
+                /** @description The amount held (rate × window length). */
+                amount: components["schemas"]["Money"];
+                /**
+                 * @description What became of the hold.
+                 * @enum {unknown}
+                 */
+                hold_status: "held" | "declined" | "captured" | "released";
+                /** @description The amount captured (asked for) of the hold; null before the window was captured. */
+                capture_amount: components["schemas"]["Money"] | null;
+                /**
+                 * Format: date-time
+                 * @description When the hold was placed (or declined).
+                 */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description When the window last changed.
+                 */
+                updated_at: string;
+            }[];
+            /** @description The account's payment history, complete: charges (as payer), earnings (as host), refunds and disputes, as `GET /v1/payments/history` shows them. */
+            payments: components["schemas"]["PaymentEntry"][];
+            /** @description Payouts of the account's connected account to its bank. */
+            payouts: components["schemas"]["Payout"][];
+            /** @description The account's notifications, read and unread. */
+            notifications: components["schemas"]["Notification"][];
+            /** @description Guest tokens (`POST /v1/auth/guest`) that gave the account's e-mail for receipts; listed once that address is verified as the account's. */
+            guest_sessions: {
+                /** @description The guest's id. */
+                id: components["schemas"]["Id"];
+                /** @description The name the guest gave. */
+                display_name: string | null;
+                /** @description The receipt address the guest gave. */
+                email: string | null;
+                /** @description The language of the guest's e-mails. */
+                language: components["schemas"]["Language"];
+                /**
+                 * Format: date-time
+                 * @description When the guest token was issued.
+                 */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description When it stopped or stops working.
+                 */
+                expires_at: string;
+            }[];
+            /** @description The account's customer at the payment provider (Stripe), which its saved cards belong to; empty with the simulated provider. */
+            payment_customers: {
+                /** @description The provider's customer id (`cus_…`). */
+                customer_ref: string;
+                /**
+                 * Format: date-time
+                 * @description When it was created.
+                 */
+                created_at: string;
+            }[];
+            /** @description The host's connected account at the payment provider (Stripe Connect), or null when there is none. */
+            connect_account: null | {
+                /** @description The provider's account id (`acct_…`). */
+                account_ref: string;
+                /**
+                 * @description As `GET /v1/payments/connect` reports it, from the state last known.
+                 * @enum {unknown}
+                 */
+                status: "not_started" | "pending" | "enabled" | "restricted";
+                /** @description Whether the account could take charges, as last known. */
+                charges_enabled: boolean;
+                /** @description Whether the provider pays its balance out, as last known. */
+                payouts_enabled: boolean;
+                /** @description The provider's requirements due, as last known. */
+                requirements_due: string[];
+                /**
+                 * Format: date-time
+                 * @description When it was created.
+                 */
+                created_at: string;
+            };
+            /** @description Audit-log entries the account made (as an admin) or that are about it. */
+            audit_events: components["schemas"]["AuditEntry"][];
+        };
         ProfileUpdate: {
             /** @description The name shown to other users. */
             display_name?: string;
@@ -1687,6 +1985,75 @@ export interface components {
         RoleChange: {
             /** @description The account's new role (`host` and `admin` need a verified e-mail). */
             role: components["schemas"]["Role"];
+        };
+        /**
+         * @description What an audit entry records: `user.role_changed` (an account's role, by an admin or the
+         *     operator's `promote` command), `payment.refunded` (a refund by an admin),
+         *     `user.deleted` (an account deleted by its owner, an admin or the operator),
+         *     `keys.rotated` (an instance started signing tokens with another key).
+         * @enum {string}
+         */
+        AuditAction: "user.role_changed" | "payment.refunded" | "user.deleted" | "keys.rotated";
+        /** @description One entry of the audit log (ids only, never personal data or secrets). */
+        AuditEntry: {
+            /** @description The entry's id. */
+            id: components["schemas"]["Id"];
+            /** @description What was done. */
+            action: components["schemas"]["AuditAction"];
+            /** @description Who acted: an account (`user`, with its id), or `system` (the operator's command line, an instance's start; `id` null). */
+            actor: {
+                /**
+                 * @description `user`: an account; `system`: the operator or the service itself.
+                 * @enum {string}
+                 */
+                kind: "user" | "system";
+                /** @description The acting account's id; null for `system`. The account may have been deleted since. */
+                id: components["schemas"]["Id"] | null;
+            };
+            /** @description What was acted on. */
+            target: {
+                /**
+                 * @description An account, a payment (`Payment.id`), or a signing key.
+                 * @enum {string}
+                 */
+                type: "user" | "payment" | "signing_key";
+                /** @description The account's or payment's id (a ULID), or the signing key's `kid` (as in `/.well-known/jwks.json`). */
+                id: string;
+            };
+            /**
+             * @description What the action changed, by action: `user.role_changed` `{from, to}` (roles);
+             *     `payment.refunded` `{refund_id, amount}`; `user.deleted` `{by}` (`self`, `admin` or
+             *     `operator`); `keys.rotated` `{kid, previous_kid}`.
+             */
+            data: {
+                /** @description The role before. */
+                from: components["schemas"]["Role"];
+                /** @description The role after. */
+                to: components["schemas"]["Role"];
+            } | {
+                /** @description The refund (`Refund.id`). */
+                refund_id: components["schemas"]["Id"];
+                /** @description The amount refunded. */
+                amount: components["schemas"]["Money"];
+            } | {
+                /**
+                 * @description Who deleted the account.
+                 * @enum {string}
+                 */
+                by: "self" | "admin" | "operator";
+            } | {
+                /** @description The key now signing tokens. */
+                kid: string;
+                /** @description The key the previous start signed with. */
+                previous_kid: string;
+            };
+            /** @description The `X-Request-ID` of the request that made the change; null outside a request (the operator's command line, a start). */
+            request_id: string | null;
+            /**
+             * Format: date-time
+             * @description When the change was made (UTC, ISO 8601 with milliseconds).
+             */
+            created_at: string;
         };
         /**
          * @description US dollars with exactly two decimals.
@@ -3077,7 +3444,29 @@ export interface components {
                 "application/json": components["schemas"]["VappError"];
             };
         };
-        /** @description The media store cannot be reached or failed (`type` `server:unavailable`); nothing was stored. Try again after `Retry-After` seconds. */
+        /**
+         * @description The instance is overloaded (`type` `server:unavailable`): its event loop, heap or memory is
+         *     past the limits it is configured with, so it refuses work before it falls behind. Nothing was
+         *     done; try again after `Retry-After` seconds (another instance may answer at once).
+         */
+        VappOverloaded: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                "Retry-After": components["headers"]["Retry-After"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "server:unavailable",
+                 *       "title": "Service Unavailable",
+                 *       "detail": "The service is temporarily unavailable"
+                 *     }
+                 */
+                "application/json": components["schemas"]["VappError"];
+            };
+        };
+        /** @description The media store cannot be reached or failed (`type` `server:unavailable`; nothing was stored), or the instance is overloaded (as `VappOverloaded`). Try again after `Retry-After` seconds. */
         VappStorageUnavailable: {
             headers: {
                 "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -3344,6 +3733,33 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /**
+         * @description `service_unavailable` with `details.reason` `overloaded`: the instance's event loop, heap or
+         *     memory is past the limits it is configured with (README, "Load shedding"), so it refuses work
+         *     before it falls behind. Nothing was done; try again after `Retry-After` seconds.
+         */
+        Overloaded: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                "Retry-After": components["headers"]["Retry-After"];
+                "Content-Language": components["headers"]["Content-Language"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "service_unavailable",
+                 *         "message": "The service is temporarily unavailable.",
+                 *         "details": {
+                 *           "reason": "overloaded"
+                 *         }
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description `link_not_found` (also another host's link). */
         LinkNotFound: {
             headers: {
@@ -3454,7 +3870,8 @@ export interface components {
         };
         /**
          * @description `service_unavailable` with `details.reason` `storage_unavailable`: the media store (S3)
-         *     cannot be reached or failed (an upload stored nothing). Try again after `Retry-After` seconds.
+         *     cannot be reached or failed (an upload stored nothing); or `overloaded`, as `Overloaded`
+         *     describes. Try again after `Retry-After` seconds.
          */
         StorageUnavailable: {
             headers: {
@@ -3482,9 +3899,31 @@ export interface components {
             };
         };
         /**
+         * @description `service_unavailable`: `details.reason` `storage_unavailable` (the media store, where the
+         *     account's pictures are removed, cannot be reached or failed) or `payments_unavailable`
+         *     (the payment provider, where the account's customer and saved cards are deleted, cannot be
+         *     reached, failed or is rate-limiting the service); or `overloaded`, as `Overloaded`
+         *     describes. The account is not deleted (what was removed stays removed); try again after
+         *     `Retry-After` seconds.
+         */
+        DeletionUnavailable: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "Content-Language": components["headers"]["Content-Language"];
+                "Retry-After": components["headers"]["Retry-After"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
          * @description `service_unavailable` with `details.reason` `payments_unavailable`: the payment provider
-         *     cannot be reached, failed, or is rate-limiting the service. Try again after `Retry-After`
-         *     seconds.
+         *     cannot be reached, failed, or is rate-limiting the service; or `overloaded`, as `Overloaded`
+         *     describes. Try again after `Retry-After` seconds.
          */
         PaymentsUnavailable: {
             headers: {
@@ -3702,6 +4141,7 @@ export interface operations {
             413: components["responses"]["VappTooLarge"];
             429: components["responses"]["VappRateLimited"];
             500: components["responses"]["VappInternal"];
+            503: components["responses"]["VappOverloaded"];
         };
     };
     vappLogin: {
@@ -3765,6 +4205,7 @@ export interface operations {
             413: components["responses"]["VappTooLarge"];
             429: components["responses"]["VappRateLimited"];
             500: components["responses"]["VappInternal"];
+            503: components["responses"]["VappOverloaded"];
         };
     };
     vappToken: {
@@ -3810,6 +4251,7 @@ export interface operations {
             413: components["responses"]["VappTooLarge"];
             429: components["responses"]["VappRateLimited"];
             500: components["responses"]["VappInternal"];
+            503: components["responses"]["VappOverloaded"];
         };
     };
     vappListUsers: {
@@ -3870,6 +4312,7 @@ export interface operations {
             403: components["responses"]["VappForbidden"];
             429: components["responses"]["VappRateLimited"];
             500: components["responses"]["VappInternal"];
+            503: components["responses"]["VappOverloaded"];
         };
     };
     vappSetUserImage: {
@@ -3981,7 +4424,7 @@ export interface operations {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
-            /** @description A dependency is unreachable (the database, or Redis when `REDIS_URL` is set). */
+            /** @description A dependency is unreachable (the database, or Redis when `REDIS_URL` is set), or the instance is overloaded. */
             503: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -3993,7 +4436,8 @@ export interface operations {
                      *       "status": "unavailable",
                      *       "checks": {
                      *         "database": "ok",
-                     *         "redis": "failed"
+                     *         "redis": "failed",
+                     *         "load": "ok"
                      *       }
                      *     }
                      */
@@ -4059,6 +4503,7 @@ export interface operations {
                     "application/json": components["schemas"]["Jwks"];
                 };
             };
+            503: components["responses"]["Overloaded"];
         };
     };
     getOpenApiDocument: {
@@ -4114,6 +4559,7 @@ export interface operations {
                     };
                 };
             };
+            503: components["responses"]["Overloaded"];
         };
     };
     getAsyncApiDocument: {
@@ -4174,6 +4620,7 @@ export interface operations {
                     };
                 };
             };
+            503: components["responses"]["Overloaded"];
         };
     };
     getDocs: {
@@ -4206,6 +4653,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            503: components["responses"]["Overloaded"];
         };
     };
     getMedia: {
@@ -4348,6 +4796,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     loginUser: {
@@ -4425,6 +4874,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     refreshSession: {
@@ -4493,6 +4943,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     logoutSession: {
@@ -4529,6 +4980,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     createGuest: {
@@ -4579,6 +5031,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     verifyEmail: {
@@ -4656,6 +5109,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     resendVerificationEmail: {
@@ -4698,6 +5152,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     requestPasswordReset: {
@@ -4734,6 +5189,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     confirmPasswordReset: {
@@ -4795,6 +5251,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     getMyProfile: {
@@ -4840,6 +5297,72 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    deleteMyAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "password": "correct horse battery"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AccountDeletion"];
+            };
+        };
+        responses: {
+            /** @description The account is deleted. */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_error`: a body that is not as documented, or no `password` when the session did not begin in the last 5 minutes (`details.password`). */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Content-Language": components["headers"]["Content-Language"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized` (no valid access token of an existing account), or `invalid_credentials`: the password is wrong (`details.password`). */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Content-Language": components["headers"]["Content-Language"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            402: components["responses"]["StripeError"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["DeletionUnavailable"];
         };
     };
     updateMyProfile: {
@@ -4903,6 +5426,208 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    exportMyData: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account's data. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "exported_at": "2024-11-23T10:00:00.000Z",
+                     *       "profile": {
+                     *         "id": "01JD700021XY8H7M2HFVC04B7Q",
+                     *         "email": "ann@example.com",
+                     *         "username": "annlee",
+                     *         "display_name": "Ann Lee",
+                     *         "bio": null,
+                     *         "avatar_url": "http://localhost:3000/media/01934e23-35b0-7db1-a6d0-dd5db28413e4.webp",
+                     *         "role": "host",
+                     *         "email_verified": true,
+                     *         "language": "en",
+                     *         "notification_preferences": {
+                     *           "email_incoming_call": true,
+                     *           "email_receipts": true
+                     *         },
+                     *         "created_at": "2024-11-21T09:14:03.201Z"
+                     *       },
+                     *       "sessions": [
+                     *         {
+                     *           "id": "01JD9Y3K5M7P9R1T3V5X7Z9B1D",
+                     *           "session_id": "01JD700024B2C4D6F8H0J2K4M6",
+                     *           "created_at": "2024-11-23T09:58:12.004Z",
+                     *           "expires_at": "2024-12-23T09:58:12.004Z",
+                     *           "rotated_at": null,
+                     *           "revoked_at": null
+                     *         }
+                     *       ],
+                     *       "mail_tokens": [
+                     *         {
+                     *           "purpose": "verify_email",
+                     *           "created_at": "2024-11-21T09:14:03.305Z",
+                     *           "expires_at": "2024-11-23T09:14:03.305Z",
+                     *           "used_at": "2024-11-21T09:20:41.118Z"
+                     *         }
+                     *       ],
+                     *       "images": [
+                     *         {
+                     *           "url": "http://localhost:3000/media/01943b72-5d18-7b6f-8e2a-4c9d1f3b7a05.png",
+                     *           "created_at": "2024-11-22T18:02:11.530Z"
+                     *         }
+                     *       ],
+                     *       "links": [
+                     *         {
+                     *           "id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+                     *           "short_code": "Xk3P9qRt2Z",
+                     *           "url": "http://localhost:3000/c/Xk3P9qRt2Z",
+                     *           "host_id": "01JD700021XY8H7M2HFVC04B7Q",
+                     *           "rate_per_minute": "3.00",
+                     *           "window_size_minutes": 10,
+                     *           "expires_at": null,
+                     *           "max_uses": null,
+                     *           "use_count": 1,
+                     *           "label": "Tarot reading",
+                     *           "scheduled_start": null,
+                     *           "scheduled_end": null,
+                     *           "is_active": true,
+                     *           "created_at": "2024-11-21T10:02:45.120Z"
+                     *         }
+                     *       ],
+                     *       "calls": {
+                     *         "as_host": [
+                     *           {
+                     *             "id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
+                     *             "status": "completed",
+                     *             "short_code": "Xk3P9qRt2Z",
+                     *             "link_id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+                     *             "host": {
+                     *               "id": "01JD700021XY8H7M2HFVC04B7Q",
+                     *               "display_name": "Ann Lee"
+                     *             },
+                     *             "guest": {
+                     *               "id": "01JD4QXZZP7JWN4DRTZZ6YN7WP",
+                     *               "display_name": "Gina"
+                     *             },
+                     *             "rate_per_minute": "3.00",
+                     *             "window_size_minutes": 10,
+                     *             "created_at": "2024-11-22T12:15:57.842Z",
+                     *             "started_at": "2024-11-22T12:16:40.101Z",
+                     *             "ended_at": "2024-11-22T12:20:10.101Z",
+                     *             "duration_seconds": 210,
+                     *             "amount_charged": "12.00",
+                     *             "end_reason": "guest_ended",
+                     *             "notified_at": "2024-11-22T12:15:57.901Z"
+                     *           }
+                     *         ],
+                     *         "as_guest": []
+                     *       },
+                     *       "billing_windows": [
+                     *         {
+                     *           "call_id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
+                     *           "window": 1,
+                     *           "amount": "30.00",
+                     *           "hold_status": "captured",
+                     *           "capture_amount": "12.00",
+                     *           "created_at": "2024-11-22T12:15:58.010Z",
+                     *           "updated_at": "2024-11-22T12:20:10.450Z"
+                     *         }
+                     *       ],
+                     *       "payments": [
+                     *         {
+                     *           "id": "01JD4RM0FE72CXM0TV6H6BGDXF",
+                     *           "type": "earning",
+                     *           "payment_id": "01JD4RM0FE72CXM0TV6H6BGDXF",
+                     *           "call_id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
+                     *           "window": 1,
+                     *           "amount": "12.00",
+                     *           "fee": "0.84",
+                     *           "net": "11.16",
+                     *           "status": null,
+                     *           "currency": "usd",
+                     *           "created_at": "2024-11-22T12:20:10.450Z"
+                     *         }
+                     *       ],
+                     *       "payouts": [],
+                     *       "notifications": [
+                     *         {
+                     *           "id": "01JD4R0BWJ8T3QK5V7XN2M9PRD",
+                     *           "type": "call_incoming",
+                     *           "data": {
+                     *             "call_id": "01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
+                     *             "link_id": "01JD2SDKWPME3HY6QDYDRDWJNP",
+                     *             "short_code": "Xk3P9qRt2Z",
+                     *             "guest_display_name": "Gina",
+                     *             "rate_per_minute": "3.00",
+                     *             "window_size_minutes": 10
+                     *           },
+                     *           "created_at": "2024-11-22T12:15:57.842Z",
+                     *           "read_at": "2024-11-22T12:16:02.377Z"
+                     *         }
+                     *       ],
+                     *       "guest_sessions": [
+                     *         {
+                     *           "id": "01JD3ZV1X3Z5B7D9F1H3K5M7P9",
+                     *           "display_name": "Ann",
+                     *           "email": "ann@example.com",
+                     *           "language": "en",
+                     *           "created_at": "2024-11-20T08:00:00.000Z",
+                     *           "expires_at": "2024-11-21T08:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "payment_customers": [],
+                     *       "connect_account": {
+                     *         "account_ref": "acct_1QDmT2Lk8S3f6X9a",
+                     *         "status": "enabled",
+                     *         "charges_enabled": true,
+                     *         "payouts_enabled": true,
+                     *         "requirements_due": [],
+                     *         "created_at": "2024-11-21T10:00:12.500Z"
+                     *       },
+                     *       "audit_events": [
+                     *         {
+                     *           "id": "01JD7R2S4T6V8X0Z2B4D6F8H0J",
+                     *           "action": "user.role_changed",
+                     *           "actor": {
+                     *             "kind": "user",
+                     *             "id": "01JD2Q3Z8X4M5N6P7Q8R9S0T1V"
+                     *           },
+                     *           "target": {
+                     *             "type": "user",
+                     *             "id": "01JD700021XY8H7M2HFVC04B7Q"
+                     *           },
+                     *           "data": {
+                     *             "from": "verified_user",
+                     *             "to": "host"
+                     *           },
+                     *           "request_id": "8d0b6c1e-4f2a-4c8e-9a51-2f7d3e6b9c10",
+                     *           "created_at": "2024-11-21T09:55:31.870Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccountExport"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     setMyAvatar: {
@@ -5065,6 +5790,102 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    deleteUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The account's id (`id` of its profile, the `sub` of its access tokens). */
+                id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "password": "the admin's password"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AccountDeletion"];
+            };
+        };
+        responses: {
+            /** @description The account is deleted. */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_error`: an invalid id or body, or no `password` when the admin's session did not begin in the last 5 minutes (`details.password`). */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Content-Language": components["headers"]["Content-Language"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized` (no valid access token of an existing account), or `invalid_credentials`: the admin's password is wrong (`details.password`). */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Content-Language": components["headers"]["Content-Language"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            402: components["responses"]["StripeError"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description `conflict` (`details.id`): an admin's own account is deleted with `DELETE /v1/users/me`. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Content-Language": components["headers"]["Content-Language"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "The resource already exists or was changed.",
+                     *         "details": {
+                     *           "id": "is your own account: delete it with DELETE /v1/users/me"
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["DeletionUnavailable"];
         };
     };
     setUserRole: {
@@ -5141,6 +5962,98 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    listAuditLog: {
+        parameters: {
+            query?: {
+                /** @description Only entries of this action. */
+                action?: components["schemas"]["AuditAction"];
+                /** @description Only entries about this target (`target.id`: an account's or a payment's id, or a key's `kid`). */
+                target_id?: string;
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `pagination.cursor` of the previous page (opaque); anything else is a `validation_error`. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the audit log. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "id": "01JD7A1B2C3D4E5F6G7H8J9K0M",
+                     *           "action": "payment.refunded",
+                     *           "actor": {
+                     *             "kind": "user",
+                     *             "id": "01JD2Q3Z8X4M5N6P7Q8R9S0T1V"
+                     *           },
+                     *           "target": {
+                     *             "type": "payment",
+                     *             "id": "01JD6Z5Y4X3W2V1T0S9R8Q7P6N"
+                     *           },
+                     *           "data": {
+                     *             "refund_id": "01JD7A1B2C3D4E5F6G7H8J9K0N",
+                     *             "amount": "12.50"
+                     *           },
+                     *           "request_id": "5f0c2a4e-8d1b-4c3a-9e7f-1a2b3c4d5e6f",
+                     *           "created_at": "2024-11-22T10:02:11.480Z"
+                     *         },
+                     *         {
+                     *           "id": "01JD79ZX8W7V6T5S4R3Q2P1N0M",
+                     *           "action": "user.role_changed",
+                     *           "actor": {
+                     *             "kind": "system",
+                     *             "id": null
+                     *           },
+                     *           "target": {
+                     *             "type": "user",
+                     *             "id": "01JD700021XY8H7M2HFVC04B7Q"
+                     *           },
+                     *           "data": {
+                     *             "from": "verified_user",
+                     *             "to": "host"
+                     *           },
+                     *           "request_id": null,
+                     *           "created_at": "2024-11-22T09:58:40.012Z"
+                     *         }
+                     *       ],
+                     *       "pagination": {
+                     *         "cursor": "eyJsIjoiYXVkaXRfbG9nIiwidCI6IjIwMjQtMTEtMjJUMDk6NTg6NDAuMDEyWiIsImkiOiIwMTkzNTI3Zi1mZjFlLTdkYzEtYjFlMC0xZTBmMDAwMDAwMDAifQ",
+                     *         "has_more": true,
+                     *         "limit": 2
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description The entries of this page, newest first. */
+                        data: components["schemas"]["AuditEntry"][];
+                        /** @description How to ask for the next page. */
+                        pagination: components["schemas"]["Pagination"];
+                    };
+                };
+            };
+            400: components["responses"]["ValidationError"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listLinks: {
@@ -5220,6 +6133,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     createLink: {
@@ -5342,6 +6256,7 @@ export interface operations {
             404: components["responses"]["LinkNotFound"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     getLink: {
@@ -5395,6 +6310,7 @@ export interface operations {
             404: components["responses"]["LinkNotFound"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     deleteLink: {
@@ -5450,6 +6366,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     updateLink: {
@@ -5738,6 +6655,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     getCall: {
@@ -5797,6 +6715,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     joinCall: {
@@ -5869,6 +6788,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     createSignalingToken: {
@@ -5912,6 +6832,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     endCall: {
@@ -6021,6 +6942,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     getPaymentHistory: {
@@ -6056,6 +6978,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     createSetupIntent: {
@@ -6376,6 +7299,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     stripeWebhook: {
@@ -6499,6 +7423,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            503: components["responses"]["Overloaded"];
         };
     };
     refundPayment: {
@@ -6690,6 +7615,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     getUnreadNotificationCount: {
@@ -6722,6 +7648,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     markNotificationRead: {
@@ -6776,6 +7703,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     markAllNotificationsRead: {
@@ -6804,6 +7732,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     streamEvents: {
@@ -6851,6 +7780,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     connectSignaling: {
@@ -6885,6 +7815,7 @@ export interface operations {
             400: components["responses"]["ValidationError"];
             401: components["responses"]["Unauthorized"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
 }
@@ -6916,9 +7847,13 @@ export interface operationSecurity {
     confirmPasswordReset: never;
     getMyProfile: "accessToken";
     updateMyProfile: "accessToken";
+    deleteMyAccount: "accessToken";
+    exportMyData: "accessToken";
     setMyAvatar: "accessToken";
     listUsers: "accessToken";
+    deleteUser: "accessToken";
     setUserRole: "accessToken";
+    listAuditLog: "accessToken";
     createLink: "accessToken";
     listLinks: "accessToken";
     resolveLink: never;

@@ -113,6 +113,12 @@ export interface PaymentProvider {
 
   /** Creates the payer's customer. */
   createCustomer(input: { ownerKind: string; ownerId: string; idempotencyKey: string }): Promise<string>;
+  /**
+   * Deletes a payer's customer and the cards saved to it (an account's deletion); its past
+   * payments stay at the provider, refundable. A customer already gone is not an error. Absent
+   * when the provider keeps no customers (simulated).
+   */
+  deleteCustomer?(customerRef: string): Promise<void>;
   /** A card-saving session for the customer: the client secret the client confirms. */
   setupIntent(input: { customerRef: string; idempotencyKey?: string }): Promise<{ clientSecret: string }>;
 

@@ -31,8 +31,8 @@ export default async function authRoutes(app: FastifyInstance) {
   );
 
   implement(app, "refreshSession", async (req) => {
-    const { user, refreshToken } = await identity.refresh(req.body.refresh_token);
-    const access = app.tokens.access({ id: user.id, role: user.role });
+    const { user, refreshToken, signedInAt } = await identity.refresh(req.body.refresh_token);
+    const access = app.tokens.access({ id: user.id, role: user.role }, signedInAt);
     return { access_token: access.token, refresh_token: refreshToken, expires_in: access.expiresIn };
   });
 

@@ -4,6 +4,7 @@
 // (Last-Event-ID) first replays what it missed. Liveness and token expiry are checked by sweep(),
 // driven by the instance's tick and the injected clock, like the signaling hub's.
 import { PassThrough } from "node:stream";
+import { unknownCaller } from "../../domain/errors.ts";
 import { uuidv7 } from "../../domain/ids.ts";
 import { isKnownType, userChannel, type ChannelMessage, type Notification, type Notifications } from "../../domain/notifications.ts";
 import type { Clock } from "../../domain/ports/clock.ts";
@@ -43,6 +44,8 @@ export class EventStreams {
       log: Log;
       /** A notification reached a live stream of its user (the user has been told). */
       delivered?: (n: Notification) => void;
+      /** Whether the account still exists (not deleted). */
+      accountExists?: (userId: string) => Promise<boolean>;
     },
   ) {}
 
@@ -68,6 +71,9 @@ export class EventStreams {
     try {
       await this.join(stream);
       if (stream.body.writableEnded) return stream.body;
+      // Deleted after the request's token check and before the subscription: the "closed"
+      // message went by unheard, so the account is read again now that one would be heard.
+      if (this.deps.accountExists && !(await this.deps.accountExists(userId))) throw unknownCaller();
       const replaced: ChannelMessage = { t: "replaced", tokenId: token.id, stream: stream.id };
       await this.deps.pubsub.publish(userChannel(userId), JSON.stringify(replaced)).catch((err) => this.deps.log.warn({ err }, "events: replacement not published"));
       if (lastEventId) {
@@ -150,6 +156,9 @@ export class EventStreams {
       if (message.t === "replaced") {
         // Only older streams of the token give way: of two opened at once, the later one stays.
         if (message.tokenId === s.token.id && s.id < message.stream) this.end(s, "replaced");
+      } else if (message.t === "closed") {
+        // The account is deleted: the client's reconnection is refused (401).
+        this.end(s, null);
       } else {
         const n = { ...message.notification, createdAt: new Date(message.notification.createdAt), readAt: null };
         if (s.pending) s.pending.push(n);

@@ -41,7 +41,8 @@ export default async function paymentRoutes(app: FastifyInstance) {
       const key = String(req.headers["x-idempotency-key"]).toLowerCase();
       const { amount, reason } = req.body;
       const amountCents = amount === undefined ? undefined : (parseCents(amount) ?? NaN);
-      return reply.code(201).send({ refund: refundView(await payments.refund(pathId(req.params.id), { amountCents, reason }, key)) });
+      const by = { actor: { kind: "user" as const, id: req.principal.id }, requestId: req.id };
+      return reply.code(201).send({ refund: refundView(await payments.refund(pathId(req.params.id), { amountCents, reason }, key, by)) });
     },
     { route: idempotent(app) },
   );

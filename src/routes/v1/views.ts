@@ -4,7 +4,7 @@
 import type { components } from "../../contract/generated/api.d.ts";
 import type { User } from "../../domain/accounts.ts";
 import type { CallDetails, CallSession } from "../../domain/calls.ts";
-import type { AccountStatus } from "../../domain/connect.ts";
+import { statusOf, type AccountStatus } from "../../domain/connect.ts";
 import { toUlid } from "../../domain/ids.ts";
 import { languageOr } from "../../domain/language.ts";
 import type { CallLink, UnavailableReason } from "../../domain/links.ts";
@@ -12,8 +12,10 @@ import type { MediaService } from "../../domain/media.ts";
 import { formatCents } from "../../domain/money.ts";
 import type { Notification, NotificationData, NotificationType } from "../../domain/notifications.ts";
 import type { Page } from "../../domain/pagination.ts";
+import type { AccountData } from "../../domain/personal-data.ts";
 import type { Balance, HistoryEntry, SetupIntent } from "../../domain/payments.ts";
-import type { Guest, Payout, Refund } from "../../db/generated/client.ts";
+import type { AuditLog, Guest, Payout, Refund } from "../../db/generated/client.ts";
+import type { AuditAction, AuditActor, AuditData, AuditTarget } from "../../domain/audit.ts";
 
 type Schema<Name extends keyof components["schemas"]> = components["schemas"][Name];
 
@@ -247,3 +249,79 @@ const _documented: false extends { [T in NotificationType]: Agrees<T> }[Notifica
 
 export const notificationView = (n: Notification): Schema<"Notification"> =>
   ({ id: toUlid(n.id), type: n.type, data: n.data, created_at: n.createdAt.toISOString(), read_at: iso(n.readAt) }) as Schema<"Notification">;
+
+// Audit log
+
+/** An audit entry: account, payment and refund ids as ULIDs (a key's kid as it is). */
+export function auditEntryView(e: AuditLog): Schema<"AuditEntry"> {
+  const action = e.action as AuditAction;
+  let data = e.data as unknown as AuditData[AuditAction];
+  if (action === "payment.refunded") {
+    const refund = data as AuditData["payment.refunded"];
+    data = { ...refund, refund_id: toUlid(refund.refund_id) };
+  }
+  const targetType = e.targetType as AuditTarget["type"];
+  return {
+    id: toUlid(e.id),
+    action,
+    actor: { kind: e.actorKind as AuditActor["kind"], id: e.actorId === null ? null : toUlid(e.actorId) },
+    target: { type: targetType, id: targetType === "signing_key" ? e.targetId : toUlid(e.targetId) },
+    data,
+    request_id: e.requestId,
+    created_at: e.createdAt.toISOString(),
+  };
+}
+
+// Account export
+
+type ExportParts = Schema<"AccountExport">;
+
+/** Everything stored about an account (GET /v1/users/me/export): never a password hash, a token or a token's digest. */
+export const accountExportView =
+  (publicUrl: string, media: MediaService) =>
+  (d: AccountData, exportedAt: Date): ExportParts => ({
+    exported_at: exportedAt.toISOString(),
+    profile: profileView(media)(d.user),
+    sessions: d.sessions.map((r) => ({
+      id: toUlid(r.id),
+      session_id: toUlid(r.familyId),
+      created_at: r.createdAt.toISOString(),
+      expires_at: r.expiresAt.toISOString(),
+      rotated_at: iso(r.rotatedAt),
+      revoked_at: iso(r.revokedAt),
+    })),
+    mail_tokens: d.mailTokens.map((m) => ({ purpose: m.purpose, created_at: m.createdAt.toISOString(), expires_at: m.expiresAt.toISOString(), used_at: iso(m.usedAt) })),
+    images: d.uploads.map((u) => ({ url: media.url(u.key), created_at: u.createdAt.toISOString() })),
+    links: d.links.map(linkView(publicUrl)),
+    calls: { as_host: d.callsAsHost.map(callView), as_guest: d.callsAsGuest.map(callView) },
+    billing_windows: d.windows.map((w) => ({
+      call_id: toUlid(w.callId),
+      window: w.index,
+      amount: formatCents(w.amountCents),
+      hold_status: w.holdStatus as ExportParts["billing_windows"][number]["hold_status"],
+      capture_amount: w.captureCents === null ? null : formatCents(w.captureCents),
+      created_at: w.createdAt.toISOString(),
+      updated_at: w.updatedAt.toISOString(),
+    })),
+    payments: d.payments.map(paymentEntryView),
+    payouts: d.payouts.map(payoutView),
+    notifications: d.notifications.map(notificationView),
+    guest_sessions: d.guests.map((g) => ({
+      id: toUlid(g.id),
+      display_name: g.displayName,
+      email: g.email,
+      language: languageOr(g.language),
+      created_at: g.createdAt.toISOString(),
+      expires_at: g.expiresAt.toISOString(),
+    })),
+    payment_customers: d.customers.map((c) => ({ customer_ref: c.customerRef, created_at: c.createdAt.toISOString() })),
+    connect_account: d.connectAccount && {
+      account_ref: d.connectAccount.accountRef,
+      status: statusOf(d.connectAccount),
+      charges_enabled: d.connectAccount.chargesEnabled,
+      payouts_enabled: d.connectAccount.payoutsEnabled,
+      requirements_due: d.connectAccount.requirementsDue,
+      created_at: d.connectAccount.createdAt.toISOString(),
+    },
+    audit_events: d.audit.map(auditEntryView),
+  });

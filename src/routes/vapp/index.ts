@@ -114,7 +114,8 @@ export default async function vappRoutes(app: FastifyInstance) {
   implement(
     app,
     "vappUploadImage",
-    async (req) => ({ image_url: media.url(await media.storeImage(await readImagePart(req, app.config.maxImageBytes), "image")) }),
+    // Recorded as the caller's: listed in their export, removed with their account.
+    async (req) => ({ image_url: media.url(await accounts.storeUpload(req.principal.id, await readImagePart(req, app.config.maxImageBytes), "image")) }),
     ownRules,
   );
 }
