@@ -501,3 +501,24 @@ t.test("stripe: the customer and its saved cards are deleted at the provider fir
   t.equal(server.state.customers.size, customers, "none left at Stripe");
   t.ok(server.requests.some((r) => r.method === "POST" && r.path === "/v1/customers" && r.params.metadata && JSON.stringify(r.params.metadata).includes(late.id)), "one was made");
 });
+
+t.test("admin deletion spends the login budget of the address (a stolen token cannot guess the password faster)", async (t) => {
+  const LOGIN_MAX = 3;
+  const { app, clock } = await testApp(t, { overrides: { rateLimits: { login: { max: LOGIN_MAX, windowMs: 15 * MIN } } } });
+  const a = await register(app, "ada@example.test", { display_name: "Ada Admin" });
+  await app.db.user.update({ where: { id: fromUlid(a.user.id)! }, data: { role: "admin" } });
+  const victim = await makeUser(app, "verified_user", "Victor Victim");
+  clock.advance(6 * MIN); // the admin's sign-in is no longer fresh: a password is needed
+  const tryPassword = (password: string) =>
+    app.inject({ method: "DELETE", url: `/v1/admin/users/${victim.ulid}`, headers: { ...json, ...bearer(a.access_token) }, payload: JSON.stringify({ password }) });
+  for (let i = 1; i <= LOGIN_MAX; i++) {
+    const res = await tryPassword(`guess ${i}`);
+    t.equal(res.statusCode, 401, `guess ${i}: wrong password`);
+    t.equal(res.headers["x-ratelimit-limit"], String(LOGIN_MAX), "counted in the login budget");
+  }
+  const refused = await tryPassword(PASSWORD);
+  t.equal(refused.statusCode, 429, "past the budget, even the right password is refused");
+  t.ok(Number(refused.headers["retry-after"]) > 0);
+  t.equal((await login(app, "ada@example.test")).statusCode, 429, "and so is a login from the same address: one budget");
+  t.ok(await app.db.user.findFirst({ where: { id: victim.id, deletedAt: null } }), "the account is still there");
+});

@@ -667,9 +667,11 @@ export interface paths {
          *     The admin confirms it as an owner confirms their own deletion: with the admin's own
          *     `password`, or by the admin's sign-in less than 5 minutes ago (the access token's
          *     `auth_time`; a refresh does not count). Without either: `400` (`details.password`); a
-         *     wrong password: `401` `invalid_credentials`; nothing changes. Callers below role `admin`
-         *     get 403; an unknown or already deleted account is `404`; an admin deletes their own
-         *     account with `DELETE /v1/users/me` (`409` here).
+         *     wrong password: `401` `invalid_credentials`; nothing changes. Rate limited by the `login`
+         *     policy (5 per 15 minutes per address, shared with the login operations), as the owner's
+         *     own deletion is: a token cannot be used to guess the password faster than a login could.
+         *     Callers below role `admin` get 403; an unknown or already deleted account is `404`; an
+         *     admin deletes their own account with `DELETE /v1/users/me` (`409` here).
          */
         delete: operations["deleteUser"];
         options?: never;

@@ -30,7 +30,8 @@ export default async function adminRoutes(app: FastifyInstance) {
     const id = pathId(req.params.id);
     if (id === req.principal.id) throw new AppError("conflict", { id: "is your own account: delete it with DELETE /v1/users/me" });
     // The admin confirms, as an owner deleting their own account does: an admin's token alone
-    // (a stolen one, a session left open) deletes nobody.
+    // (a stolen one, a session left open) deletes nobody. The operation spends the login budget
+    // (openapi.yaml): the token cannot be used to guess the password faster than a login could.
     await app.services.personalData.confirmOwner(req.principal.account, req.body?.password, req.principal.token.signedInAt);
     await app.services.personalData.erase(id, { actor: { kind: "user", id: req.principal.id }, by: "admin", requestId: req.id });
     return reply.status(204).send();
