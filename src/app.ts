@@ -294,6 +294,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     judgedFrom = Date.now() + 2 * PRESSURE_SAMPLE_MS;
   });
   const overloaded = () => Date.now() >= judgedFrom && app.isUnderPressure();
+  // One warning per second of refusals, not one per refusal: logging must not add to the load.
+  let warnedAt = 0;
   await app.register(underPressure, {
     sampleInterval: PRESSURE_SAMPLE_MS,
     maxEventLoopDelay: pressure.maxEventLoopDelayMs,
@@ -301,7 +303,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     maxRssBytes: pressure.maxRssBytes,
     pressureHandler: async (req, _reply, type, value) => {
       if (Date.now() < judgedFrom || NEVER_SHED.has(req.routeOptions.config.operationId ?? "")) return;
-      req.log.warn({ pressure: type, value }, "overloaded: request refused");
+      if (Date.now() - warnedAt >= PRESSURE_SAMPLE_MS) {
+        warnedAt = Date.now();
+        req.log.warn({ pressure: type, value }, "overloaded: refusing requests (503) until the next reading is within the limits");
+      }
       throw new AppError("service_unavailable", { reason: "overloaded" }, { retryAfterSeconds: pressure.retryAfterSeconds });
     },
   });

@@ -3,7 +3,7 @@
 // gets 503 with Retry-After in each surface's error shape at once (not a timeout), the probes are
 // still answered, /ready reports the load, and service resumes when the lag is gone.
 import t from "tap";
-import { testApp } from "./helpers/app.ts";
+import { captureLogs, testApp } from "./helpers/app.ts";
 import { register } from "./helpers/v1.ts";
 import { until } from "./helpers/wait.ts";
 
@@ -49,18 +49,26 @@ t.test("HSTS when PUBLIC_URL is https", async (t) => {
 });
 
 t.test("load shedding: a blocked event loop answers 503 with Retry-After at once, then recovers", async (t) => {
-  const { app } = await testApp(t, { env: { PRESSURE_MAX_EVENT_LOOP_DELAY_MS: "50", PRESSURE_RETRY_AFTER_SECONDS: "3" } });
+  const { lines, logStream } = captureLogs();
+  const { app } = await testApp(t, {
+    env: { PRESSURE_MAX_EVENT_LOOP_DELAY_MS: "50", PRESSURE_RETRY_AFTER_SECONDS: "3", LOG_LEVEL: "warn" },
+    overrides: { logStream },
+  });
   const { access_token: token } = await register(app, "busy@example.com");
   const base = await app.listen({ port: 0, host: "127.0.0.1" });
-  const get = (url: string, headers: Record<string, string> = {}) =>
-    fetch(base + url, { headers: { "accept-language": "en", ...headers }, signal: AbortSignal.timeout(5000) });
+  let refused = 0;
+  const get = async (url: string, headers: Record<string, string> = {}) => {
+    const res = await fetch(base + url, { headers: { "accept-language": "en", ...headers }, signal: AbortSignal.timeout(5000) });
+    if (res.status === 503 && url !== "/ready") refused++;
+    return res;
+  };
 
   t.equal((await get("/v1/users/me", { authorization: `Bearer ${token}` })).status, 200, "served before the load");
 
-  // The load: the event loop busy 150 ms out of every 160 for 5 s, as a CPU-bound burst would
+  // The load: the event loop busy 150 ms out of every 160 for 6 s, as a CPU-bound burst would
   // keep it. The pressure sampler (every second) sees the lag; the instance judges it from 2 s
   // after its start (before, the readings measure its boot).
-  const busyUntil = Date.now() + 5000;
+  const busyUntil = Date.now() + 6000;
   const burn = setInterval(() => {
     const end = Date.now() + 150;
     while (Date.now() < end);
@@ -87,6 +95,10 @@ t.test("load shedding: a blocked event loop answers 503 with Retry-After at once
   t.equal(health.status, 200, "liveness is still answered: the process is alive, only busy");
   t.same(await ready.json(), { status: "unavailable", checks: { database: "ok", load: "overloaded" } }, "/ready reports the load");
   t.equal(ready.status, 503, "so a load balancer drains the instance");
+  // A burst of refusals is one warning a second, not one per request.
+  await Promise.all(Array.from({ length: 20 }, async () => (await get("/v1/users/me", { authorization: `Bearer ${token}` })).arrayBuffer()));
+  const warnings = lines.filter((l) => l.includes("overloaded: refusing requests")).length;
+  t.ok(warnings >= 1 && warnings < refused / 2, `logged ${warnings} time(s) for ${refused} refusals`);
 
   // Recovery: once the burst is over the next samples see no lag, and requests are served again.
   await until("the service to recover", async () => {
