@@ -100,6 +100,8 @@ type ReadinessChecks = { database: "ok" | "failed"; redis?: "ok" | "failed"; loa
 /** Operations answered even while the instance sheds load: the probes (readiness reports the load itself). */
 const NEVER_SHED = new Set<string>(["getHealth", "getVappHealth", "getReady"]);
 const PRESSURE_SAMPLE_MS = 1000;
+/** The hash of the <style> element Swagger UI's script inserts (test/browser/docs.test.ts fails when a new version changes it). */
+const SWAGGER_UI_INLINE_STYLE = "sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w=";
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -337,7 +339,12 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   // Documentation: the spec as written, rendered by Swagger UI at /docs.
   await app.register(swagger, { mode: "static", specification: { document: served as never } });
-  await app.register(swaggerUi, { routePrefix: "/docs", staticCSP: true });
+  // Swagger UI's own policy (staticCSP), plus the one inline <style> its script inserts (by hash).
+  await app.register(swaggerUi, {
+    routePrefix: "/docs",
+    staticCSP: true,
+    transformStaticCSP: (policy) => policy.replace("style-src 'self' https:", `style-src 'self' https: '${SWAGGER_UI_INLINE_STYLE}'`),
+  });
 
   app.setErrorHandler(v1ErrorHandler);
   await app.register(notFoundPlugin, { routes: routeTable, rendererFor });
