@@ -144,3 +144,22 @@ export async function injectOnce(app: FastifyInstance, req: InjectOptions) {
   const body = Buffer.concat(chunks).toString("utf8");
   return { statusCode: res.statusCode, headers: res.headers, body, json: () => JSON.parse(body) as unknown };
 }
+
+/** The tables of the database's schema, by name. */
+export async function tableNames(app: FastifyInstance): Promise<string[]> {
+  // As text: the driver adapters cannot read every column type (`name`, for one).
+  const rows = await app.db.$queryRawUnsafe<{ name: string }[]>(
+    "SELECT table_name::text AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1",
+  );
+  return rows.map((r) => r.name);
+}
+
+/** Every row of every table but `except`, as JSON text, sorted: a whole picture of what is stored. */
+export async function everyRow(app: FastifyInstance, except: Set<string>): Promise<Record<string, string[]>> {
+  const rows: Record<string, string[]> = {};
+  for (const table of (await tableNames(app)).filter((name) => !except.has(name))) {
+    const all = await app.db.$queryRawUnsafe<{ row: string }[]>(`SELECT row_to_json(t)::text AS row FROM "${table}" t`);
+    rows[table] = all.map((r) => r.row).sort();
+  }
+  return rows;
+}

@@ -6,7 +6,7 @@
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import t from "tap";
-import { injectOnce, relaxedLimits, testApp } from "../helpers/app.ts";
+import { everyRow, injectOnce, relaxedLimits, testApp } from "../helpers/app.ts";
 import { bearer, createLink, makeGuest, makeUser, startCall, type Party } from "../helpers/calls.ts";
 import { multipart, png } from "../helpers/images.ts";
 import { loadContract, type Operation } from "../../src/contract/spec.ts";
@@ -114,16 +114,7 @@ async function invalidRequest(op: Operation, target: Target) {
 /** Every row of every table, and every stored file and mail, so that "nothing changed" is checked whole. */
 async function snapshot() {
   // Liveness rows that a running instance rewrites on its own are not the request's doing.
-  const ignored = new Set(["_migrations", "instances"]);
-  // Everything as text: the driver adapters cannot read every column type (`name`, for one).
-  const tables = (await app.db.$queryRawUnsafe<{ name: string }[]>(
-    "SELECT table_name::text AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1",
-  )).map((r) => r.name).filter((name) => !ignored.has(name));
-  const rows: Record<string, string[]> = {};
-  for (const table of tables) {
-    const all = await app.db.$queryRawUnsafe<{ row: string }[]>(`SELECT row_to_json(t)::text AS row FROM "${table}" t`);
-    rows[table] = all.map((r) => r.row).sort();
-  }
+  const rows = await everyRow(app, new Set(["_migrations", "instances"]));
   await app.mail.idle();
   const files = (dir: string): string[] => {
     try {

@@ -6,7 +6,7 @@
 // column added without a decision fails here.
 import t from "tap";
 import type { FastifyInstance } from "fastify";
-import { testApp } from "../helpers/app.ts";
+import { tableNames, testApp } from "../helpers/app.ts";
 import { png, multipart } from "../helpers/images.ts";
 import { activeCallInDomain, advance, createLink, makeGuest, makeUser } from "../helpers/calls.ts";
 import { bearer, errorBody, json, login, mailToken, PASSWORD, post, register } from "../helpers/v1.ts";
@@ -132,12 +132,7 @@ t.test("the export holds the caller's data in every section, and nobody else's, 
 
 t.test("every table is classified (covered by the export and deletion, or unrelated with a reason), and every column of users", async (t) => {
   const { app } = await testApp(t);
-  // Everything as text: the driver adapters cannot read every column type (`name`, for one).
-  const tables = (
-    await app.db.$queryRawUnsafe<{ name: string }[]>(
-      "SELECT table_name::text AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
-    )
-  ).map((r) => r.name).filter((n) => !MIGRATION_BOOKKEEPING.has(n));
+  const tables = (await tableNames(app)).filter((n) => !MIGRATION_BOOKKEEPING.has(n));
   const foreignKeys = await app.db.$queryRawUnsafe<{ child: string; parent: string }[]>(
     `SELECT cl.relname::text AS child, pl.relname::text AS parent
      FROM pg_constraint c JOIN pg_class cl ON cl.oid = c.conrelid JOIN pg_class pl ON pl.oid = c.confrelid
