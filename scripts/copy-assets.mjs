@@ -15,3 +15,8 @@ await writeParsedDocument(ASYNCAPI_PATH);
 const { writePgliteTemplate } = await import("../dist/src/db/pglite.js");
 await writePgliteTemplate();
 console.log("wrote dist/openapi.yaml.json, dist/asyncapi.yaml.json and dist/pglite-template/");
+
+// The web client's scripts and stylesheet, bundled once (src/web/assets.ts).
+const { writeWebAssets } = await import("../dist/src/web/assets.js");
+await writeWebAssets("src/web/client");
+console.log("bundled src/web/client into dist/src/web/bundle/");

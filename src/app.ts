@@ -46,6 +46,7 @@ import { randomBytes } from "node:crypto";
 import { buildServices, type ServiceOverrides, type Services } from "./services.ts";
 import { MAX_FRAME_BYTES } from "./domain/signaling.ts";
 import signalingRoutes from "./routes/ws/index.ts";
+import webRoutes from "./routes/web.ts";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -366,5 +367,6 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await app.register(systemRoutes);
   await app.register(vappRoutes);
   await app.register(v1Routes);
+  await app.register(webRoutes);
   return app;
 }

@@ -379,8 +379,16 @@ const STACK = /\n\s+at |\.(?:ts|js):\d+:\d+/;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** The checks every answer must pass; returns a problem or null. */
-function problemWith(surface: "v1" | "vapp", sent: Record<string, string>, res: { statusCode: number; headers: Record<string, unknown>; body: string }): string | null {
+/**
+ * The checks every answer must pass; returns a problem or null. `pages`: the statuses the operation
+ * answers with an HTML page (the guest page's 404 and 410), not the surface's error format.
+ */
+function problemWith(
+  surface: "v1" | "vapp",
+  sent: Record<string, string>,
+  res: { statusCode: number; headers: Record<string, unknown>; body: string },
+  pages: Set<number> = new Set(),
+): string | null {
   if (res.statusCode >= 500) return `status ${res.statusCode}: ${res.body.slice(0, 300)}`;
   if (STACK.test(res.body)) return `a stack trace in the body: ${res.body.slice(0, 300)}`;
   // docs/api.md, "Request id": the client's request id when it is well-formed, otherwise a new one.
@@ -388,6 +396,7 @@ function problemWith(surface: "v1" | "vapp", sent: Record<string, string>, res: 
   const given = sent["x-request-id"];
   if (!REQUEST_ID.test(id) || (given !== undefined && REQUEST_ID.test(given) && id !== given)) return `X-Request-ID ${j(id)} for ${j(given)}`;
   if (res.statusCode < 400) return null;
+  if (pages.has(res.statusCode) && String(res.headers["content-type"]).startsWith("text/html")) return null;
   if (!String(res.headers["content-type"] ?? "").startsWith("application/json")) return `error with content type ${String(res.headers["content-type"])}`;
   let body: any;
   try {
@@ -425,7 +434,9 @@ function pastAuth(surface: "v1" | "vapp", res: { statusCode: number; body: strin
 for (const op of operations) {
   await t.test(`${op.method} ${op.path} (${op.operationId})`, async (t) => {
     const surface = contract.surfaceOf(op.path);
-    const streaming = Object.values((op.spec.responses ?? {}) as Record<string, { content?: object }>).some((r) => r.content && "text/event-stream" in r.content);
+    const responses = Object.entries((op.spec.responses ?? {}) as Record<string, { content?: object }>);
+    const streaming = responses.some(([, r]) => r.content && "text/event-stream" in r.content);
+    const pages = new Set(responses.filter(([, r]) => r.content && "text/html" in r.content).map(([status]) => Number(status)));
     const statuses = new Map<number, number>();
     const record = { statuses, pastAuth: 0 };
     seen.set(op.operationId, record);
@@ -439,7 +450,7 @@ for (const op of operations) {
         if (r.body.payload !== undefined) req.payload = r.body.payload;
         const res = streaming ? await injectOnce(app, req) : await app.inject(req);
         statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
-        const problem = problemWith(surface, headers, res);
+        const problem = problemWith(surface, headers, res, pages);
         if (problem) throw new Error(`${problem}\n  request (${mode}): ${op.method} ${describe(r)}`);
         if (pastAuth(surface, res)) record.pastAuth++;
       });

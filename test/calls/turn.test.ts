@@ -40,6 +40,17 @@ t.test("initiate and join carry credentials coturn accepts", async (t) => {
   t.equal(h.username, `${unix(clock.now()) + 600}:${started.call.id}`, "the host's expiry counts from the join");
   t.equal(h.credential, hmac(SECRET, h.username));
   t.not(h.username, g.username);
+
+  // A reconnect long after the first credentials expired gets working ones with its token.
+  clock.advance(3_600_000);
+  for (const [who, token] of [["guest", guest.token], ["host", host.token]] as const) {
+    const res = await app.inject({ method: "POST", url: `/v1/calls/${started.call.id}/signaling-token`, headers: { authorization: `Bearer ${token}` } });
+    t.equal(res.statusCode, 201, who);
+    const fresh = res.json().turn_credentials;
+    t.same(fresh.urls, urls);
+    t.equal(fresh.username, `${unix(clock.now()) + 600}:${started.call.id}`, `${who}: valid for the TTL from now`);
+    t.equal(fresh.credential, hmac(SECRET, fresh.username));
+  }
 });
 
 t.test("without TURN_SECRET the credentials cannot be predicted", async (t) => {

@@ -150,7 +150,8 @@ export function contractObserver(contract: Contract, report: (problems: string[]
     // UI's /docs) is found by method and URL.
     const operationId =
       req.routeOptions.config?.operationId ??
-      [...contract.operations.values()].find((o) => o.method === req.method && o.url === url)?.operationId;
+      // (HEAD is answered as GET is, without the body.)
+      [...contract.operations.values()].find((o) => o.method === (req.method === "HEAD" ? "GET" : req.method) && o.url === url)?.operationId;
     const op: Json | undefined = operationId
       ? contract.operations.get(operationId)?.spec
       : url === undefined

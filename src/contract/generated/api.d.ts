@@ -327,6 +327,82 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/c/{short_code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The guest page of a call link (HTML)
+         * @description What a guest sees on opening a link's `url`: the host (display name, picture), the rate, the
+         *     window size and the price rule, a name field, a card and "Start call"; then the call itself
+         *     (video, mute, camera, running cost, hang-up) and the amount charged at the end. The page's
+         *     script creates a guest session (`POST /v1/auth/guest`), starts the call
+         *     (`POST /v1/calls/initiate` with an idempotency key) and connects to the signaling socket
+         *     (`/ws`) with the TURN credentials it was given.
+         *
+         *     A link that cannot be called now (`inactive`, `expired`, `uses_exhausted`,
+         *     `outside_schedule`, `payments_disabled`, as `resolveLink` says) is a readable page with status
+         *     410; a code that names no link (or is not of the form of one) is a page with status 404.
+         *     Rate limited as `resolveLink` is. The pages send a Content-Security-Policy of their own:
+         *     scripts, styles and connections from this origin only (and Stripe.js's origins with the
+         *     `stripe` provider).
+         */
+        get: operations["getGuestPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/host": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The host console (HTML)
+         * @description A host signs in (`POST /v1/auth/login`), manages their links (create, copy, deactivate),
+         *     sees waiting calls as they arrive (the live channel `GET /v1/events`), joins one in the same
+         *     call view as the guest page, and reads their earnings. Stripe Connect onboarding returns here
+         *     (`?connect=return|refresh`). Not rate limited: the page is the same for everyone.
+         */
+        get: operations["getHostConsole"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/app/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A script or stylesheet of the web pages
+         * @description The bundled scripts and the stylesheet the pages name. Their names carry a hash of their
+         *     content, so they are cached for a year. Not rate limited.
+         */
+        get: operations["getWebAsset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/register": {
         parameters: {
             query?: never;
@@ -956,7 +1032,8 @@ export interface paths {
         /**
          * A fresh signaling token for a participant (reconnects)
          * @description A new signaling token for the caller's side of the call (guest or host), to reconnect to
-         *     `/ws` after a dropped connection: single use, 5 minutes. Works while the call is `waiting`
+         *     `/ws` after a dropped connection: single use, 5 minutes; with fresh TURN credentials (those
+         *     of initiate or join expire after `TURN_TTL_SECONDS`). Works while the call is `waiting`
          *     or `active`: `409 call_not_active` once the call has ended. A call the caller is not part
          *     of is `404`. No request body.
          */
@@ -4695,6 +4772,118 @@ export interface operations {
             503: components["responses"]["StorageUnavailable"];
         };
     };
+    getGuestPage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The link's `short_code`. Any text is accepted here; one that names no link is the 404 page. */
+                short_code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The guest page of a link that can be called now. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example <!doctype html><html lang="en"><head><title>Call Hana Ito</title>…</head><body><main>…</main></body></html> */
+                    "text/html": string;
+                };
+            };
+            /** @description No link has this code; the page says so. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The link exists but cannot be called now; the page says why. */
+            410: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    getHostConsole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The console page. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example <!doctype html><html lang="en"><head><title>Host console</title>…</head><body><main>…</main></body></html> */
+                    "text/html": string;
+                };
+            };
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    getWebAsset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The asset's name, as a page names it.
+                 * @example guest-5MZJQK3V.js
+                 */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The asset. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    /** @description `public, max-age=31536000, immutable`: a name never changes content. */
+                    "Cache-Control": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": string;
+                    "text/css": string;
+                };
+            };
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
     registerUser: {
         parameters: {
             query?: never;
@@ -6805,7 +6994,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The token. */
+            /** @description The token and TURN credentials. */
             201: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -6817,12 +7006,21 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "signaling_token": "st_WR00grPpB4-rySpKhwHV630gdIe-QmW4m6BRDgz94qs"
+                     *       "signaling_token": "st_WR00grPpB4-rySpKhwHV630gdIe-QmW4m6BRDgz94qs",
+                     *       "turn_credentials": {
+                     *         "urls": [
+                     *           "turn:turn.example.com:3478?transport=udp",
+                     *           "turns:turn.example.com:5349?transport=tcp"
+                     *         ],
+                     *         "username": "1732112157:01JD4R0B2Q3ZK6Y8N1W5X7V9TC",
+                     *         "credential": "Q2sA3VUuW0d0JxN8oC0JYbd8V1A="
+                     *       }
                      *     }
                      */
                     "application/json": {
                         /** @description For `GET /ws?token=`: single use, valid 5 minutes, bound to this call and the caller's side of it. */
                         signaling_token: components["schemas"]["SignalingToken"];
+                        turn_credentials: components["schemas"]["TurnCredentials"];
                     };
                 };
             };
@@ -7838,6 +8036,9 @@ export interface operationSecurity {
     getAsyncApiDocument: never;
     getDocs: never;
     getMedia: never;
+    getGuestPage: never;
+    getHostConsole: never;
+    getWebAsset: never;
     registerUser: never;
     loginUser: never;
     refreshSession: never;

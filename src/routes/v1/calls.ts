@@ -26,9 +26,12 @@ export default async function callRoutes(app: FastifyInstance) {
     withKeyAndFreshSession,
   );
   implement(app, "joinCall", async (req) => callSessionView(await calls.join(req.principal, pathId(req.params.id))));
-  implement(app, "createSignalingToken", async (req, reply) =>
-    reply.code(201).send({ signaling_token: await calls.signalingToken(req.principal, pathId(req.params.id)) }),
-  );
+  implement(app, "createSignalingToken", async (req, reply) => {
+    const id = pathId(req.params.id);
+    const signaling_token = await calls.signalingToken(req.principal, id);
+    // Fresh TURN credentials too: a reconnect an hour into a call would find the first ones expired.
+    return reply.code(201).send({ signaling_token, turn_credentials: calls.turnFor(id) });
+  });
   implement(app, "endCall", async (req, reply) => {
     // 202: the call is ending but its settlement is still running elsewhere; the client polls.
     const { finished, call } = await calls.end(req.principal, pathId(req.params.id));

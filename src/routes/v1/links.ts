@@ -33,10 +33,26 @@ function termsOf(body: LinkRequest): LinkTerms {
   return t;
 }
 
-export default async function linkRoutes(app: FastifyInstance) {
-  const { links, calls, connect, media } = app.services;
-  const view = linkView(app.config.publicUrl);
+/**
+ * What a guest sees of the link with this code (resolveLink, and the guest page, which renders the
+ * same), or null when no link has it.
+ */
+export function linkResolver(app: FastifyInstance) {
+  const { links, connect, media } = app.services;
   const resolution = linkResolutionView(app.config.publicUrl, media);
+  return async (shortCode: string) => {
+    const link = await links.byShortCode(shortCode);
+    if (!link) return null;
+    const host = await app.db.user.findUniqueOrThrow({ where: { id: link.hostId } });
+    const reason = unavailableReason(link, app.clock.now()) ?? ((await connect.canCharge(link.hostId)) ? null : "payments_disabled");
+    return resolution(link, host, reason);
+  };
+}
+
+export default async function linkRoutes(app: FastifyInstance) {
+  const { links, calls, connect } = app.services;
+  const view = linkView(app.config.publicUrl);
+  const resolve = linkResolver(app);
 
   implement(app, "createLink", async (req, reply) => {
     requireRole(req.principal, "host");
@@ -74,10 +90,8 @@ export default async function linkRoutes(app: FastifyInstance) {
   });
 
   implement(app, "resolveLink", async (req) => {
-    const link = await links.byShortCode(req.params.short_code);
-    if (!link) throw new AppError("link_not_found");
-    const host = await app.db.user.findUniqueOrThrow({ where: { id: link.hostId } });
-    const reason = unavailableReason(link, app.clock.now()) ?? ((await connect.canCharge(link.hostId)) ? null : "payments_disabled");
-    return resolution(link, host, reason);
+    const found = await resolve(req.params.short_code);
+    if (!found) throw new AppError("link_not_found");
+    return found;
   });
 }

@@ -1,0 +1,436 @@
+// The call view both pages share (section #call, then #ended): the signaling socket, the WebRTC
+// connection, the running cost and the billing events, the controls, and the end with the amount
+// charged. The protocol is docs/signaling.md; the billing rules are docs/billing.md.
+import { api, ApiError, idempotencyKey, request, type Call, type Schemas, type TurnCredentials } from "./api.ts";
+import { byId, formatClock, moveFocusTo, showError, sleep, whileBusy } from "./dom.ts";
+import { stopLocalMedia } from "./media.ts";
+import { costOfSeconds, formatAmount, formatCents } from "./money.ts";
+import { iceServersOf, PeerLink } from "./peer.ts";
+import { CLOSE_CALL_ENDED, CLOSE_REPLACED, SignalingSocket, type ServerMessage } from "./signaling.ts";
+
+export interface CallOptions {
+  role: "guest" | "host";
+  /** The call as initiate, join or getCall answered it. */
+  call: Call;
+  /** The other participant's name, for the heading. */
+  peerName: string;
+  /** A signaling token for this participant (single use). */
+  signalingToken: string;
+  turn: TurnCredentials;
+  /** The camera and microphone, already granted; stopped when the call ends. */
+  localStream: MediaStream;
+  /** The participant's Authorization header (guest token, or the host's current access token). */
+  auth(): Promise<{ Authorization: string }>;
+  /** The call is over; `call` is its final state, or null when it could not be read. */
+  onEnded(call: Call | null): void;
+}
+
+const STATUS = {
+  waitingForHost: "Waiting for the host…",
+  waitingForGuest: "Waiting for the guest…",
+  connecting: "Connecting…",
+  connected: "Connected",
+  reconnecting: "Reconnecting…",
+  ended: "Call ended",
+} as const;
+
+/** How long the server keeps a call whose participant dropped (docs/signaling.md). */
+const GRACE_MS = 60_000;
+/** Statuses after which a call's amount is final. */
+const SETTLED: ReadonlySet<Call["status"]> = new Set(["completed", "cancelled", "failed"]);
+/** How long to wait for a call that is `ending` to settle (a hold may be retried for ~80 s). */
+const SETTLE_POLLS = 90;
+
+const END_REASONS: Record<Schemas["EndReason"], string> = {
+  guest_ended: "The guest hung up",
+  host_ended: "The host hung up",
+  guest_cancelled: "The guest cancelled the call before it started",
+  host_declined: "The host declined the call",
+  host_no_show: "The host did not join in time",
+  connection_lost: "The connection was lost",
+  billing_failed: "A payment hold failed; the call ended with the last paid window",
+  link_unavailable: "The link stopped being available",
+  payment_declined: "The payment was declined",
+};
+
+/** Shows the call view and runs the call until it ends. */
+export function startCall(options: CallOptions): void {
+  new CallView(options).start();
+}
+
+class CallView {
+  private readonly ui = {
+    section: byId("call", HTMLElement),
+    heading: byId("call-heading", HTMLElement),
+    live: byId("call-live", HTMLElement),
+    status: byId("call-status", HTMLElement),
+    remoteVideo: byId("remote-video", HTMLVideoElement),
+    localVideo: byId("local-video", HTMLVideoElement),
+    playRemote: byId("play-remote", HTMLButtonElement),
+    mute: byId("mute", HTMLButtonElement),
+    camera: byId("camera", HTMLButtonElement),
+    hangup: byId("hangup", HTMLButtonElement),
+    cost: byId("cost", HTMLElement),
+    billing: byId("billing", HTMLElement),
+    billingWarning: byId("billing-warning", HTMLElement),
+    ended: byId("ended", HTMLElement),
+    endedHeading: byId("ended-heading", HTMLElement),
+    amountCharged: byId("amount-charged", HTMLElement),
+    endReason: byId("end-reason", HTMLElement),
+  };
+  private iceServers: RTCIceServer[];
+  /** Removes this call's listeners from the controls (a host may take several calls in one visit). */
+  private readonly listeners = new AbortController();
+  /** One key for this call's hang-up: a retried hang-up is the same request. */
+  private readonly endKey = idempotencyKey();
+
+  private socket: SignalingSocket | null = null;
+  private peer: PeerLink | null = null;
+  /** When the call turned active (billing started), in this browser's clock; null before. */
+  private activeSince: number | null = null;
+  private costTimer: ReturnType<typeof setInterval> | undefined;
+  /** When our socket dropped; null while it is up. */
+  private socketLostAt: number | null = null;
+  private reconnectAttempt = 0;
+  private finished = false;
+
+  constructor(private readonly options: CallOptions) {
+    this.iceServers = iceServersOf(options.turn);
+  }
+
+  start(): void {
+    const { ui, options } = this;
+    this.resetView();
+    ui.heading.textContent = `Call with ${options.peerName}`;
+    ui.localVideo.srcObject = options.localStream;
+    ui.camera.disabled = options.localStream.getVideoTracks().length === 0;
+    ui.section.hidden = false;
+    moveFocusTo(ui.heading);
+
+    if (options.call.status === "active" && options.call.started_at) this.rejoinActive(Date.parse(options.call.started_at));
+    this.setStatus(options.role === "guest" && this.activeSince === null ? STATUS.waitingForHost : STATUS.connecting);
+
+    const { signal } = this.listeners;
+    ui.mute.addEventListener("click", () => this.toggleMute(), { signal });
+    ui.camera.addEventListener("click", () => this.toggleCamera(), { signal });
+    ui.hangup.addEventListener("click", () => void this.hangUp(), { signal });
+    ui.playRemote.addEventListener("click", () => this.playRemote(), { signal });
+    this.connect(options.signalingToken);
+  }
+
+  /** The view as a new call starts: every trace of a previous call gone. */
+  private resetView() {
+    const { ui } = this;
+    ui.ended.hidden = true;
+    ui.live.hidden = false;
+    ui.playRemote.hidden = true;
+    ui.cost.textContent = `Running cost: ${formatCents(0)}`;
+    ui.billing.textContent = "";
+    ui.billingWarning.textContent = "";
+    ui.billingWarning.hidden = true;
+    setToggle(ui.mute, false, "Mute", "Unmute");
+    setToggle(ui.camera, false, "Camera off", "Camera on");
+    ui.hangup.disabled = false;
+  }
+
+  // --- signaling --------------------------------------------------------------------------
+
+  private connect(token: string) {
+    this.socket = new SignalingSocket(token, this.options.call.id, {
+      onMessage: (message) => this.onMessage(message),
+      onClose: (code) => this.onSocketClose(code),
+    });
+  }
+
+  private onMessage(message: ServerMessage) {
+    if (this.finished) return;
+    switch (message.type) {
+      case "welcome":
+        this.socketLostAt = null;
+        this.reconnectAttempt = 0;
+        // When the peer is there, `peer_joined` follows at once and starts the negotiation:
+        // acting on `peer_present` too would negotiate twice.
+        if (!message.peer_present) this.setStatus(this.waitingStatus());
+        break;
+      case "call_state":
+        if (message.status === "active") this.markActive(Date.now());
+        break;
+      case "peer_joined":
+        // A new connection of the other side (first join, reload, reconnect): whatever we had
+        // with its previous connection is dead. The guest offers; the host waits for the offer.
+        this.startPeer();
+        break;
+      case "peer_left":
+        this.dropPeer();
+        this.setStatus(STATUS.reconnecting);
+        break;
+      case "billing":
+        this.showBilling(message);
+        break;
+      case "call_ended":
+        void this.finish(null);
+        break;
+      case "error":
+        showError(`The call's connection reported a problem: ${message.message}`);
+        break;
+      case "offer":
+        if (this.options.role === "host") (this.peer ?? this.startPeer()).acceptOffer(message.sdp);
+        break;
+      case "answer":
+        if (this.options.role === "guest") this.peer?.acceptAnswer(message.sdp);
+        break;
+      case "ice_candidate":
+        this.peer?.addRemoteCandidate(message.candidate);
+        break;
+      case "ice_restart":
+        if (this.options.role === "guest") this.peer?.offer(true);
+        break;
+    }
+  }
+
+  private waitingStatus() {
+    if (this.activeSince !== null) return STATUS.reconnecting;
+    return this.options.role === "guest" ? STATUS.waitingForHost : STATUS.waitingForGuest;
+  }
+
+  private onSocketClose(code: number) {
+    this.socket = null;
+    if (this.finished) return;
+    if (code === CLOSE_CALL_ENDED) {
+      void this.finish(null);
+    } else if (code === CLOSE_REPLACED) {
+      // The same participant connected again elsewhere (another tab): that one has the call now.
+      this.finished = true;
+      this.releaseEverything();
+      this.ui.live.hidden = true;
+      this.setStatus("This call continues in another window.");
+      showError("This call continues in another window or tab.");
+    } else {
+      void this.reconnect();
+    }
+  }
+
+  /**
+   * Our socket dropped (network, server restart): a fresh token and a new socket, within the
+   * server's grace. After it the server has ended the call, and the end view says how.
+   */
+  private async reconnect() {
+    this.dropPeer();
+    this.setStatus(STATUS.reconnecting);
+    this.socketLostAt ??= Date.now();
+    while (!this.finished) {
+      if (Date.now() - this.socketLostAt > GRACE_MS) return this.finish(null);
+      await sleep(Math.min(500 * 2 ** this.reconnectAttempt++, 5_000));
+      try {
+        const { signaling_token, turn_credentials } = await request(
+          api.POST("/v1/calls/{id}/signaling-token", { params: { path: { id: this.options.call.id } }, headers: await this.options.auth() }),
+        );
+        // The next peer connection uses the fresh TURN credentials (the first expire after an hour).
+        this.iceServers = iceServersOf(turn_credentials);
+        if (!this.finished) this.connect(signaling_token);
+        return; // if this socket fails too, onSocketClose comes back here
+      } catch (err) {
+        if (err instanceof ApiError && err.code === "call_not_active") return this.finish(null);
+        // A client error will not go away by retrying (the guest token expired, the call is not
+        // ours): say so, and let the grace run out. Network errors and 5xx are retried.
+        if (err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 429) showError(err);
+      }
+    }
+  }
+
+  // --- WebRTC -----------------------------------------------------------------------------
+
+  private startPeer(): PeerLink {
+    this.dropPeer();
+    const peer = new PeerLink(this.iceServers, this.options.localStream, {
+      send: (message) => this.socket?.send(message),
+      onRemoteStream: (stream) => this.showRemote(stream),
+      onStateChange: (state) => this.onPeerState(state),
+      onError: (err) => showError(`The video connection could not be set up: ${err instanceof Error ? err.message : String(err)}`),
+    });
+    this.peer = peer;
+    this.setStatus(STATUS.connecting);
+    if (this.options.role === "guest") peer.offer();
+    return peer;
+  }
+
+  private dropPeer() {
+    this.peer?.close();
+    this.peer = null;
+    this.ui.remoteVideo.srcObject = null;
+    this.ui.playRemote.hidden = true;
+  }
+
+  private onPeerState(state: RTCPeerConnectionState) {
+    switch (state) {
+      case "connected":
+        this.setStatus(STATUS.connected);
+        break;
+      case "new":
+      case "connecting":
+        this.setStatus(STATUS.connecting);
+        break;
+      case "disconnected":
+        // Often a passing network hiccup: ICE recovers by itself or turns to "failed".
+        this.setStatus(STATUS.reconnecting);
+        break;
+      case "failed":
+        // New ICE credentials and candidates: the guest offers again, the host asks it to.
+        this.setStatus(STATUS.reconnecting);
+        if (this.options.role === "guest") this.peer?.offer(true);
+        else this.socket?.send({ type: "ice_restart" });
+        break;
+      case "closed":
+        break;
+    }
+  }
+
+  private showRemote(stream: MediaStream) {
+    const video = this.ui.remoteVideo;
+    if (video.srcObject === stream) return;
+    video.srcObject = stream;
+    // Browsers may refuse to play sound before the user interacted with the page (after a reload,
+    // say): then a button starts it.
+    video.play().catch(() => {
+      this.ui.playRemote.hidden = false;
+    });
+  }
+
+  private playRemote() {
+    this.ui.remoteVideo
+      .play()
+      .then(() => {
+        this.ui.playRemote.hidden = true;
+      })
+      .catch((err: unknown) => showError(err));
+  }
+
+  // --- billing ----------------------------------------------------------------------------
+
+  /** The call is active (billing runs) since `since`: the running cost starts. */
+  private markActive(since: number) {
+    if (this.activeSince !== null) return;
+    this.activeSince = since;
+    this.renderCost();
+    this.costTimer = setInterval(() => this.renderCost(), 1_000);
+  }
+
+  /**
+   * Rejoining a call that is already running (after a reload): the cost counts from its start, and
+   * the window in progress is paid (the call would have ended otherwise); the next `billing` frame
+   * says more. The server's clock and this one may differ a little: the amount charged at the end
+   * is the server's.
+   */
+  private rejoinActive(startedAt: number) {
+    const now = Date.now();
+    this.markActive(Math.min(now, startedAt));
+    const windowMs = this.options.call.window_size_minutes * 60_000;
+    const current = Math.floor(Math.max(0, now - startedAt) / windowMs) + 1;
+    this.ui.billing.textContent = `Window ${current} held, paid until ${formatClock(startedAt + current * windowMs)}`;
+  }
+
+  private renderCost() {
+    if (this.activeSince === null) return;
+    const cents = costOfSeconds((Date.now() - this.activeSince) / 1_000, this.options.call.rate_per_minute);
+    this.ui.cost.textContent = `Running cost: ${formatCents(cents)}`;
+  }
+
+  private showBilling(event: Extract<ServerMessage, { type: "billing" }>) {
+    if (event.status === "held") {
+      this.markActive(Date.now());
+      this.ui.billing.textContent = `Window ${event.window} held, paid until ${formatClock(event.held_until)}`;
+    } else {
+      this.ui.billingWarning.hidden = false;
+      this.ui.billingWarning.textContent = `A payment hold failed: the call will end at ${formatClock(event.held_until)}.`;
+    }
+  }
+
+  // --- controls ---------------------------------------------------------------------------
+
+  private toggleMute() {
+    const muted = this.ui.mute.getAttribute("aria-pressed") !== "true";
+    for (const track of this.options.localStream.getAudioTracks()) track.enabled = !muted;
+    setToggle(this.ui.mute, muted, "Mute", "Unmute");
+  }
+
+  private toggleCamera() {
+    const off = this.ui.camera.getAttribute("aria-pressed") !== "true";
+    // A disabled track sends black frames: the connection stays as it is.
+    for (const track of this.options.localStream.getVideoTracks()) track.enabled = !off;
+    setToggle(this.ui.camera, off, "Camera off", "Camera on");
+  }
+
+  private async hangUp() {
+    await whileBusy(this.ui.hangup, async () => {
+      const { call } = await request(
+        api.POST("/v1/calls/{id}/end", {
+          params: { path: { id: this.options.call.id }, header: { "X-Idempotency-Key": this.endKey } },
+          headers: await this.options.auth(),
+        }),
+      );
+      await this.finish(call);
+    });
+  }
+
+  // --- the end ----------------------------------------------------------------------------
+
+  /**
+   * The call is over (we hung up, the other side did, or the server ended it): release the camera
+   * and the connections, then show the amount once the call is settled.
+   */
+  private async finish(answer: Call | null) {
+    if (this.finished) return;
+    this.finished = true;
+    this.releaseEverything();
+    this.setStatus(STATUS.ended);
+    // The videos and controls go at once; the amount follows once the call is settled.
+    this.ui.live.hidden = true;
+    let call = answer;
+    try {
+      call = await this.settled(answer);
+    } catch (err) {
+      showError(err);
+    }
+    this.showEnded(call);
+    this.options.onEnded(call);
+  }
+
+  private releaseEverything() {
+    clearInterval(this.costTimer);
+    this.listeners.abort();
+    this.socket?.close();
+    this.socket = null;
+    this.dropPeer();
+    stopLocalMedia(this.options.localStream);
+    this.ui.localVideo.srcObject = null;
+  }
+
+  /** The call once its amount is final (an `ending` call is still being captured). */
+  private async settled(call: Call | null): Promise<Call> {
+    for (let poll = 0; ; poll++) {
+      if (call && (SETTLED.has(call.status) || poll >= SETTLE_POLLS)) return call;
+      if (call) await sleep(1_000);
+      ({ call } = await request(api.GET("/v1/calls/{id}", { params: { path: { id: this.options.call.id } }, headers: await this.options.auth() })));
+    }
+  }
+
+  private showEnded(call: Call | null) {
+    const { ui } = this;
+    // The end view replaces the call view (#call-status says "Call ended" too, for the record).
+    ui.section.hidden = true;
+    ui.amountCharged.textContent = call ? formatAmount(call.amount_charged) : "unknown";
+    ui.endReason.textContent = call?.end_reason ? `${END_REASONS[call.end_reason]} (${call.end_reason}).` : "";
+    ui.ended.hidden = false;
+    moveFocusTo(ui.endedHeading);
+  }
+
+  private setStatus(text: string) {
+    if (this.ui.status.textContent !== text) this.ui.status.textContent = text;
+  }
+}
+
+/** A toggle button: aria-pressed, and its text saying what a press does next. */
+function setToggle(button: HTMLButtonElement, pressed: boolean, label: string, pressedLabel: string) {
+  button.setAttribute("aria-pressed", String(pressed));
+  button.textContent = pressed ? pressedLabel : label;
+}
