@@ -6,37 +6,34 @@ import type { Config } from "../config.ts";
 import { implement } from "../contract/routes.ts";
 import { AppError } from "../domain/errors.ts";
 import { MEDIA_CACHE_CONTROL } from "../domain/ports/storage.ts";
-import { webAssets } from "../web/assets.ts";
+import { webAssets, webClientMissing, type PageAssets } from "../web/assets.ts";
 import { guestPage, hostPage, unavailablePage, type PagePayments } from "../web/pages.ts";
 import { linkResolver } from "./v1/links.ts";
 
-const SHORT_CODE = /^[0-9A-Za-z]{8,32}$/;
-
 /** Stripe.js and what it loads (https://docs.stripe.com/security/guide#content-security-policy). */
 const STRIPE = {
-  script: ["https://js.stripe.com"],
-  frame: ["https://js.stripe.com", "https://hooks.stripe.com"],
+  script: ["https://js.stripe.com", "https://*.js.stripe.com"],
+  frame: ["https://js.stripe.com", "https://*.js.stripe.com", "https://hooks.stripe.com"],
   connect: ["https://api.stripe.com"],
 };
 
 /**
  * The pages' Content-Security-Policy: scripts, styles and connections (the API, the signaling
- * socket) from this origin only; pictures also from where they are stored; video from the camera
- * and the peer. Nothing inline. With the stripe provider, Stripe.js and its frames.
+ * socket) from this origin only; pictures also from where they are stored. Nothing inline. (Video
+ * needs nothing: a MediaStream set as a <video>'s srcObject is not a load the policy governs.)
+ * With the stripe provider, Stripe.js and its frames.
  */
 export function pagePolicy(config: Config): string {
   const stripe = config.payments.provider === "stripe";
-  const pictures = new Set(["'self'", "data:", "blob:", new URL(config.publicUrl).origin]);
+  const pictures = new Set(["'self'", "data:", new URL(config.publicUrl).origin]);
   if (config.storage.driver === "s3" && config.storage.publicUrl) pictures.add(new URL(config.storage.publicUrl).origin);
   const directives: [string, string[]][] = [
     ["default-src", ["'none'"]],
     ["script-src", ["'self'", ...(stripe ? STRIPE.script : [])]],
     ["style-src", ["'self'"]],
     ["img-src", [...pictures]],
-    ["media-src", ["'self'", "blob:", "mediastream:"]],
     ["connect-src", ["'self'", ...(stripe ? STRIPE.connect : [])]],
-    ["frame-src", stripe ? STRIPE.frame : ["'none'"]],
-    ["font-src", ["'self'"]],
+    ...(stripe ? [["frame-src", STRIPE.frame] as [string, string[]]] : []),
     ["form-action", ["'self'"]],
     ["base-uri", ["'none'"]],
     ["frame-ancestors", ["'none'"]],
@@ -45,8 +42,17 @@ export function pagePolicy(config: Config): string {
 }
 
 export default async function webRoutes(app: FastifyInstance) {
+  // A compiled server without its bundle (a build that skipped scripts/copy-assets.mjs) would
+  // answer every page with a 500: it does not start instead.
+  const missing = webClientMissing();
+  if (missing) throw new Error(missing);
   const resolve = linkResolver(app);
   const policy = pagePolicy(app.config);
+  const shortCode = new RegExp((app.contract.document as { components: { schemas: { ShortCode: { pattern: string } } } }).components.schemas.ShortCode.pattern);
+  // Behind a proxy that serves the API under a path (PUBLIC_URL https://example.org/calls, say),
+  // the pages name their assets under it too (the scripts find the API from their own URL).
+  const basePath = new URL(app.config.publicUrl).pathname.replace(/\/$/, "");
+  const under = (a: PageAssets): PageAssets => ({ script: basePath + a.script, stylesheet: basePath + a.stylesheet });
   const payments: PagePayments = {
     provider: app.config.payments.provider,
     publishable_key: app.config.payments.stripePublishableKey ?? null,
@@ -62,13 +68,13 @@ export default async function webRoutes(app: FastifyInstance) {
 
   implement(app, "getGuestPage", async (req, reply) => {
     const { short_code } = req.params;
-    const [link, assets] = await Promise.all([SHORT_CODE.test(short_code) ? resolve(short_code) : null, webAssets()]);
-    if (!link) return page(reply, 404, unavailablePage(null, assets.guest));
-    if (!link.available) return page(reply, 410, unavailablePage(link, assets.guest));
-    return page(reply, 200, guestPage(link, assets.guest, payments));
+    const [link, { guest }] = await Promise.all([shortCode.test(short_code) ? resolve(short_code) : null, webAssets()]);
+    if (!link) return page(reply, 404, unavailablePage(null, under(guest)));
+    if (!link.available) return page(reply, 410, unavailablePage(link, under(guest)));
+    return page(reply, 200, guestPage(link, under(guest), payments));
   });
 
-  implement(app, "getHostConsole", async (_req, reply) => page(reply, 200, hostPage((await webAssets()).host, payments)));
+  implement(app, "getHostConsole", async (_req, reply) => page(reply, 200, hostPage(under((await webAssets()).host))));
 
   implement(app, "getWebAsset", async (req, reply) => {
     const asset = (await webAssets()).files.get(req.params.file);

@@ -106,6 +106,12 @@ export async function writeWebAssets(sources: string): Promise<void> {
   await bundleWebAssets(resolve(sources), BUILT_DIR);
 }
 
+/** Why the client can be neither read nor bundled here (a compiled server built without it), or null. */
+export function webClientMissing(): string | null {
+  if (existsSync(join(BUILT_DIR, MANIFEST)) || existsSync(join(CLIENT_DIR, ENTRIES.guest))) return null;
+  return `the web client is not built: no ${join(BUILT_DIR, MANIFEST)} (npm run build writes it)`;
+}
+
 let loaded: Promise<WebAssets> | undefined;
 
 /** The assets, read or bundled once per process (every app instance in it serves the same). */

@@ -4,7 +4,7 @@
 // are the bundled assets, and what the script needs to know is JSON in #page-data.
 import type { PageAssets } from "./assets.ts";
 import { formatAmount, formatCents, toCents } from "./client/money.ts";
-import { PAGE_DATA_ID, type GuestPageData, type HostPageData, type LinkResolution, type PagePayments } from "./client/page-data.ts";
+import { PAGE_DATA_ID, type GuestPageData, type LinkResolution, type PagePayments } from "./client/page-data.ts";
 
 export type { LinkResolution, PageAssets, PagePayments };
 
@@ -23,15 +23,18 @@ export function guestPage(link: LinkResolution, assets: PageAssets, payments: Pa
   // The first hold: one whole window at the rate (docs/billing.md).
   const firstHold = formatCents(minutes * toCents(link.rate_per_minute));
   const data: GuestPageData = { link, payments };
+  // The picture's alt is empty: the heading next to it names the host already (a screen reader
+  // would read the name twice).
   const body = `
 <header class="host-card">
-  ${link.host.avatar_url ? `<img id="host-avatar" src="${escapeHtml(link.host.avatar_url)}" alt="${host}" width="96" height="96">` : ""}
+  ${link.host.avatar_url ? `<img id="host-avatar" src="${escapeHtml(link.host.avatar_url)}" alt="" width="96" height="96">` : ""}
   <div>
     <h1>Call ${host}</h1>
     ${link.label ? `<p id="label" class="link-label">${escapeHtml(link.label)}</p>` : ""}
   </div>
 </header>
 ${errorLine()}
+${rejoinSection(link)}
 <section id="start-section" aria-labelledby="price-heading">
   <h2 id="price-heading">Price</h2>
   <p id="rate" class="rate">${rate} per minute</p>
@@ -46,7 +49,7 @@ ${errorLine()}
     <button id="start" type="submit" class="primary">Start call</button>
   </form>
 </section>
-${callSections(`<p><a id="call-again" href="/c/${escapeHtml(link.short_code)}">Call ${host} again</a></p>`)}`;
+${callSections(`<p><a id="call-again" href="${escapeHtml(link.url)}">Call ${host} again</a></p>`)}`;
   return layout({ title: `Call ${link.host.display_name}`, body, assets, data });
 }
 
@@ -68,13 +71,17 @@ ${errorLine()}
   <p id="reason">${escapeHtml(reasonSentence(link))}</p>
   <p>This is ${escapeHtml(link.host.display_name)}’s link. Ask them for another one if you still want to call.</p>
 </div>
+${rejoinSection(link)}
 ${callSections("")}`;
   return layout({ title: "This link is unavailable", body, assets, data });
 }
 
-/** The host console: signed out, a sign-in form; signed in (the script decides), the console. */
-export function hostPage(assets: PageAssets, payments: PagePayments): string {
-  const data: HostPageData = { payments };
+/**
+ * The host console: signed out, a sign-in form; signed in (the script decides), the console. The
+ * call view is not part of #console: a call goes on when the console goes (the host's session
+ * ended mid-call, src/web/client/host.ts).
+ */
+export function hostPage(assets: PageAssets): string {
   const body = `
 <h1>Host console</h1>
 ${errorLine()}
@@ -93,12 +100,12 @@ ${errorLine()}
     <button id="sign-in-button" type="submit" class="primary">Sign in</button>
   </form>
 </section>
+<div id="account" class="account" hidden>
+  <p id="signed-in-as"></p>
+  <button id="sign-out" type="button">Sign out</button>
+</div>
+${callSections("")}
 <div id="console" hidden>
-  <div class="account">
-    <p id="signed-in-as"></p>
-    <button id="sign-out" type="button">Sign out</button>
-  </div>
-  ${callSections("")}
   <section aria-labelledby="waiting-heading">
     <h2 id="waiting-heading">Waiting calls</h2>
     <p id="waiting-empty">No one is waiting.</p>
@@ -141,7 +148,7 @@ ${errorLine()}
     <p id="earnings-empty">No earnings yet.</p>
   </section>
 </div>`;
-  return layout({ title: "Host console", body, assets, data });
+  return layout({ title: "Host console", body, assets });
 }
 
 // --- parts ------------------------------------------------------------------------------------
@@ -153,7 +160,7 @@ interface Layout {
   /** The script is left out of pages that need none. */
   assets: { stylesheet: string; script?: string };
   /** For the page's script (#page-data). */
-  data?: GuestPageData | HostPageData;
+  data?: GuestPageData;
 }
 
 /** A whole page. None is for search engines: a call link is shared privately. */
@@ -246,9 +253,24 @@ function callSections(afterEnd: string): string {
 </section>
 <section id="ended" class="ended" aria-labelledby="ended-heading" hidden>
   <h2 id="ended-heading" tabindex="-1">Call ended</h2>
-  <p>Amount charged: <strong id="amount-charged"></strong></p>
+  <p><span id="amount-label">Amount charged:</span> <strong id="amount-charged"></strong><span id="amount-note"></span></p>
   <p id="end-reason"></p>
   ${afterEnd}
+</section>`;
+}
+
+/**
+ * What a guest page offers instead of the start form when the call this tab started could not be
+ * rejoined after a reload (the network, the camera) and may still be going on: src/web/client/guest.ts.
+ */
+function rejoinSection(link: LinkResolution): string {
+  return `<section id="rejoin" aria-labelledby="rejoin-heading" hidden>
+  <h2 id="rejoin-heading" tabindex="-1">Your call may still be going on</h2>
+  <p>The call you started in this tab with ${escapeHtml(link.host.display_name)} could not be rejoined just now. Rejoin it, or end it.</p>
+  <div class="actions">
+    <button id="rejoin-call" type="button" class="primary">Rejoin the call</button>
+    <button id="end-stored-call" type="button" class="danger">End that call</button>
+  </div>
 </section>`;
 }
 

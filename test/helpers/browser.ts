@@ -57,11 +57,19 @@ async function freePort(): Promise<number> {
  * out (`<PUBLIC_URL>/c/<code>`) and the pictures it serves open in the browser as they are.
  */
 export async function servedApp(t: Parameters<typeof testApp>[0], opts: Parameters<typeof testApp>[1] = {}) {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const { app, config, dataDir } = await testApp(t, { ...opts, env: { PUBLIC_URL: base, ...opts.env }, overrides: { clock: systemClock, ...opts.overrides } });
-  await app.listen({ port, host: "127.0.0.1" });
-  return { app, config, dataDir, base };
+  // The port is free when probed, not promised: another process may take it while the app boots.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const { app, config, dataDir } = await testApp(t, { ...opts, env: { PUBLIC_URL: base, ...opts.env }, overrides: { clock: systemClock, ...opts.overrides } });
+    try {
+      await app.listen({ port, host: "127.0.0.1" });
+      return { app, config, dataDir, base };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE" || attempt === 5) throw err;
+      await app.close();
+    }
+  }
 }
 
 export interface WebHost {

@@ -9,8 +9,14 @@ export type Call = Schemas["Call"];
 export type CallSession = Schemas["CallSession"];
 export type TurnCredentials = Schemas["TurnCredentials"];
 
-/** Same origin: the pages are served by the API they talk to. */
-export const api = createClient<paths>({ baseUrl: location.origin });
+/**
+ * Where the API is: the pages are served by the API they talk to, and this script by it at
+ * `<base>/app/<file>`, so the base is two steps up from the script's own URL. (PUBLIC_URL may
+ * have a path, behind a proxy that strips it; the pages' own URL says nothing reliable about it.)
+ */
+export const API_BASE = new URL("../", import.meta.url);
+
+export const api = createClient<paths>({ baseUrl: API_BASE.href.replace(/\/$/, "") });
 
 /** A failed API call, with the API's own (localised) message, ready to be shown. */
 export class ApiError extends Error {
@@ -88,6 +94,30 @@ export function describeError(err: unknown): string {
 /** The Authorization header for a guest token or an access token. */
 export function bearer(token: string): { Authorization: string } {
   return { Authorization: `Bearer ${token}` };
+}
+
+/** Where a request's Authorization header comes from: the guest token, or the host's current access token. */
+export type Auth = () => Promise<{ Authorization: string }>;
+
+/** An Auth with nothing to authenticate with: the host's session has ended (or was never there). */
+export class SignedOutError extends Error {
+  constructor(message = "You are signed out. Please sign in again.") {
+    super(message);
+    this.name = "SignedOutError";
+  }
+}
+
+/** Whether a request failed for want of credentials: signed out, or the token refused (401). */
+export function isUnauthenticated(err: unknown): boolean {
+  return err instanceof SignedOutError || (err instanceof ApiError && err.status === 401);
+}
+
+/**
+ * Whether retrying the same request cannot help: a client error, other than 429 (too many
+ * requests: later may do). Network errors (status 0) and 5xx may pass.
+ */
+export function isFinalError(err: unknown): err is ApiError {
+  return err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 429;
 }
 
 /** A fresh X-Idempotency-Key: one per user action, reused only to retry that very action. */

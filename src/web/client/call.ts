@@ -1,15 +1,19 @@
 // The call view both pages share (section #call, then #ended): the signaling socket, the WebRTC
 // connection, the running cost and the billing events, the controls, and the end with the amount
 // charged. The protocol is docs/signaling.md; the billing rules are docs/billing.md.
-import { api, ApiError, idempotencyKey, request, type Call, type Schemas, type TurnCredentials } from "./api.ts";
+import {
+  api, ApiError, describeError, idempotencyKey, isFinalError, isUnauthenticated, request, type Auth, type Call, type Schemas, type TurnCredentials,
+} from "./api.ts";
 import { byId, formatClock, moveFocusTo, showError, sleep, whileBusy } from "./dom.ts";
 import { stopLocalMedia } from "./media.ts";
 import { costOfSeconds, formatAmount, formatCents } from "./money.ts";
 import { iceServersOf, PeerLink } from "./peer.ts";
 import { CLOSE_CALL_ENDED, CLOSE_REPLACED, SignalingSocket, type ServerMessage } from "./signaling.ts";
 
+export type Role = "guest" | "host";
+
 export interface CallOptions {
-  role: "guest" | "host";
+  role: Role;
   /** The call as initiate, join or getCall answered it. */
   call: Call;
   /** The other participant's name, for the heading. */
@@ -20,8 +24,13 @@ export interface CallOptions {
   /** The camera and microphone, already granted; stopped when the call ends. */
   localStream: MediaStream;
   /** The participant's Authorization header (guest token, or the host's current access token). */
-  auth(): Promise<{ Authorization: string }>;
-  /** The call is over; `call` is its final state, or null when it could not be read. */
+  auth: Auth;
+  /**
+   * This page is done with the call: it ended (`call` as read at the end, or null when it could not
+   * be read), or it goes on without this page (null: another tab or window took it over, or it
+   * could not be ended from here). Either way the camera is released and the page's other controls
+   * may come back.
+   */
   onEnded(call: Call | null): void;
 }
 
@@ -34,24 +43,29 @@ const STATUS = {
   ended: "Call ended",
 } as const;
 
-/** How long the server keeps a call whose participant dropped (docs/signaling.md). */
-const GRACE_MS = 60_000;
+/** The longest wait between two attempts to reconnect the signaling socket. */
+const MAX_RECONNECT_WAIT_MS = 5_000;
 /** Statuses after which a call's amount is final. */
 const SETTLED: ReadonlySet<Call["status"]> = new Set(["completed", "cancelled", "failed"]);
 /** How long to wait for a call that is `ending` to settle (a hold may be retried for ~80 s). */
 const SETTLE_POLLS = 90;
 
-const END_REASONS: Record<Schemas["EndReason"], string> = {
-  guest_ended: "The guest hung up",
-  host_ended: "The host hung up",
-  guest_cancelled: "The guest cancelled the call before it started",
-  host_declined: "The host declined the call",
-  host_no_show: "The host did not join in time",
-  connection_lost: "The connection was lost",
-  billing_failed: "A payment hold failed; the call ended with the last paid window",
-  link_unavailable: "The link stopped being available",
-  payment_declined: "The payment was declined",
+/** Why the call ended, as each side puts it (the code itself is kept in #end-reason's data-end-reason). */
+const END_REASONS: Record<Schemas["EndReason"], Record<Role, string>> = {
+  guest_ended: { guest: "You ended the call.", host: "The guest ended the call." },
+  host_ended: { guest: "The host ended the call.", host: "You ended the call." },
+  guest_cancelled: { guest: "You cancelled the call before the host joined.", host: "The guest cancelled the call before you joined." },
+  host_declined: { guest: "The host declined the call.", host: "You declined the call." },
+  host_no_show: { guest: "The host did not answer.", host: "You did not join the call in time." },
+  connection_lost: bothSay("The connection was lost."),
+  billing_failed: bothSay("A payment hold failed: the call ended with the last paid window."),
+  link_unavailable: bothSay("The link stopped being available."),
+  payment_declined: { guest: "Your card was declined.", host: "The guest's card was declined." },
 };
+
+function bothSay(text: string): Record<Role, string> {
+  return { guest: text, host: text };
+}
 
 /** Shows the call view and runs the call until it ends. */
 export function startCall(options: CallOptions): void {
@@ -74,9 +88,6 @@ class CallView {
     billing: byId("billing", HTMLElement),
     billingWarning: byId("billing-warning", HTMLElement),
     ended: byId("ended", HTMLElement),
-    endedHeading: byId("ended-heading", HTMLElement),
-    amountCharged: byId("amount-charged", HTMLElement),
-    endReason: byId("end-reason", HTMLElement),
   };
   private iceServers: RTCIceServer[];
   /** Removes this call's listeners from the controls (a host may take several calls in one visit). */
@@ -89,9 +100,8 @@ class CallView {
   /** When the call turned active (billing started), in this browser's clock; null before. */
   private activeSince: number | null = null;
   private costTimer: ReturnType<typeof setInterval> | undefined;
-  /** When our socket dropped; null while it is up. */
-  private socketLostAt: number | null = null;
   private reconnectAttempt = 0;
+  private reconnecting = false;
   private finished = false;
 
   constructor(private readonly options: CallOptions) {
@@ -146,7 +156,6 @@ class CallView {
     if (this.finished) return;
     switch (message.type) {
       case "welcome":
-        this.socketLostAt = null;
         this.reconnectAttempt = 0;
         // When the peer is there, `peer_joined` follows at once and starts the negotiation:
         // acting on `peer_present` too would negotiate twice.
@@ -183,7 +192,7 @@ class CallView {
         this.peer?.addRemoteCandidate(message.candidate);
         break;
       case "ice_restart":
-        if (this.options.role === "guest") this.peer?.offer(true);
+        if (this.options.role === "guest") this.peer?.restartIce();
         break;
     }
   }
@@ -199,42 +208,60 @@ class CallView {
     if (code === CLOSE_CALL_ENDED) {
       void this.finish(null);
     } else if (code === CLOSE_REPLACED) {
-      // The same participant connected again elsewhere (another tab): that one has the call now.
-      this.finished = true;
-      this.releaseEverything();
-      this.ui.live.hidden = true;
-      this.setStatus("This call continues in another window.");
-      showError("This call continues in another window or tab.");
+      // The same participant connected again elsewhere (the call opened in another tab): that one
+      // has the call now. This page lets go of it and gets its other controls back.
+      this.leave("This call continues in another tab or window.");
     } else {
       void this.reconnect();
     }
   }
 
   /**
-   * Our socket dropped (network, server restart): a fresh token and a new socket, within the
-   * server's grace. After it the server has ended the call, and the end view says how.
+   * Our socket dropped (network, server restart): a fresh token and a new socket, for as long as
+   * the server says the call goes on. The server ends it 60 seconds after it noticed the drop,
+   * which may be well after this page did (a dead connection is noticed by the ping, up to 40 s
+   * later): no clock here decides that, the answer `call_not_active` does.
    */
   private async reconnect() {
+    if (this.reconnecting) return;
+    this.reconnecting = true;
     this.dropPeer();
     this.setStatus(STATUS.reconnecting);
-    this.socketLostAt ??= Date.now();
-    while (!this.finished) {
-      if (Date.now() - this.socketLostAt > GRACE_MS) return this.finish(null);
-      await sleep(Math.min(500 * 2 ** this.reconnectAttempt++, 5_000));
-      try {
-        const { signaling_token, turn_credentials } = await request(
-          api.POST("/v1/calls/{id}/signaling-token", { params: { path: { id: this.options.call.id } }, headers: await this.options.auth() }),
-        );
-        // The next peer connection uses the fresh TURN credentials (the first expire after an hour).
-        this.iceServers = iceServersOf(turn_credentials);
-        if (!this.finished) this.connect(signaling_token);
-        return; // if this socket fails too, onSocketClose comes back here
-      } catch (err) {
-        if (err instanceof ApiError && err.code === "call_not_active") return this.finish(null);
-        // A client error will not go away by retrying (the guest token expired, the call is not
-        // ours): say so, and let the grace run out. Network errors and 5xx are retried.
-        if (err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 429) showError(err);
+    try {
+      while (!this.finished) {
+        await sleep(Math.min(500 * 2 ** Math.min(this.reconnectAttempt++, 10), MAX_RECONNECT_WAIT_MS));
+        if (this.finished) return;
+        let headers: { Authorization: string };
+        try {
+          headers = await this.options.auth();
+        } catch (err) {
+          // Signed out (the host's session ended: signing in again lets this go on), or the
+          // session could not be refreshed just now. Said, and tried again.
+          showError(err);
+          continue;
+        }
+        try {
+          const { signaling_token, turn_credentials } = await request(
+            api.POST("/v1/calls/{id}/signaling-token", { params: { path: { id: this.options.call.id } }, headers }),
+          );
+          // The next peer connection uses the fresh TURN credentials (the first expire after an hour).
+          this.iceServers = iceServersOf(turn_credentials);
+          if (!this.finished) this.connect(signaling_token);
+          return; // if this socket fails too, onSocketClose comes back here
+        } catch (err) {
+          if (err instanceof ApiError && err.code === "call_not_active") return this.finish(null);
+          // Refused for good (the token expired, the call is not ours): this page cannot get back
+          // in. Network errors, 429 and 5xx are retried.
+          if (isFinalError(err)) {
+            return this.leave(
+              "You left the call.",
+              `${describeError(err)} The call could not be rejoined from this page: it ends about a minute after the connection was lost, charged up to then.`,
+            );
+          }
+        }
       }
+    } finally {
+      this.reconnecting = false;
     }
   }
 
@@ -277,7 +304,7 @@ class CallView {
       case "failed":
         // New ICE credentials and candidates: the guest offers again, the host asks it to.
         this.setStatus(STATUS.reconnecting);
-        if (this.options.role === "guest") this.peer?.offer(true);
+        if (this.options.role === "guest") this.peer?.restartIce();
         else this.socket?.send({ type: "ice_restart" });
         break;
       case "closed":
@@ -326,7 +353,7 @@ class CallView {
     this.markActive(Math.min(now, startedAt));
     const windowMs = this.options.call.window_size_minutes * 60_000;
     const current = Math.floor(Math.max(0, now - startedAt) / windowMs) + 1;
-    this.ui.billing.textContent = `Window ${current} held, paid until ${formatClock(startedAt + current * windowMs)}`;
+    this.ui.billing.textContent = `Window ${current} held, paid until ${formatClock(startedAt + current * windowMs, { seconds: true })}`;
   }
 
   private renderCost() {
@@ -338,10 +365,10 @@ class CallView {
   private showBilling(event: Extract<ServerMessage, { type: "billing" }>) {
     if (event.status === "held") {
       this.markActive(Date.now());
-      this.ui.billing.textContent = `Window ${event.window} held, paid until ${formatClock(event.held_until)}`;
+      this.ui.billing.textContent = `Window ${event.window} held, paid until ${formatClock(event.held_until, { seconds: true })}`;
     } else {
       this.ui.billingWarning.hidden = false;
-      this.ui.billingWarning.textContent = `A payment hold failed: the call will end at ${formatClock(event.held_until)}.`;
+      this.ui.billingWarning.textContent = `A payment hold failed: the call will end at ${formatClock(event.held_until, { seconds: true })}.`;
     }
   }
 
@@ -362,12 +389,26 @@ class CallView {
 
   private async hangUp() {
     await whileBusy(this.ui.hangup, async () => {
-      const { call } = await request(
-        api.POST("/v1/calls/{id}/end", {
-          params: { path: { id: this.options.call.id }, header: { "X-Idempotency-Key": this.endKey } },
-          headers: await this.options.auth(),
-        }),
-      );
+      let call: Call;
+      try {
+        ({ call } = await request(
+          api.POST("/v1/calls/{id}/end", {
+            params: { path: { id: this.options.call.id }, header: { "X-Idempotency-Key": this.endKey } },
+            headers: await this.options.auth(),
+          }),
+        ));
+      } catch (err) {
+        // Over already (the other side hung up at the same moment): the end view says how.
+        if (err instanceof ApiError && err.code === "call_not_active") return this.finish(null);
+        if (!isUnauthenticated(err)) throw err;
+        // Signed out (the host's session ended mid-call) or the token refused: the call cannot be
+        // ended from here. Leaving it is what hanging up can still do: the server ends it once this
+        // side has been gone for its grace, and bills it up to the moment this side left.
+        return this.leave(
+          "You left the call.",
+          "Your session has ended, so the call could not be ended from here: it ends by itself about a minute from now, charged only up to the moment you left.",
+        );
+      }
       await this.finish(call);
     });
   }
@@ -385,14 +426,25 @@ class CallView {
     this.setStatus(STATUS.ended);
     // The videos and controls go at once; the amount follows once the call is settled.
     this.ui.live.hidden = true;
-    let call = answer;
-    try {
-      call = await this.settled(answer);
-    } catch (err) {
-      showError(err);
-    }
-    this.showEnded(call);
+    const call = await settledCall(this.options.call.id, answer, this.options.auth);
+    showEnd(call, this.options.role);
     this.options.onEnded(call);
+  }
+
+  /**
+   * This page stops taking part in a call that goes on without it (another tab took it over, or it
+   * could not be ended from here): the camera and the connections are released, the call view
+   * says so, and the page gets its other controls back.
+   */
+  private leave(status: string, explanation?: string) {
+    if (this.finished) return;
+    this.finished = true;
+    this.releaseEverything();
+    this.ui.live.hidden = true;
+    this.setStatus(status);
+    if (explanation) showError(explanation);
+    moveFocusTo(this.ui.heading);
+    this.options.onEnded(null);
   }
 
   private releaseEverything() {
@@ -405,25 +457,6 @@ class CallView {
     this.ui.localVideo.srcObject = null;
   }
 
-  /** The call once its amount is final (an `ending` call is still being captured). */
-  private async settled(call: Call | null): Promise<Call> {
-    for (let poll = 0; ; poll++) {
-      if (call && (SETTLED.has(call.status) || poll >= SETTLE_POLLS)) return call;
-      if (call) await sleep(1_000);
-      ({ call } = await request(api.GET("/v1/calls/{id}", { params: { path: { id: this.options.call.id } }, headers: await this.options.auth() })));
-    }
-  }
-
-  private showEnded(call: Call | null) {
-    const { ui } = this;
-    // The end view replaces the call view (#call-status says "Call ended" too, for the record).
-    ui.section.hidden = true;
-    ui.amountCharged.textContent = call ? formatAmount(call.amount_charged) : "unknown";
-    ui.endReason.textContent = call?.end_reason ? `${END_REASONS[call.end_reason]} (${call.end_reason}).` : "";
-    ui.ended.hidden = false;
-    moveFocusTo(ui.endedHeading);
-  }
-
   private setStatus(text: string) {
     if (this.ui.status.textContent !== text) this.ui.status.textContent = text;
   }
@@ -433,4 +466,53 @@ class CallView {
 function setToggle(button: HTMLButtonElement, pressed: boolean, label: string, pressedLabel: string) {
   button.setAttribute("aria-pressed", String(pressed));
   button.textContent = pressed ? pressedLabel : label;
+}
+
+// --- the end view (also for a call ended without its call view: guest.ts, "End that call") ------
+
+/**
+ * The call as read once its amount is final (an `ending` call is still being captured), or as
+ * last read when it does not settle in time or cannot be read any more (that error is shown);
+ * null when it could not be read at all.
+ */
+export async function settledCall(id: string, answer: Call | null, auth: Auth): Promise<Call | null> {
+  let call = answer;
+  try {
+    for (let poll = 0; !(call && SETTLED.has(call.status)) && poll <= SETTLE_POLLS; poll++) {
+      if (call) await sleep(1_000);
+      ({ call } = await request(api.GET("/v1/calls/{id}", { params: { path: { id } }, headers: await auth() })));
+    }
+  } catch (err) {
+    showError(err);
+  }
+  return call;
+}
+
+/**
+ * Shows the end view (#ended) in place of the call view: the amount, and why the call ended. An
+ * amount that is not final yet (the call still `ending`, or `active` as last read) says so.
+ */
+export function showEnd(call: Call | null, role: Role): void {
+  const label = byId("amount-label", HTMLElement);
+  const amount = byId("amount-charged", HTMLElement);
+  const note = byId("amount-note", HTMLElement);
+  const reason = byId("end-reason", HTMLElement);
+  // #call-status says "Call ended" too, for the record, under the hidden call view.
+  byId("call", HTMLElement).hidden = true;
+  label.textContent = "Amount charged:";
+  note.textContent = "";
+  if (!call) {
+    amount.textContent = "unknown";
+  } else {
+    amount.textContent = formatAmount(call.amount_charged);
+    if (!SETTLED.has(call.status)) {
+      label.textContent = "Amount:";
+      note.textContent = " so far; the final amount is being settled.";
+    }
+  }
+  reason.textContent = call?.end_reason ? END_REASONS[call.end_reason][role] : "";
+  if (call?.end_reason) reason.dataset.endReason = call.end_reason;
+  else delete reason.dataset.endReason;
+  byId("ended", HTMLElement).hidden = false;
+  moveFocusTo(byId("ended-heading", HTMLElement));
 }

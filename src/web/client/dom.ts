@@ -1,5 +1,5 @@
 // Small DOM helpers shared by both pages: finding the elements the server rendered, the page's
-// error line, busy buttons, and times shown as HH:MM.
+// error line, busy buttons, and times of day.
 import { describeError } from "./api.ts";
 import { PAGE_DATA_ID } from "./page-data.ts";
 
@@ -64,10 +64,15 @@ export function moveFocusTo(element: HTMLElement): void {
   element.focus();
 }
 
-/** "14:05", in the viewer's time zone: when a paid window ends. */
-export function formatClock(instant: string | number): string {
+/**
+ * "14:05", or "14:05:30" with `seconds`, in the viewer's time zone. A paid window ends at any
+ * second: "paid until" and "will end at" show the seconds, so that they can be read against the
+ * clock to the second.
+ */
+export function formatClock(instant: string | number, { seconds = false } = {}): string {
   const at = new Date(instant);
-  return `${String(at.getHours()).padStart(2, "0")}:${String(at.getMinutes()).padStart(2, "0")}`;
+  const parts = [at.getHours(), at.getMinutes(), ...(seconds ? [at.getSeconds()] : [])];
+  return parts.map((part) => String(part).padStart(2, "0")).join(":");
 }
 
 /** A date and time in the viewer's locale ("20/11/2024, 12:40"). */

@@ -1,10 +1,9 @@
 // The host console's "Earnings": the totals (getEarnings) and one row per captured billing window
 // (getPaymentHistory, type `earning`): gross, the platform fee, and the host's net.
-import { api, request } from "./api.ts";
+import { api, request, type Auth } from "./api.ts";
 import { byId, formatDateTime, h } from "./dom.ts";
 import { formatAmount } from "./money.ts";
 
-type Auth = () => Promise<{ Authorization: string }>;
 
 /** The last entries shown; the rest is in the payment history. */
 const ROWS = 50;

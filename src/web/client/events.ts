@@ -2,7 +2,7 @@
 // EventSource cannot send the Authorization header, so the stream is read through the API client
 // (`parseAs: "stream"`) with a small parser of the event-stream format, and reconnected here:
 // after a drop, and with a fresh access token when the server ends it at the token's expiry.
-import { api, ApiError, request, type Schemas } from "./api.ts";
+import { api, isFinalError, request, type Auth, type Schemas } from "./api.ts";
 import { sleep } from "./dom.ts";
 
 export type Notification = Schemas["Notification"];
@@ -11,7 +11,10 @@ export interface NotificationHandlers {
   /** The stream is (re)connected: anything missed while it was down should be read again. */
   onOpen(): void;
   onNotification(notification: Notification): void;
-  /** A failure that retrying will not fix (the session is over…). The stream has stopped. */
+  /**
+   * The stream has stopped for good: a failure that retrying will not fix (the session is over…),
+   * or another stream took over (`replaced`). `err` says so in words the host can act on.
+   */
   onFatal(err: unknown): void;
 }
 
@@ -23,7 +26,7 @@ interface ServerSentEvent {
 }
 
 /** Reads the caller's notifications until `signal` aborts. */
-export async function followNotifications(auth: () => Promise<{ Authorization: string }>, handlers: NotificationHandlers, signal: AbortSignal): Promise<void> {
+export async function followNotifications(auth: Auth, handlers: NotificationHandlers, signal: AbortSignal): Promise<void> {
   let lastEventId: string | null = null;
   let retryMs = 3_000;
   while (!signal.aborted) {
@@ -43,7 +46,9 @@ export async function followNotifications(auth: () => Promise<{ Authorization: s
           if (event.id) lastEventId = event.id;
           handlers.onNotification(JSON.parse(event.data) as Notification);
         } else if (event.event === "replaced") {
-          // Another stream opened with this very token: that one gets the notifications now.
+          // Another stream opened with this very access token (one stream per token): that one
+          // gets the notifications now. A reload signs this page in afresh, with a token of its own.
+          handlers.onFatal(new Error("Live updates have stopped here: another connection with this session took them over. Reload the page to get them back."));
           return;
         }
         // `token_expired`: the server closes the stream; the loop reconnects with a fresh token.
@@ -51,7 +56,7 @@ export async function followNotifications(auth: () => Promise<{ Authorization: s
     } catch (err) {
       if (signal.aborted) return;
       // Client errors do not get better by retrying; network errors and 5xx do.
-      if (err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 429) {
+      if (isFinalError(err)) {
         handlers.onFatal(err);
         return;
       }

@@ -1,6 +1,6 @@
 // The host console, /host: sign in, then the waiting calls (live), the host's links and earnings;
 // joining a waiting call opens the same call view as the guest's.
-import { api, ApiError, request } from "./api.ts";
+import { api, ApiError, isUnauthenticated, request, SignedOutError } from "./api.ts";
 import { startCall } from "./call.ts";
 import { EarningsSection } from "./earnings.ts";
 import { followNotifications, type Notification } from "./events.ts";
@@ -11,6 +11,7 @@ import { HostSession } from "./session.ts";
 import { WaitingCalls } from "./waiting.ts";
 
 const signInSection = byId("sign-in", HTMLElement);
+const accountBar = byId("account", HTMLElement);
 const consoleSection = byId("console", HTMLElement);
 const signOutButton = byId("sign-out", HTMLButtonElement);
 
@@ -18,12 +19,24 @@ const signOutButton = byId("sign-out", HTMLButtonElement);
 let session: HostSession | null = null;
 /** Stops the live notifications (on sign-out). */
 let stopNotifications: AbortController | null = null;
-let inCall = false;
+/** Where the host is with calls: one at a time, from the first step of joining to the end. */
+let callState: "idle" | "joining" | "in-call" = "idle";
 
-/** Every request of the console carries the current session's access token. */
+/**
+ * Every request of the console carries the current session's access token. The call view asks
+ * here too: signed in again after the session ended mid-call, the call goes on with the new one.
+ */
 async function auth() {
-  if (!session) throw new Error("You are signed out. Please sign in again.");
-  return session.auth();
+  const current = session;
+  if (!current) throw new SignedOutError();
+  try {
+    return await current.auth();
+  } catch (err) {
+    // The session ended in this very refresh: the sentence shown then says what now, and stays
+    // (whoever asked shows this error too).
+    if (session !== current && isUnauthenticated(err)) throw new SignedOutError(sessionEndedMessage());
+    throw err;
+  }
 }
 
 const links = new LinksSection(auth);
@@ -34,7 +47,7 @@ const waiting = new WaitingCalls(auth, { join });
 
 async function enterConsole(signedIn: HostSession, displayName: string) {
   session = signedIn;
-  session.onExpired = () => leaveConsole("Your session has ended. Please sign in again.");
+  session.onExpired = onSessionExpired;
   try {
     // The links first: an account that is not a host learns it here (403), with the API's words.
     await links.load();
@@ -44,6 +57,7 @@ async function enterConsole(signedIn: HostSession, displayName: string) {
   }
   byId("signed-in-as", HTMLElement).textContent = `Signed in as ${displayName}`;
   signInSection.hidden = true;
+  accountBar.hidden = false;
   consoleSection.hidden = false;
   moveFocusTo(byId("waiting-heading", HTMLElement));
 
@@ -68,10 +82,36 @@ function leaveConsole(message: string | null) {
   links.clear();
   waiting.clear();
   earnings.clear();
+  accountBar.hidden = true;
   consoleSection.hidden = true;
   signInSection.hidden = false;
   if (message) showError(message);
-  moveFocusTo(byId("email", HTMLInputElement));
+  if (callState === "idle") {
+    // What the last call left on the page goes with the console. (A call in progress stays: below.)
+    byId("call", HTMLElement).hidden = true;
+    byId("ended", HTMLElement).hidden = true;
+    moveFocusTo(byId("email", HTMLInputElement));
+  }
+}
+
+/**
+ * The session could not be refreshed (revoked: signed out elsewhere, or the refresh token was
+ * used twice, as a duplicated tab does with its copy of sessionStorage). The console goes; a
+ * call in progress does not. The guest is paying for it and talking to the host: cutting it off
+ * over a session would be the worst surprise, and it could not even be ended properly without a
+ * token. So the call view (outside the console, src/web/pages.ts) stays with its camera and
+ * connections, and the focus stays where it is; signing in again gives the call back its token
+ * (`auth` reads the current session). Hanging up meanwhile leaves the call, which the server then
+ * ends after its grace, billed up to the moment the host left (call.ts).
+ */
+function onSessionExpired() {
+  leaveConsole(sessionEndedMessage());
+}
+
+function sessionEndedMessage() {
+  return callState === "idle"
+    ? "Your session has ended. Please sign in again."
+    : "Your session has ended, but your call goes on. Sign in again to get the console back and to end the call as usual; hanging up now only leaves it, and it ends for the guest about a minute later.";
 }
 
 async function signOut() {
@@ -124,14 +164,18 @@ const CALL_KEY = "vidivo:host-call";
 
 /** Joins a waiting call (or rejoins an active one: join works until the call has ended). */
 async function join(call: { id: string }) {
-  if (inCall) throw new Error("Hang up the current call first.");
-  // The camera first: joining starts the billing as soon as both are connected.
-  const localStream = await openLocalMedia();
+  if (callState === "joining") throw new Error("Another call is being joined.");
+  if (callState === "in-call") throw new Error("Hang up the current call first.");
+  // No second join from here on (the camera prompt and the request take time).
+  setCallState("joining");
+  let localStream: MediaStream | null = null;
   try {
+    // The camera first: joining starts the billing as soon as both are connected.
+    localStream = await openLocalMedia();
     const joined = await request(api.POST("/v1/calls/{id}/join", { params: { path: { id: call.id } }, headers: await auth() }));
     waiting.remove(call.id);
-    setInCall(true);
     sessionStorage.setItem(CALL_KEY, call.id);
+    setCallState("in-call");
     startCall({
       role: "host",
       call: joined.call,
@@ -140,14 +184,16 @@ async function join(call: { id: string }) {
       turn: joined.turn_credentials,
       localStream,
       auth,
+      // Ended, or taken over by another tab (4009): either way this console is free again.
       onEnded: () => {
         sessionStorage.removeItem(CALL_KEY);
-        setInCall(false);
-        void refresh(() => earnings.load());
+        setCallState("idle");
+        if (session) void refresh(() => earnings.load());
       },
     });
   } catch (err) {
     stopLocalMedia(localStream);
+    setCallState("idle");
     // The guest left meanwhile: nothing to join any more.
     if (err instanceof ApiError && err.code === "call_not_active") waiting.remove(call.id);
     throw err;
@@ -163,11 +209,11 @@ async function rejoin() {
   if (call.status === "waiting" || call.status === "active") await join(call);
 }
 
-function setInCall(value: boolean) {
-  inCall = value;
-  waiting.setJoinable(!value);
+function setCallState(state: typeof callState) {
+  callState = state;
+  waiting.setJoinable(state === "idle");
   // Signing out would leave the call running without its host's controls.
-  signOutButton.disabled = value;
+  signOutButton.disabled = state !== "idle";
 }
 
 // --- the page -----------------------------------------------------------------------------------

@@ -1,11 +1,10 @@
 // The host console's "Your links": the host's active links (each with its URL to copy and a
 // button to deactivate it) and the form that creates one.
-import { api, request, type Schemas } from "./api.ts";
+import { api, request, type Auth, type Schemas } from "./api.ts";
 import { announce, byId, h, moveFocusTo, showError, whileBusy } from "./dom.ts";
 import { formatAmount, normaliseAmount } from "./money.ts";
 
 type Link = Schemas["CallLink"];
-type Auth = () => Promise<{ Authorization: string }>;
 
 export class LinksSection {
   private readonly list = byId("links", HTMLUListElement);

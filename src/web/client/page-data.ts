@@ -21,10 +21,5 @@ export interface GuestPageData {
   payments: PagePayments | null;
 }
 
-/** The host console. */
-export interface HostPageData {
-  payments: PagePayments;
-}
-
 /** The id of the element that carries the data. */
 export const PAGE_DATA_ID = "page-data";

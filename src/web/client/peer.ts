@@ -1,6 +1,7 @@
 // One WebRTC connection to the other participant. A call may go through several: when either side
 // reloads or loses its socket, both drop theirs and negotiate a new one (docs/signaling.md). The
-// guest always makes the offer and the host answers, so both never offer at once.
+// guest always makes the offer and the host answers, so both never offer at once; and the guest
+// has one offer out at a time, so that an answer always belongs to the offer it is applied to.
 import type { TurnCredentials } from "./api.ts";
 import type { ClientMessage } from "./signaling.ts";
 
@@ -24,15 +25,17 @@ export class PeerLink {
   private readonly pc: RTCPeerConnection;
   /** Candidates that arrived before the remote description: addIceCandidate would refuse them. */
   private pendingCandidates: RTCIceCandidateInit[] = [];
+  /**
+   * Our offer is out: from createOffer until its answer is applied. The frames carry no offer id,
+   * so a second offer meanwhile would make the answer to the first indistinguishable from the
+   * answer to the second (ICE-restart glare): none is made until then.
+   */
+  private offerOut = false;
   private closed = false;
 
   constructor(iceServers: RTCIceServer[], localStream: MediaStream, private readonly handlers: PeerHandlers) {
     this.pc = new RTCPeerConnection({ iceServers });
     for (const track of localStream.getTracks()) this.pc.addTrack(track, localStream);
-    // Without a camera (or a microphone) the offer would have no m-line for it, and the other side
-    // could not send one either: ask to receive it anyway.
-    if (localStream.getVideoTracks().length === 0) this.pc.addTransceiver("video", { direction: "recvonly" });
-    if (localStream.getAudioTracks().length === 0) this.pc.addTransceiver("audio", { direction: "recvonly" });
 
     this.pc.addEventListener("icecandidate", (event) => {
       // A null candidate marks the end of gathering; the peer needs nothing for it.
@@ -47,17 +50,18 @@ export class PeerLink {
     });
   }
 
-  get connectionState(): RTCPeerConnectionState {
-    return this.pc.connectionState;
+  /** The guest's side: makes an offer and sends it. Nothing happens while an offer is out. */
+  offer(): void {
+    this.makeOffer(false);
   }
 
-  /** The guest's side: makes an offer (with new ICE credentials when restarting) and sends it. */
-  offer(iceRestart = false): void {
-    this.negotiate(async () => {
-      const offer = await this.pc.createOffer({ iceRestart });
-      await this.pc.setLocalDescription(offer);
-      this.handlers.send({ type: "offer", sdp: requireSdp(this.pc.localDescription) });
-    });
+  /**
+   * The guest's side: new ICE credentials and candidates, after the connection failed (here, or on
+   * the host's side, which asks with `ice_restart`). Ignored while an offer is out: a restart is
+   * already under way, or the answer still to come settles the connection first.
+   */
+  restartIce(): void {
+    this.makeOffer(true);
   }
 
   /** The host's side: answers the guest's offer. */
@@ -72,10 +76,18 @@ export class PeerLink {
 
   /** The guest's side: the host's answer to our offer. */
   acceptAnswer(sdp: string): void {
+    // Only while our offer waits for its answer: anything else (a duplicate, an answer meant for
+    // the connection before a reconnect) answers no offer of this connection.
+    if (!this.offerOut || this.pc.signalingState !== "have-local-offer") return;
+    this.offerOut = false; // taken now: a second answer arriving meanwhile is not applied too
     this.negotiate(async () => {
-      // An answer to an offer this connection no longer waits for (one made before a reconnect).
-      if (this.pc.signalingState !== "have-local-offer") return;
-      await this.pc.setRemoteDescription({ type: "answer", sdp });
+      try {
+        await this.pc.setRemoteDescription({ type: "answer", sdp });
+      } catch (err) {
+        // Back to "stable", so that the next offer (an ICE restart) can be made.
+        await this.pc.setLocalDescription({ type: "rollback" }).catch(() => {});
+        throw err;
+      }
       await this.addPendingCandidates();
     });
   }
@@ -93,6 +105,31 @@ export class PeerLink {
     this.closed = true;
     this.pendingCandidates = [];
     this.pc.close();
+  }
+
+  private makeOffer(iceRestart: boolean) {
+    if (this.closed || this.offerOut || this.pc.signalingState !== "stable") return;
+    this.offerOut = true;
+    this.receiveEveryKind();
+    this.negotiate(async () => {
+      try {
+        await this.pc.setLocalDescription(await this.pc.createOffer({ iceRestart }));
+        this.handlers.send({ type: "offer", sdp: requireSdp(this.pc.localDescription) });
+      } catch (err) {
+        this.offerOut = false;
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * The offer asks for audio and video even when this side sends neither (no camera, say): without
+   * an m-line for it, the other side could not send it either. (The answering side needs none: its
+   * answer follows the offer's m-lines.)
+   */
+  private receiveEveryKind() {
+    const kinds = new Set(this.pc.getTransceivers().map((transceiver) => transceiver.receiver.track.kind));
+    for (const kind of ["audio", "video"]) if (!kinds.has(kind)) this.pc.addTransceiver(kind, { direction: "recvonly" });
   }
 
   private async addPendingCandidates() {

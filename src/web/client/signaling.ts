@@ -2,6 +2,7 @@
 // frames relayed between the guest and the host. The frame types are the server's own, imported
 // as types only, so nothing of the server ends up in the bundle.
 import type { ClientMessage, ServerMessage as ServerFrame } from "../../domain/signaling.ts";
+import { API_BASE } from "./api.ts";
 
 export type { ClientMessage };
 
@@ -28,9 +29,10 @@ export class SignalingSocket {
 
   /** Connects with a signaling token (single use: each connection needs a fresh one). */
   constructor(token: string, callId: string, handlers: SignalingHandlers) {
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const query = new URLSearchParams({ token, call_id: callId });
-    this.socket = new WebSocket(`${scheme}://${location.host}/ws?${query}`);
+    const url = new URL("ws", API_BASE);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    url.search = new URLSearchParams({ token, call_id: callId }).toString();
+    this.socket = new WebSocket(url);
     this.socket.addEventListener("message", (event) => {
       // The server only sends JSON text frames; anything else is ignored rather than fatal.
       if (typeof event.data !== "string") return;

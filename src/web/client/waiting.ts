@@ -1,11 +1,10 @@
 // The host console's "Waiting calls": guests who started a call and wait for the host. Loaded at
 // sign-in (and whenever the live stream reconnects), kept current by the live notifications, and
 // emptied of a call once it is joined, declined or over.
-import { api, ApiError, idempotencyKey, request, type Call } from "./api.ts";
+import { api, ApiError, idempotencyKey, request, type Auth, type Call } from "./api.ts";
 import { announce, byId, formatClock, h, moveFocusTo, whileBusy } from "./dom.ts";
 import { formatAmount } from "./money.ts";
 
-type Auth = () => Promise<{ Authorization: string }>;
 
 /** What the list shows of a waiting call (from listCalls or a call_incoming notification). */
 export interface WaitingCall {
