@@ -20,7 +20,7 @@ import { serialized, type JsonBody, type Serialized } from "./contract/types.ts"
 import { openDatabase, type Database, type Db, type Sql } from "./db/client.ts";
 import { AppError } from "./domain/errors.ts";
 import { systemClock, type Clock } from "./domain/ports/clock.ts";
-import { loadKeyring, type Keyring } from "./domain/keys.ts";
+import { loadApplicationKey, loadKeyring, type Keyring } from "./domain/keys.ts";
 import { argon2Passwords, type Passwords } from "./domain/passwords.ts";
 import { mailerFromConfig, mailQueue, type MailQueue, type Mailer } from "./adapters/mail/index.ts";
 import { localStorage } from "./adapters/storage/local.ts";
@@ -141,8 +141,12 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === "body" ? bodyAjv : paramAjv).compile(schema));
 
+  // Vonage mode: the application's key signs the V-app tokens and is published in the JWKS.
+  const vonageApplication = config.vonage.application
+    ? { id: config.vonage.application.id, key: loadApplicationKey(config.vonage.application) }
+    : undefined;
   const keyring = loadKeyring(
-    { env: config.env, dataDir: config.dataDir, ...config.jwt },
+    { env: config.env, dataDir: config.dataDir, ...config.jwt, published: vonageApplication?.key },
     (msg) => app.log.warn(msg),
   );
   const storage =
@@ -335,6 +339,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     issuer: config.publicUrl,
     clock,
     guestTokenTtlSeconds: config.guestTokenTtlSeconds,
+    vonage: vonageApplication,
     callers: { accountNow: (id) => app.services.accounts.byId(id), guestActive: (id) => app.services.identity.guestActive(id) },
   });
 

@@ -53,10 +53,20 @@ const Env = Type.Object({
   PRESSURE_MAX_HEAP_BYTES: Type.Optional(Type.String({ pattern: "^[0-9]+$", description: "a whole number of bytes (0: off)" })),
   PRESSURE_MAX_RSS_BYTES: Type.Optional(Type.String({ pattern: "^[0-9]+$", description: "a whole number of bytes (0: off)" })),
   PRESSURE_RETRY_AFTER_SECONDS: Type.Optional(Type.String({ pattern: "^[1-9][0-9]*$", description: "a positive whole number of seconds" })),
+  VONAGE_APPLICATION_ID: Type.Optional(
+    Type.String({ pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description: "a Vonage application id (a UUID)" }),
+  ),
+  VONAGE_PRIVATE_KEY: Type.Optional(Type.String({ pattern: "-----BEGIN (RSA )?PRIVATE KEY-----", description: "the application's private key, PEM" })),
+  VONAGE_PRIVATE_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  VONAGE_API_BASE: Type.Optional(Type.String({ pattern: "^https?://[^\\s/]+/?$", description: "an http(s) origin such as http://127.0.0.1:12112" })),
+  VONAGE_SIGNATURE_SECRET: Type.Optional(Type.String({ minLength: 16, description: "the account's signature secret (at least 16 characters)" })),
 });
 type Env = Static<typeof Env>;
 /** Variables whose values never appear in a message. */
-const SECRETS = new Set(["JWT_PRIVATE_KEY", "TURN_SECRET", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_CONNECT_WEBHOOK_SECRET"]);
+const SECRETS = new Set([
+  "JWT_PRIVATE_KEY", "TURN_SECRET", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_CONNECT_WEBHOOK_SECRET",
+  "VONAGE_PRIVATE_KEY", "VONAGE_SIGNATURE_SECRET",
+]);
 
 export interface RateLimitRule {
   max: number;
@@ -115,6 +125,18 @@ export interface Config {
   metrics: { port: number; host: string } | undefined;
   /** OpenTelemetry traces, exported over OTLP/HTTP when an endpoint is set (src/telemetry.ts). */
   otel: { endpoint: string; serviceName: string } | undefined;
+  /**
+   * The V-app surface's Vonage mode (docs/vapp.md, "Vonage mode"): with an application, session
+   * tokens are the Vonage Client SDK's and users are provisioned in the Vonage Users API;
+   * `signatureSecret` checks the voice and RTC webhooks' signed JWTs. `application` undefined:
+   * today's V-app tokens, no provisioning.
+   */
+  vonage: {
+    application: { id: string; privateKeyPem: string | undefined; privateKeyFile: string | undefined } | undefined;
+    /** The Vonage API host (the public one unless a test points it at a local server). */
+    apiBase: string;
+    signatureSecret: string | undefined;
+  };
   /** Load shedding (@fastify/under-pressure): past any limit, requests are answered 503 with Retry-After. 0 turns a limit off. */
   pressure: { maxEventLoopDelayMs: number; maxHeapBytes: number; maxRssBytes: number; retryAfterSeconds: number };
 }
@@ -194,6 +216,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     problems.push("JWT_PRIVATE_KEY and JWT_PRIVATE_KEY_FILE: set one, not both");
   }
   if (env.STORAGE === "s3" && !env.S3_BUCKET) problems.push("S3_BUCKET: required when STORAGE=s3");
+  if (env.VONAGE_PRIVATE_KEY && env.VONAGE_PRIVATE_KEY_FILE) problems.push("VONAGE_PRIVATE_KEY and VONAGE_PRIVATE_KEY_FILE: set one, not both");
+  const vonageKey = env.VONAGE_PRIVATE_KEY ?? env.VONAGE_PRIVATE_KEY_FILE;
+  if (!seen.has("VONAGE_APPLICATION_ID") && Boolean(env.VONAGE_APPLICATION_ID) !== Boolean(vonageKey)) {
+    problems.push("VONAGE_APPLICATION_ID and VONAGE_PRIVATE_KEY (or VONAGE_PRIVATE_KEY_FILE): set both for the Vonage mode, or neither");
+  }
   if (env.PAYMENTS_PROVIDER === "stripe") {
     for (const name of ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_PUBLISHABLE_KEY"] as const) {
       if (!env[name] && !seen.has(name)) problems.push(`${name}: required when PAYMENTS_PROVIDER=stripe`);
@@ -256,6 +283,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     guestTokenTtlSeconds: Number(env.GUEST_TOKEN_TTL_SECONDS ?? 24 * 3600),
     argon2,
     metrics: metricsPort === undefined ? undefined : { port: metricsPort, host: env.METRICS_HOST ?? "127.0.0.1" },
+    vonage: {
+      application: env.VONAGE_APPLICATION_ID
+        ? { id: env.VONAGE_APPLICATION_ID.toLowerCase(), privateKeyPem: env.VONAGE_PRIVATE_KEY, privateKeyFile: env.VONAGE_PRIVATE_KEY_FILE }
+        : undefined,
+      apiBase: (env.VONAGE_API_BASE ?? "https://api.nexmo.com").replace(/\/+$/, ""),
+      signatureSecret: env.VONAGE_SIGNATURE_SECRET,
+    },
     otel: env.OTEL_EXPORTER_OTLP_ENDPOINT
       ? { endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, ""), serviceName: env.OTEL_SERVICE_NAME ?? "vidivo" }
       : undefined,

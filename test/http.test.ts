@@ -106,7 +106,7 @@ t.test("X-Request-ID: the client's when valid, otherwise a new UUID", async (t) 
 t.test("unknown paths are 404; a known path with another method is 405 with Allow, in its surface's format", async (t) => {
   const { app } = await testApp(t);
   const NOT_FOUND = { error: { code: "not_found", message: "The resource does not exist.", details: null } };
-  for (const url of ["/nope", "/v1/does-not-exist", "/signup/extra", "/v1/links/a/b/c", `/v1/links/${"a".repeat(250)}`, `/media/${"c".repeat(300)}.png`, "/v1/%E0%A4%A"]) {
+  for (const url of ["/nope", "/v1/does-not-exist", "/v1/links/a/b/c", `/v1/links/${"a".repeat(250)}`, `/media/${"c".repeat(300)}.png`, "/v1/%E0%A4%A"]) {
     const res = await app.inject({ method: "GET", url, headers: { "x-request-id": "probe-1" } });
     t.equal(res.statusCode, 404, url.slice(0, 40));
     t.same(res.json(), NOT_FOUND);
@@ -137,6 +137,11 @@ t.test("unknown paths are 404; a known path with another method is 405 with Allo
     t.same(res.json(), VAPP_405, "the V-app's own paths answer in its shape");
     t.equal(res.headers.allow, allow);
   }
+  const VAPP_404 = { type: "data:notfound", title: "Not Found", detail: "The requested resource does not exist" };
+  const vapp404 = await app.inject({ method: "GET", url: "/signup/extra", headers: { "x-request-id": "probe-2" } });
+  t.equal(vapp404.statusCode, 404);
+  t.same(vapp404.json(), VAPP_404, "under a V-app path: its shape");
+  t.equal(vapp404.headers["x-request-id"], "probe-2");
   const asset = await app.inject({ method: "GET", url: "/docs/static/no-such-asset.js" });
   t.equal(asset.statusCode, 404, "a route of this method that finds nothing is a 404, not a 405");
   t.same(asset.json(), NOT_FOUND);

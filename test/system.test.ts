@@ -6,7 +6,7 @@ import { generateKeyPairSync } from "node:crypto";
 import t from "tap";
 import { testApp, freshDatabaseUrl } from "./helpers/app.ts";
 import { ConfigError, loadConfig } from "../src/config.ts";
-import { KeyConfigError, loadKeyring } from "../src/domain/keys.ts";
+import { KeyConfigError, loadApplicationKey, loadKeyring } from "../src/domain/keys.ts";
 import { openSqlSession } from "../src/db/client.ts";
 import { listMigrations, migrate } from "../src/db/migrate.ts";
 import { fromUlid, toUlid, uuidv7 } from "../src/domain/ids.ts";
@@ -160,6 +160,64 @@ t.test("signing keys: a dev key generated once, refused in production, env keys 
   t.equal(withPublic.publicKeys.get(retired.kid), retired.publicKeyPem);
   writeFileSync(path.join(publicOnly, "junk.pem"), "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n");
   t.throws(() => loadKeyring({ env: "production", dataDir, privateKeyFile: keyFile, keysDir: publicOnly }), /JWT_KEYS_DIR\/junk.pem: not a PEM key/);
+});
+
+t.test("the Vonage application: both or neither, and a usable RSA private key", async (t) => {
+  const APP_ID = "aaaaaaaa-bbbb-cccc-dddd-0123456789ab";
+  const pem = (type: "pkcs8" | "pkcs1" = "pkcs8") =>
+    generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ format: "pem", type }).toString();
+  const problemsOf = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (err) {
+      return (err as ConfigError).problems;
+    }
+  };
+  const bothOrNeither = "VONAGE_APPLICATION_ID and VONAGE_PRIVATE_KEY (or VONAGE_PRIVATE_KEY_FILE): set both for the Vonage mode, or neither";
+  t.same(problemsOf({ VONAGE_APPLICATION_ID: APP_ID }), [bothOrNeither], "an id without a key");
+  t.same(problemsOf({ VONAGE_PRIVATE_KEY: pem() }), [bothOrNeither], "a key without an id");
+  t.same(problemsOf({ VONAGE_PRIVATE_KEY_FILE: "/etc/vonage/private.key" }), [bothOrNeither], "a key file without an id");
+  t.same(
+    problemsOf({ VONAGE_APPLICATION_ID: APP_ID, VONAGE_PRIVATE_KEY: pem(), VONAGE_PRIVATE_KEY_FILE: "/etc/vonage/private.key" }),
+    ["VONAGE_PRIVATE_KEY and VONAGE_PRIVATE_KEY_FILE: set one, not both"],
+  );
+  t.same(problemsOf({ VONAGE_APPLICATION_ID: APP_ID, VONAGE_PRIVATE_KEY: "hunter2" }), ["VONAGE_PRIVATE_KEY=(hidden): must be the application's private key, PEM"], "never printed");
+  t.equal(loadConfig({}).vonage.application, undefined, "neither: no Vonage mode");
+  t.same(loadConfig({ VONAGE_APPLICATION_ID: APP_ID.toUpperCase(), VONAGE_PRIVATE_KEY_FILE: "/k.pem" }).vonage.application, { id: APP_ID, privateKeyPem: undefined, privateKeyFile: "/k.pem" });
+
+  // The key itself is read at boot (buildApp; the service prints the message as one `config:` line).
+  const keyFile = path.join(tmp(), "private.key");
+  writeFileSync(keyFile, pem("pkcs1"));
+  const fromFile = loadApplicationKey({ privateKeyPem: undefined, privateKeyFile: keyFile });
+  t.match(fromFile.jwk, { kty: "RSA", alg: "RS256", use: "sig" }, "a PKCS#1 key from a file");
+  t.ok(loadApplicationKey({ privateKeyPem: pem().replace(/\n/g, "\\n"), privateKeyFile: undefined }).kid, "a PEM with escaped newlines, as JWT_PRIVATE_KEY");
+  const refused = (src: { privateKeyPem?: string; privateKeyFile?: string }) => {
+    try {
+      loadApplicationKey({ privateKeyPem: src.privateKeyPem, privateKeyFile: src.privateKeyFile });
+      return "accepted";
+    } catch (err) {
+      t.ok(err instanceof KeyConfigError);
+      return (err as Error).message;
+    }
+  };
+  t.equal(refused({ privateKeyPem: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----" }), "VONAGE_PRIVATE_KEY: not a PEM private key");
+  const publicOnly = path.join(tmp(), "public.pem");
+  writeFileSync(publicOnly, fromFile.publicKeyPem);
+  t.equal(refused({ privateKeyFile: publicOnly }), `VONAGE_PRIVATE_KEY_FILE=${publicOnly}: not a PEM private key`, "a public key cannot sign");
+  t.equal(refused({ privateKeyFile: "/nonexistent/private.key" }), "VONAGE_PRIVATE_KEY_FILE=/nonexistent/private.key: cannot be read");
+  const ec = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "pem", type: "pkcs8" }).toString();
+  t.equal(refused({ privateKeyPem: ec }), "VONAGE_PRIVATE_KEY: RS256 needs an RSA key");
+  const short = generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ format: "pem", type: "pkcs8" }).toString();
+  t.equal(refused({ privateKeyPem: short }), "VONAGE_PRIVATE_KEY: RSA key shorter than 2048 bits");
+  t.throws(
+    () => loadKeyring({ env: "production", dataDir: tmp(), privateKeyFile: keyFile, published: fromFile }),
+    /VONAGE_PRIVATE_KEY \/ VONAGE_PRIVATE_KEY_FILE: is one of the service's own signing keys/,
+    "the service's own key cannot be the application's",
+  );
+  const published = loadKeyring({ env: "production", dataDir: tmp(), privateKeyPem: pem(), published: fromFile });
+  t.same(published.jwks().keys.map((k) => k.kid), [published.current.kid, fromFile.kid], "published after the service's keys");
+  t.notOk(published.publicKeys.has(fromFile.kid), "but never a verification key of the service's own tokens");
 });
 
 t.test("the JWKS endpoint publishes the current key", async (t) => {

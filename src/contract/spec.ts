@@ -73,7 +73,10 @@ export interface Contract {
   /** The dereferenced document (for response assertions in tests). */
   dereferenced: Json;
   operations: Map<string, Operation>;
-  /** The surface a request path belongs to: the V-app's own paths (tag `V-app`), or v1 for the rest. */
+  /**
+   * The surface a request path belongs to: the V-app's operations' paths (tag `V-app`) and the
+   * paths under its tag's `x-path-prefixes`, or v1 for the rest.
+   */
   surfaceOf(path: string): "vapp" | "v1";
 }
 
@@ -94,16 +97,31 @@ function forAjv(schema: unknown): any {
   return out;
 }
 
+/**
+ * A query parameter whose schema is an object, in style `form` exploded (OpenAPI's default for the
+ * query), is not one parameter: its properties are parameters of their own, and its
+ * `additionalProperties` says which other names the query may carry (a webhook's free-form query).
+ */
+const isSpread = (p: Json) => p.in === "query" && p.schema?.type === "object" && (p.style ?? "form") === "form" && p.explode !== false;
+
 function paramsSchema(params: Json[], where: "query" | "path" | "header"): Json | undefined {
   const list = params.filter((p) => p.in === where);
   if (list.length === 0) return undefined;
   const name = (p: Json) => (where === "header" ? String(p.name).toLowerCase() : p.name);
+  const single = list.filter((p) => !isSpread(p));
+  const spread = list.filter(isSpread).map((p) => p.schema as Json);
+  if (spread.length > 1) throw new Error(`openapi.yaml: at most one free-form query parameter per operation (${list.map(name).join(", ")})`);
+  const others = spread[0]?.additionalProperties;
   return {
     type: "object",
-    properties: Object.fromEntries(list.map((p) => [name(p), forAjv(p.schema ?? {})])),
-    required: list.filter((p) => p.required).map(name),
-    // Unknown query parameters are refused like unknown body fields; headers are open.
-    additionalProperties: where === "header",
+    properties: {
+      ...Object.fromEntries(Object.entries((spread[0]?.properties ?? {}) as Json).map(([k, s]) => [k, forAjv(s)])),
+      ...Object.fromEntries(single.map((p) => [name(p), forAjv(p.schema ?? {})])),
+    },
+    required: [...((spread[0]?.required ?? []) as string[]), ...single.filter((p) => p.required).map(name)],
+    // Unknown query parameters are refused like unknown body fields (unless a free-form parameter
+    // admits them); headers are open.
+    additionalProperties: where === "header" || (others === undefined ? false : forAjv(others)),
   };
 }
 
@@ -149,7 +167,24 @@ export async function loadContract(): Promise<Contract> {
       });
     }
   }
-  const vappPaths = new Set([...operations.values()].filter((o) => (o.spec.tags ?? []).includes("V-app")).map((o) => o.path));
-  cached = { document, dereferenced, operations, surfaceOf: (p) => (vappPaths.has(p.split("?")[0]!) ? "vapp" : "v1") };
+  cached = { document, dereferenced, operations, surfaceOf: surfaces(document, operations) };
   return cached;
+}
+
+/**
+ * The surface of a request path: an operation's path is its operations' (tag `V-app` or not);
+ * any other path is the V-app's when it is one of the V-app tag's `x-path-prefixes` or under one
+ * (the original V-app server's paths, which its clients still ask for), else v1's.
+ */
+function surfaces(document: Json, operations: Map<string, Operation>): Contract["surfaceOf"] {
+  const byPath = new Map<string, "vapp" | "v1">();
+  for (const o of operations.values()) byPath.set(o.path, (o.spec.tags ?? []).includes("V-app") ? "vapp" : "v1");
+  const prefixes: unknown = ((document.tags ?? []) as Json[]).find((t) => t.name === "V-app")?.["x-path-prefixes"] ?? [];
+  if (!Array.isArray(prefixes) || !prefixes.every((p) => typeof p === "string" && /^\/[^/?#]+$/.test(p))) {
+    throw new Error("openapi.yaml: the V-app tag's x-path-prefixes must be a list of paths of one segment (/conversations)");
+  }
+  return (url) => {
+    const path = url.split("?")[0]!;
+    return byPath.get(path) ?? (prefixes.some((p: string) => path === p || path.startsWith(`${p}/`)) ? "vapp" : "v1");
+  };
 }

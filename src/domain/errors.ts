@@ -28,8 +28,11 @@ export type ErrorCode = keyof typeof errorStatus;
 /** Field → message, in the order the fields were checked. */
 export type FieldErrors = Record<string, string>;
 
-/** Why a bearer token was refused; the V-app surface shows this, v1 answers `unauthorized` for all. */
-export type TokenProblem = "missing" | "invalid" | "missing_user_id" | "unknown_user";
+/**
+ * Why a bearer token was refused; the V-app surface shows this, v1 answers `unauthorized` for all.
+ * `webhook_signature`: a Vonage webhook whose signed token is missing or does not verify.
+ */
+export type TokenProblem = "missing" | "invalid" | "missing_user_id" | "unknown_user" | "webhook_signature";
 
 export class AppError extends Error {
   readonly status: number;
@@ -46,6 +49,8 @@ export class AppError extends Error {
 export const validationError = (fields: FieldErrors) => new AppError("validation_error", fields);
 /** A well-formed token whose account (or guest) no longer exists: refused like any invalid token. */
 export const unknownCaller = () => new AppError("unauthorized", null, { tokenProblem: "unknown_user" });
+/** A Vonage webhook request that Vonage did not sign (vonage-webhooks.ts). */
+export const unsignedWebhook = () => new AppError("unauthorized", null, { tokenProblem: "webhook_signature" });
 /** The payment provider is unreachable or throttling us: try again after a few seconds. */
 export const paymentsUnavailable = (retryAfterSeconds: number, cause?: unknown) =>
   new AppError("service_unavailable", { reason: "payments_unavailable" }, { retryAfterSeconds, cause });

@@ -2,7 +2,9 @@
 // development from a key generated once into $DATA_DIR/keys (refused in production). Every PEM in
 // JWT_KEYS_DIR (a public key, or a private key whose public half is used) is a further
 // verification key, so tokens signed by a retired key keep verifying until they expire. Key ids
-// are RFC 7638 thumbprints, so every instance derives the same kid.
+// are RFC 7638 thumbprints, so every instance derives the same kid. The Vonage application's key
+// (VONAGE_PRIVATE_KEY / VONAGE_PRIVATE_KEY_FILE) is loaded here too: it is published in the JWKS
+// but is not in the keyring's `publicKeys`, so it never verifies a token of the service's own.
 import { createHash, createPrivateKey, createPublicKey, generateKeyPair, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -20,8 +22,9 @@ export interface SigningKey extends VerificationKey {
 
 export interface Keyring {
   current: SigningKey;
-  /** kid → public PEM, current key included. */
+  /** kid → public PEM, current key included: the keys the service's own tokens are verified with. */
   publicKeys: Map<string, string>;
+  /** Every key of `publicKeys`, then the published ones (KeySource.published). */
   jwks(): { keys: VerificationKey["jwk"][] };
 }
 
@@ -31,6 +34,11 @@ export interface KeySource {
   privateKeyPem?: string | undefined;
   privateKeyFile?: string | undefined;
   keysDir?: string | undefined;
+  /**
+   * Listed in the JWKS only, after the service's keys (the Vonage application's key, which signs
+   * the V-app tokens in Vonage mode): never one of `publicKeys`.
+   */
+  published?: VerificationKey | undefined;
 }
 
 export class KeyConfigError extends Error {}
@@ -103,6 +111,18 @@ export async function prepareDevKey(src: KeySource): Promise<void> {
   saveDevKey(file, privateKey);
 }
 
+/** The Vonage application's private key (VONAGE_PRIVATE_KEY or VONAGE_PRIVATE_KEY_FILE): RSA, at least 2048 bits. */
+export function loadApplicationKey(src: { privateKeyPem: string | undefined; privateKeyFile: string | undefined }): SigningKey {
+  if (src.privateKeyPem) return signingKey(src.privateKeyPem.replace(/\\n/g, "\n"), "VONAGE_PRIVATE_KEY");
+  let pem: string;
+  try {
+    pem = readFileSync(src.privateKeyFile ?? "", "utf8");
+  } catch {
+    throw new KeyConfigError(`VONAGE_PRIVATE_KEY_FILE=${src.privateKeyFile}: cannot be read`);
+  }
+  return signingKey(pem, `VONAGE_PRIVATE_KEY_FILE=${src.privateKeyFile}`);
+}
+
 export function loadKeyring(src: KeySource, warn: (msg: string) => void = () => {}): Keyring {
   let current: SigningKey;
   if (src.privateKeyPem) current = signingKey(src.privateKeyPem.replace(/\\n/g, "\n"), "JWT_PRIVATE_KEY");
@@ -135,6 +155,10 @@ export function loadKeyring(src: KeySource, warn: (msg: string) => void = () => 
     }
   }
   const publicKeys = new Map([...all].map(([kid, k]) => [kid, k.publicKeyPem]));
-  const jwks = { keys: [...all.values()].map((k) => k.jwk) };
+  // One key for both would let a token signed for one verify as the other (docs/tokens.md).
+  if (src.published && all.has(src.published.kid)) {
+    throw new KeyConfigError("VONAGE_PRIVATE_KEY / VONAGE_PRIVATE_KEY_FILE: is one of the service's own signing keys (JWT_PRIVATE_KEY, JWT_KEYS_DIR); the Vonage application needs a key of its own");
+  }
+  const jwks = { keys: [...all.values(), ...(src.published ? [src.published] : [])].map((k) => k.jwk) };
   return { current, publicKeys, jwks: () => jwks };
 }

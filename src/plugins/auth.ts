@@ -1,7 +1,9 @@
 // Bearer tokens for both surfaces on @fastify/jwt: RS256 pinned, issuer and audience checked, the
 // key chosen by `kid` from the keyring (retired keys keep verifying), expiry read from the injected
 // clock. Each security scheme of openapi.yaml maps to one verifier here; the route helper attaches
-// the scheme's verifier to every operation that declares it.
+// the scheme's verifier to every operation that declares it. In Vonage mode (a Vonage application
+// configured) the V-app token is the Vonage Client SDK's instead, signed and verified with the
+// application's key (src/domain/vonage-tokens.ts).
 //
 // The caller rule, for every scheme: a token only names its subject. Whether that caller still
 // exists, and with what role, is what the database says now (one primary-key read per request,
@@ -16,6 +18,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { AppError, unknownCaller, type TokenProblem } from "../domain/errors.ts";
 import type { Clock } from "../domain/ports/clock.ts";
 import type { Keyring } from "../domain/keys.ts";
+import { vonageTokens, type VonageApplication } from "../domain/vonage-tokens.ts";
 import { fromUlid, fromVappUserId, toUlid, toVappUserId } from "../domain/ids.ts";
 import type { User } from "../domain/accounts.ts";
 import { USER_ROLES, type GuestPrincipal, type Principal, type UserPrincipal, type UserRole } from "../domain/principal.ts";
@@ -31,7 +34,7 @@ export interface SchemePrincipal {
 export type SecurityScheme = keyof SchemePrincipal;
 
 export interface TokenIssuer {
-  /** V-app token: sub = name, user_id = USR-…, 1 hour. */
+  /** V-app token: sub = name, user_id = USR-…, 1 hour (in Vonage mode, the Client SDK's token). */
   vapp(user: { id: string; username: string }): string;
   /**
    * v1 access token, 15 minutes. `signedInAt` (unix ms, default now): when the session began, the
@@ -73,6 +76,8 @@ export interface AuthOptions {
   issuer: string;
   clock: Clock;
   guestTokenTtlSeconds: number;
+  /** Vonage mode: V-app tokens are signed and verified with this application's key. */
+  vonage?: VonageApplication | undefined;
   /** Where the caller a token names is looked up, on every authenticated request. */
   callers: {
     /** The account as it is now (its role included), or null when it no longer exists. */
@@ -159,8 +164,12 @@ export default fp(
       return app.jwt.sign({ ...claims, aud, iat, exp: iat + ttlSeconds, jti: randomUUID() });
     };
 
+    const vonage = opts.vonage ? vonageTokens(opts.vonage, { clock, iatSkewMs: IAT_SKEW_MS }) : undefined;
+
     app.decorate("tokens", {
-      vapp: (u) => sign({ sub: u.username, user_id: toVappUserId(u.id) }, AUDIENCE.vapp, VAPP_TOKEN_TTL),
+      vapp: vonage
+        ? (u) => vonage.session({ name: u.username, userId: toVappUserId(u.id) })
+        : (u) => sign({ sub: u.username, user_id: toVappUserId(u.id) }, AUDIENCE.vapp, VAPP_TOKEN_TTL),
       access: (u, signedInAt = clock.now()) => ({
         token: sign({ sub: toUlid(u.id), role: u.role, auth_time: Math.floor(signedInAt / 1000) }, AUDIENCE.v1, ACCESS_TOKEN_TTL),
         expiresIn: ACCESS_TOKEN_TTL,
@@ -174,12 +183,17 @@ export default fp(
     const refuse = (tokenProblem: TokenProblem) => new AppError("unauthorized", null, { tokenProblem });
 
     const verifyToken = bearerVerifier({ keyring, issuer, clock });
-    /** Verifies the bearer token for one audience and returns its claims. */
-    async function verifyBearer(req: FastifyRequest, aud: string): Promise<Record<string, unknown>> {
+    type Verify = (token: string) => Record<string, unknown> | null;
+    const forAudience = (aud: string): Verify => (token) => verifyToken(token, aud);
+    // Vonage mode: the application's session tokens, and only those, are V-app tokens.
+    const verifyVapp = vonage ? vonage.verifySession : forAudience(AUDIENCE.vapp);
+    const verifyV1 = forAudience(AUDIENCE.v1);
+    /** Verifies the bearer token with `verify` and returns its claims. */
+    async function verifyBearer(req: FastifyRequest, verify: Verify): Promise<Record<string, unknown>> {
       const header = req.headers.authorization;
       if (!header) throw refuse("missing");
       if (!header.startsWith("Bearer ")) throw refuse("invalid");
-      const claims = verifyToken(header.slice(7), aud);
+      const claims = verify(header.slice(7));
       if (!claims) throw refuse("invalid");
       return claims;
     }
@@ -194,19 +208,19 @@ export default fp(
 
     app.decorate("securitySchemes", {
       vappToken: async (req) => {
-        const claims = await verifyBearer(req, AUDIENCE.vapp);
+        const claims = await verifyBearer(req, verifyVapp);
         if (typeof claims.user_id !== "string" || claims.user_id === "") throw refuse("missing_user_id");
         req.principal = await currentUser(fromVappUserId(claims.user_id), claims);
       },
       accessToken: async (req) => {
-        const claims = await verifyBearer(req, AUDIENCE.v1);
+        const claims = await verifyBearer(req, verifyV1);
         const id = typeof claims.sub === "string" ? fromUlid(claims.sub) : null;
         // The role claim only tells an access token from a guest token; the account's role decides.
         if (!id || claims.role === "guest" || typeof claims.role !== "string") throw refuse("invalid");
         req.principal = await currentUser(id, claims);
       },
       guestToken: async (req) => {
-        const claims = await verifyBearer(req, AUDIENCE.v1);
+        const claims = await verifyBearer(req, verifyV1);
         const id = typeof claims.sub === "string" ? fromUlid(claims.sub) : null;
         if (!id || claims.role !== "guest") throw refuse("invalid");
         if (!(await opts.callers.guestActive(id))) throw unknownCaller();

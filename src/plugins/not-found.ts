@@ -1,7 +1,7 @@
 // Requests no route matches. A path some route serves, asked with another method, is 405 with
 // `Allow`; anything else is 404. Each is answered in the format of the surface the path belongs to
-// (the V-app's own paths in its shape, everything else in the v1 envelope) and counts against the
-// per-IP `anonymous` limit like any other unauthenticated request.
+// (the V-app's paths in its shape, everything else in the v1 envelope: the contract's surfaceOf)
+// and counts against the per-IP `anonymous` limit like any other unauthenticated request.
 import fp from "fastify-plugin";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "../domain/errors.ts";

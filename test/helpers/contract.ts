@@ -139,7 +139,7 @@ export function contractObserver(contract: Contract, report: (problems: string[]
   // Requests no route matches (info.description): 404 for unknown paths, 405 for another method.
   const unmatched = {
     v1: { responses: { "404": r.NotFound, "405": r.MethodNotAllowed, "429": r.RateLimited } },
-    vapp: { responses: { "405": r.VappMethodNotAllowed, "429": r.VappRateLimited } },
+    vapp: { responses: { "404": r.VappNotFound, "405": r.VappMethodNotAllowed, "429": r.VappRateLimited } },
   };
   return (req: FastifyRequest, reply: FastifyReply, payload: unknown, sentBody?: unknown, replied?: unknown) => {
     const isPreflight = req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;

@@ -148,6 +148,120 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/voice/answer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Answer a call (Vonage's answer webhook, by GET)
+         * @description The Vonage application's `answer_url` when its method is GET (a Vonage application's
+         *     default): Vonage calls it as a call starts, with the call's parameters in the query, and
+         *     runs the call control object (NCCO) answered. As the original V-app server:
+         *
+         *     * when `to` names a destination: a `talk` action "Connecting you to <to>", then a `connect`
+         *       action to the app user `<to>`;
+         *     * otherwise: a `talk` action "No destination user - hanging up".
+         *
+         *     `to` names a destination when it could be a V-app user's name: 3 to 64 characters, without
+         *     NUL or a lone surrogate. An empty `to`, or one of another shape, is no destination (a call
+         *     is always answered with an NCCO); `to` sent more than once is 403. It is not looked up
+         *     (Vonage's `connect` fails for a user Vonage does not know). Vonage's other parameters are
+         *     accepted and ignored.
+         *
+         *     Signed when `VONAGE_SIGNATURE_SECRET` is set (see the 401 response), open otherwise. Not
+         *     rate limited: Vonage calls from a few addresses, for every call of the application.
+         */
+        get: operations["vappVoiceAnswer"];
+        put?: never;
+        /**
+         * Answer a call (Vonage's answer webhook, by POST)
+         * @description The Vonage application's `answer_url` when its method is POST: as the GET, with the call's
+         *     parameters in a JSON body. A body that is not a JSON object (another content type, JSON
+         *     that does not parse, an array ...) counts as empty: no destination. A `to` that is `null`
+         *     is no destination; one that is not a string is 403. Other fields are ignored. Signed and
+         *     not rate limited as the GET.
+         */
+        post: operations["vappVoiceAnswerPost"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/voice/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive a call's events (Vonage's voice event webhook)
+         * @description The Vonage application's voice `event_url`: Vonage posts each change of a call's status
+         *     here (`started`, `ringing`, `answered`, `completed` ...). The event is logged (its
+         *     `status`, `uuid` and `conversation_uuid`) and acknowledged with 200 `OK`, as the original
+         *     V-app server did; nothing else is done with it. The body is not validated: any JSON object,
+         *     or a body that is not one (counted as empty), is acknowledged the same way, within the
+         *     1 MiB body limit. Signed and not rate limited as `/voice/answer`.
+         */
+        post: operations["vappVoiceEvents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rtc/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive conversation events (Vonage's RTC event webhook)
+         * @description The Vonage application's RTC `event_url`: Vonage posts the application's conversation
+         *     events here (`member:joined`, `text`, `conversation:created` ...). As `/voice/events`: the
+         *     event is logged (its `type`, `id` and `conversation_id`) and acknowledged with 200 `OK`;
+         *     the body is not validated. Signed and not rate limited as `/voice/answer`.
+         */
+        post: operations["vappRtcEvents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/_/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Not here; metrics have a port of their own
+         * @description The original V-app server answered `200 OK` here (without any metrics). This service's
+         *     Prometheus metrics are served at `GET /metrics` on a listener of their own (`METRICS_PORT`,
+         *     kept off the public network), so there is nothing to redirect to: this path answers a
+         *     V-app 404 that says where they are. Not rate limited.
+         */
+        get: operations["vappMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -224,8 +338,11 @@ export interface paths {
          * Public keys that verify every token this service signs
          * @description The current RS256 key and every retired key whose tokens may still be valid, as a JSON Web
          *     Key Set (RFC 7517). A token's `kid` header names its key; key ids are RFC 7638 thumbprints,
-         *     so every instance publishes the same ids. Cacheable for 5 minutes (`Cache-Control: public,
-         *     max-age=300`). Not rate limited.
+         *     so every instance publishes the same ids. In Vonage mode (`VONAGE_APPLICATION_ID` set) the
+         *     Vonage application's public key is listed last: it signs the V-app tokens (see the
+         *     `vappToken` security scheme), which carry no `kid`, as Vonage's own tokens; a verifier tries
+         *     each key of the set. That key never verifies a v1 token. Cacheable for 5 minutes
+         *     (`Cache-Control: public, max-age=300`). Not rate limited.
          */
         get: operations["getJwks"];
         put?: never;
@@ -346,9 +463,9 @@ export interface paths {
          *     A link that cannot be called now (`inactive`, `expired`, `uses_exhausted`,
          *     `outside_schedule`, `payments_disabled`, as `resolveLink` says) is a readable page with status
          *     410; a code that names no link (or is not of the form of one) is a page with status 404.
-         *     Rate limited as `resolveLink` is. The pages send a Content-Security-Policy of their own:
-         *     scripts, styles and connections from this origin only (and Stripe.js's origins with the
-         *     `stripe` provider).
+         *     Rate limited as `resolveLink` is (a refusal is the JSON 429, as from every operation). The
+         *     pages send a Content-Security-Policy of their own: scripts, styles and connections from this
+         *     origin only (and Stripe.js's origins with the `stripe` provider).
          */
         get: operations["getGuestPage"];
         put?: never;
@@ -1661,14 +1778,14 @@ export interface components {
         };
         /** @description A JSON Web Key Set (RFC 7517) of RSA public keys. */
         Jwks: {
-            /** @description The current signing key and every retired key whose tokens may still be valid. */
+            /** @description The current signing key and every retired key whose tokens may still be valid; in Vonage mode, then the Vonage application's key. */
             keys: {
                 /**
                  * @description Key type.
                  * @constant
                  */
                 kty: "RSA";
-                /** @description Key id: the key's RFC 7638 thumbprint (SHA-256, base64url), the `kid` header of the tokens it signed. */
+                /** @description Key id: the key's RFC 7638 thumbprint (SHA-256, base64url), the `kid` header of the tokens it signed (the Vonage application's tokens have none). */
                 kid: string;
                 /**
                  * @description The algorithm the key signs with.
@@ -3464,6 +3581,26 @@ export interface components {
                 "application/json": components["schemas"]["VappError"];
             };
         };
+        /** @description A path of the V-app's that nothing serves, such as the original server's `/conversations` (`type` `data:notfound`, status 404). */
+        VappNotFound: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "data:notfound",
+                 *       "title": "Not Found",
+                 *       "detail": "The requested resource does not exist"
+                 *     }
+                 */
+                "application/json": components["schemas"]["VappError"];
+            };
+        };
         /** @description A V-app path requested with a method it does not support (`type` `request:methodnotallowed`, status 405); `Allow` lists the methods the path supports. */
         VappMethodNotAllowed: {
             headers: {
@@ -4108,6 +4245,13 @@ export interface components {
     };
     requestBodies: never;
     headers: {
+        /**
+         * @description The page's own policy: scripts, styles and connections (the API, the signaling socket) from this origin only, nothing inline; pictures also from `PUBLIC_URL` and `S3_PUBLIC_URL`; with the `stripe` provider, Stripe.js and its frames (docs/web.md).
+         * @example default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https://calls.example.org; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'
+         */
+        PageContentSecurityPolicy: string;
+        /** @description `no-store`: the page shows what the link is now (its availability changes). */
+        NoStore: "no-store";
         /** @description The request's id (the client's when valid, otherwise a new UUID). */
         "X-Request-ID": string;
         /** @description The ceiling of the current window (present when rate limits are on). */
@@ -4452,6 +4596,438 @@ export interface operations {
             503: components["responses"]["VappStorageUnavailable"];
         };
     };
+    vappVoiceAnswer: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The user called: the `to` of the Client SDK's server call, or the number dialled for a
+                 *     call that comes from a phone.
+                 * @example arden
+                 */
+                to?: string;
+                /**
+                 * @description Every other parameter Vonage sends (`from`, `from_user`, `uuid`, `conversation_uuid`,
+                 *     `region_url`, `custom_data`, SIP headers ...), each a query parameter of its own;
+                 *     accepted and ignored.
+                 * @example {
+                 *       "from_user": "paul",
+                 *       "uuid": "63f61863-4a51-4f6b-86e1-46edebcf9356",
+                 *       "conversation_uuid": "CON-f972836a-550f-45fa-956c-12a2ab5b7d22"
+                 *     }
+                 */
+                vonage?: {
+                    [key: string]: unknown;
+                };
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The NCCO Vonage runs for the call. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": ({
+                        /**
+                         * @description `talk`.
+                         * @constant
+                         */
+                        action: "talk";
+                        /** @description What is said. */
+                        text: string;
+                    } | {
+                        /**
+                         * @description `connect`.
+                         * @constant
+                         */
+                        action: "connect";
+                        /** @description The one endpoint called. */
+                        endpoint: {
+                            /**
+                             * @description `app`: a user of the Vonage application.
+                             * @constant
+                             */
+                            type: "app";
+                            /** @description The user's name (the V-app `name`). */
+                            user: string;
+                        }[];
+                    })[];
+                };
+            };
+            /**
+             * @description `VONAGE_SIGNATURE_SECRET` is set and the request is not signed by Vonage (`type`
+             *     `auth:unauthorized`, status 401). A signed webhook carries `Authorization: Bearer <JWT>`,
+             *     the token Vonage signs each delivery with, and is accepted when:
+             *
+             *     * the header's `alg` is `HS256` (no other algorithm is accepted) and the signature is
+             *       the secret's;
+             *     * `iss` is `Vonage`;
+             *     * `iat` (seconds) is within 5 minutes of the server's time, either way, and `exp`, when
+             *       present, has not passed;
+             *     * `application_id`, when present and `VONAGE_APPLICATION_ID` is set, is that application;
+             *     * on a POST, `payload_hash` is the lowercase hex SHA-256 of the body exactly as sent. A
+             *       GET has no body and its query is not covered: its `payload_hash` is not checked.
+             *
+             *     Otherwise nothing is done, and a body is not read when the token itself is refused. A
+             *     token is not refused for having been seen before (Vonage retries deliveries; these
+             *     operations are safe to repeat). Without the secret the webhooks are open, as the
+             *     original server's were.
+             */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "auth:unauthorized",
+                     *       "title": "Unauthorized",
+                     *       "detail": "The request failed due to a missing or invalid webhook signature"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["VappError"];
+                };
+            };
+            /** @description `to` is sent more than once (`data:validation`, `invalid_parameters` names `to`). */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "data:validation",
+                     *       "title": "Bad Request",
+                     *       "detail": "The request failed due to validation errors",
+                     *       "invalid_parameters": [
+                     *         {
+                     *           "name": "to",
+                     *           "reason": "must be a string"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["VappError"];
+                };
+            };
+            500: components["responses"]["VappInternal"];
+            503: components["responses"]["VappOverloaded"];
+        };
+    };
+    vappVoiceAnswerPost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "to": "arden",
+                 *       "from_user": "paul",
+                 *       "uuid": "63f61863-4a51-4f6b-86e1-46edebcf9356",
+                 *       "conversation_uuid": "CON-f972836a-550f-45fa-956c-12a2ab5b7d22"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description The user called, as the GET's `to`. */
+                    to?: string | null;
+                } & {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description The NCCO Vonage runs for the call. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": ({
+                        /**
+                         * @description `talk`.
+                         * @constant
+                         */
+                        action: "talk";
+                        /** @description What is said. */
+                        text: string;
+                    } | {
+                        /**
+                         * @description `connect`.
+                         * @constant
+                         */
+                        action: "connect";
+                        /** @description The one endpoint called. */
+                        endpoint: {
+                            /**
+                             * @description `app`: a user of the Vonage application.
+                             * @constant
+                             */
+                            type: "app";
+                            /** @description The user's name (the V-app `name`). */
+                            user: string;
+                        }[];
+                    })[];
+                };
+            };
+            /**
+             * @description `VONAGE_SIGNATURE_SECRET` is set and the request is not signed by Vonage (`type`
+             *     `auth:unauthorized`, status 401). A signed webhook carries `Authorization: Bearer <JWT>`,
+             *     the token Vonage signs each delivery with, and is accepted when:
+             *
+             *     * the header's `alg` is `HS256` (no other algorithm is accepted) and the signature is
+             *       the secret's;
+             *     * `iss` is `Vonage`;
+             *     * `iat` (seconds) is within 5 minutes of the server's time, either way, and `exp`, when
+             *       present, has not passed;
+             *     * `application_id`, when present and `VONAGE_APPLICATION_ID` is set, is that application;
+             *     * on a POST, `payload_hash` is the lowercase hex SHA-256 of the body exactly as sent. A
+             *       GET has no body and its query is not covered: its `payload_hash` is not checked.
+             *
+             *     Otherwise nothing is done, and a body is not read when the token itself is refused. A
+             *     token is not refused for having been seen before (Vonage retries deliveries; these
+             *     operations are safe to repeat). Without the secret the webhooks are open, as the
+             *     original server's were.
+             */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "auth:unauthorized",
+                     *       "title": "Unauthorized",
+                     *       "detail": "The request failed due to a missing or invalid webhook signature"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["VappError"];
+                };
+            };
+            /** @description `to` is not a string (`data:validation`, `invalid_parameters` names `to`). */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "data:validation",
+                     *       "title": "Bad Request",
+                     *       "detail": "The request failed due to validation errors",
+                     *       "invalid_parameters": [
+                     *         {
+                     *           "name": "to",
+                     *           "reason": "must be a string"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["VappError"];
+                };
+            };
+            413: components["responses"]["VappTooLarge"];
+            500: components["responses"]["VappInternal"];
+            503: components["responses"]["VappOverloaded"];
+        };
+    };
+    vappVoiceEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "status": "answered",
+                 *       "uuid": "63f61863-4a51-4f6b-86e1-46edebcf9356",
+                 *       "conversation_uuid": "CON-f972836a-550f-45fa-956c-12a2ab5b7d22",
+                 *       "direction": "inbound",
+                 *       "timestamp": "2026-01-01T12:00:00.000Z"
+                 *     }
+                 */
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Acknowledged (the plain text `OK`). */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example OK */
+                    "text/plain": "OK";
+                };
+            };
+            /**
+             * @description `VONAGE_SIGNATURE_SECRET` is set and the request is not signed by Vonage (`type`
+             *     `auth:unauthorized`, status 401). A signed webhook carries `Authorization: Bearer <JWT>`,
+             *     the token Vonage signs each delivery with, and is accepted when:
+             *
+             *     * the header's `alg` is `HS256` (no other algorithm is accepted) and the signature is
+             *       the secret's;
+             *     * `iss` is `Vonage`;
+             *     * `iat` (seconds) is within 5 minutes of the server's time, either way, and `exp`, when
+             *       present, has not passed;
+             *     * `application_id`, when present and `VONAGE_APPLICATION_ID` is set, is that application;
+             *     * on a POST, `payload_hash` is the lowercase hex SHA-256 of the body exactly as sent. A
+             *       GET has no body and its query is not covered: its `payload_hash` is not checked.
+             *
+             *     Otherwise nothing is done, and a body is not read when the token itself is refused. A
+             *     token is not refused for having been seen before (Vonage retries deliveries; these
+             *     operations are safe to repeat). Without the secret the webhooks are open, as the
+             *     original server's were.
+             */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "auth:unauthorized",
+                     *       "title": "Unauthorized",
+                     *       "detail": "The request failed due to a missing or invalid webhook signature"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["VappError"];
+                };
+            };
+            413: components["responses"]["VappTooLarge"];
+            500: components["responses"]["VappInternal"];
+            503: components["responses"]["VappOverloaded"];
+        };
+    };
+    vappRtcEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "type": "member:joined",
+                 *       "id": 4,
+                 *       "conversation_id": "CON-f972836a-550f-45fa-956c-12a2ab5b7d22",
+                 *       "application_id": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
+                 *       "timestamp": "2026-01-01T12:00:00.000Z",
+                 *       "body": {
+                 *         "user": {
+                 *           "name": "arden"
+                 *         }
+                 *       }
+                 *     }
+                 */
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Acknowledged (the plain text `OK`). */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example OK */
+                    "text/plain": "OK";
+                };
+            };
+            /**
+             * @description `VONAGE_SIGNATURE_SECRET` is set and the request is not signed by Vonage (`type`
+             *     `auth:unauthorized`, status 401). A signed webhook carries `Authorization: Bearer <JWT>`,
+             *     the token Vonage signs each delivery with, and is accepted when:
+             *
+             *     * the header's `alg` is `HS256` (no other algorithm is accepted) and the signature is
+             *       the secret's;
+             *     * `iss` is `Vonage`;
+             *     * `iat` (seconds) is within 5 minutes of the server's time, either way, and `exp`, when
+             *       present, has not passed;
+             *     * `application_id`, when present and `VONAGE_APPLICATION_ID` is set, is that application;
+             *     * on a POST, `payload_hash` is the lowercase hex SHA-256 of the body exactly as sent. A
+             *       GET has no body and its query is not covered: its `payload_hash` is not checked.
+             *
+             *     Otherwise nothing is done, and a body is not read when the token itself is refused. A
+             *     token is not refused for having been seen before (Vonage retries deliveries; these
+             *     operations are safe to repeat). Without the secret the webhooks are open, as the
+             *     original server's were.
+             */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "auth:unauthorized",
+                     *       "title": "Unauthorized",
+                     *       "detail": "The request failed due to a missing or invalid webhook signature"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["VappError"];
+                };
+            };
+            413: components["responses"]["VappTooLarge"];
+            500: components["responses"]["VappInternal"];
+            503: components["responses"]["VappOverloaded"];
+        };
+    };
+    vappMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Metrics are not served on this port (`data:notfound`). */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "data:notfound",
+                     *       "title": "Not Found",
+                     *       "detail": "Metrics are served on the metrics port (METRICS_PORT), at /metrics"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["VappError"];
+                };
+            };
+            503: components["responses"]["VappOverloaded"];
+        };
+    };
     getHealth: {
         parameters: {
             query?: never;
@@ -4777,7 +5353,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The link's `short_code`. Any text is accepted here; one that names no link is the 404 page. */
+                /** @description The link's `short_code`. Text of another form is not an error here: it names no link, so it is the 404 page (a segment the router itself refuses, over 200 characters or not decodable, is the JSON 404 as on any path). */
                 short_code: string;
             };
             cookie?: never;
@@ -4791,6 +5367,8 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Content-Security-Policy": components["headers"]["PageContentSecurityPolicy"];
+                    "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4805,6 +5383,8 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Content-Security-Policy": components["headers"]["PageContentSecurityPolicy"];
+                    "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4818,6 +5398,8 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Content-Security-Policy": components["headers"]["PageContentSecurityPolicy"];
+                    "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4842,6 +5424,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Content-Security-Policy": components["headers"]["PageContentSecurityPolicy"];
+                    "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8028,6 +8612,11 @@ export interface operationSecurity {
     vappListUsers: "vappToken";
     vappSetUserImage: "vappToken";
     vappUploadImage: "vappToken";
+    vappVoiceAnswer: never;
+    vappVoiceAnswerPost: never;
+    vappVoiceEvents: never;
+    vappRtcEvents: never;
+    vappMetrics: never;
     getHealth: never;
     getReady: never;
     getVappHealth: never;

@@ -40,6 +40,8 @@ export function renderVapp(err: AppError): VappError {
           return { status: 400, body: { type: "auth:missinguserid", title: "Bad Request", detail: INCORRECT_TOKEN } };
         case "unknown_user":
           return { status: 403, body: INVALID_CREDENTIALS };
+        case "webhook_signature":
+          return { status: 401, body: { type: "auth:unauthorized", title: "Unauthorized", detail: "The request failed due to a missing or invalid webhook signature" } };
         default:
           return { status: 400, body: { type: "auth:badtoken", title: "Bad Request", detail: INCORRECT_TOKEN } };
       }

@@ -1,6 +1,7 @@
 // The V-app surface (docs/vapp.md): /signup, /login, /token, /users, /users/image, /image at the
-// root, in the original V-app server's shapes and error format. JSON bodies with another content type (or that do
-// not parse) count as empty, as the original server's clients expect.
+// root, in the original V-app server's shapes and error format, and Vonage's webhooks
+// (webhooks.ts). JSON bodies with another content type (or that do not parse) count as empty, as
+// the original server's clients expect.
 import type { FastifyInstance } from "fastify";
 import { implement } from "../../contract/routes.ts";
 import { serialized, type JsonBody } from "../../contract/types.ts";
@@ -11,6 +12,7 @@ import { readImagePart } from "../../http/uploads.ts";
 import { vappErrorHandler } from "./errors.ts";
 import { acceptsGzip, bodyOf, etagMatches, GZIP_MIN_BYTES, userListEtag, userListRenderer } from "./user-list.ts";
 import { credentialsInput, signupInput, signupRules } from "./validation.ts";
+import vonageWebhookRoutes from "./webhooks.ts";
 
 const MEDIA_TYPE = /^\s*[\w!#$%&'*+.^`|~-]+\/[\w!#$%&'*+.^`|~-]+\s*(;.*)?$/;
 const JSON_TYPE = "application/json; charset=utf-8";
@@ -118,4 +120,11 @@ export default async function vappRoutes(app: FastifyInstance) {
     async (req) => ({ image_url: media.url(await accounts.storeUpload(req.principal.id, await readImagePart(req, app.config.maxImageBytes), "image")) }),
     ownRules,
   );
+
+  // The original answered `200 OK` without metrics; ours are on a listener of their own (METRICS_PORT).
+  implement(app, "vappMetrics", async (_req, reply) =>
+    reply.code(404).send({ type: "data:notfound", title: "Not Found", detail: "Metrics are served on the metrics port (METRICS_PORT), at /metrics" }),
+  );
+
+  await app.register(vonageWebhookRoutes);
 }
