@@ -218,6 +218,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (env.STORAGE === "s3" && !env.S3_BUCKET) problems.push("S3_BUCKET: required when STORAGE=s3");
   if (env.VONAGE_PRIVATE_KEY && env.VONAGE_PRIVATE_KEY_FILE) problems.push("VONAGE_PRIVATE_KEY and VONAGE_PRIVATE_KEY_FILE: set one, not both");
   const vonageKey = env.VONAGE_PRIVATE_KEY ?? env.VONAGE_PRIVATE_KEY_FILE;
+  // The application's tokens go to this host: in production, over TLS (plain http only to a local test server).
+  if (nodeEnv === "production" && env.VONAGE_API_BASE && !seen.has("VONAGE_API_BASE") && !/^(https:|http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:|\/|$))/.test(env.VONAGE_API_BASE)) {
+    problems.push(`VONAGE_API_BASE=${JSON.stringify(env.VONAGE_API_BASE)}: must be https in production (http only to a local server)`);
+  }
   if (!seen.has("VONAGE_APPLICATION_ID") && Boolean(env.VONAGE_APPLICATION_ID) !== Boolean(vonageKey)) {
     problems.push("VONAGE_APPLICATION_ID and VONAGE_PRIVATE_KEY (or VONAGE_PRIVATE_KEY_FILE): set both for the Vonage mode, or neither");
   }

@@ -9,7 +9,7 @@ import { PgInstrumentation } from "@opentelemetry/instrumentation-pg";
 import { IORedisInstrumentation } from "@opentelemetry/instrumentation-ioredis";
 import { FastifyOtelInstrumentation } from "@fastify/otel";
 import type { Config } from "./config.ts";
-import { SECRET_QUERY_PARAMS } from "./http/logging.ts";
+import { PERSONAL_QUERY_PARAMS, SECRET_QUERY_PARAMS } from "./http/logging.ts";
 
 export interface Telemetry {
   /** Exports the spans still queued and stops the SDK. */
@@ -32,8 +32,9 @@ export function startTelemetry(otel: NonNullable<Config["otel"]>): Telemetry {
     metricReaders: [],
     logRecordProcessors: [],
     instrumentations: [
-      // A credential in a query (the signaling socket's ?token=) is exported as REDACTED.
-      new HttpInstrumentation({ requireParentforOutgoingSpans: true, redactedQueryParamsServer: SECRET_QUERY_PARAMS }),
+      // A credential in a query (the signaling socket's ?token=), or a phone number (Vonage's answer
+      // webhook), is exported as REDACTED.
+      new HttpInstrumentation({ requireParentforOutgoingSpans: true, redactedQueryParamsServer: [...SECRET_QUERY_PARAMS, ...PERSONAL_QUERY_PARAMS] }),
       // Spans inside a request only: the background work (heartbeat, billing ticks) queries every
       // second and would fill the collector with one-span traces.
       new PgInstrumentation({ requireParentSpan: true }),

@@ -185,6 +185,12 @@ t.test("the Vonage application: both or neither, and a usable RSA private key", 
   t.same(problemsOf({ VONAGE_APPLICATION_ID: APP_ID, VONAGE_PRIVATE_KEY: "hunter2" }), ["VONAGE_PRIVATE_KEY=(hidden): must be the application's private key, PEM"], "never printed");
   t.equal(loadConfig({}).vonage.application, undefined, "neither: no Vonage mode");
   t.same(loadConfig({ VONAGE_APPLICATION_ID: APP_ID.toUpperCase(), VONAGE_PRIVATE_KEY_FILE: "/k.pem" }).vonage.application, { id: APP_ID, privateKeyPem: undefined, privateKeyFile: "/k.pem" });
+  // The application's tokens travel to VONAGE_API_BASE: in production only over TLS, or to a local server.
+  const plain = 'VONAGE_API_BASE="http://vonage.example": must be https in production (http only to a local server)';
+  t.same(problemsOf({ NODE_ENV: "production", VONAGE_API_BASE: "http://vonage.example" }), [plain]);
+  t.same(problemsOf({ NODE_ENV: "production", VONAGE_API_BASE: "https://api-eu.vonage.com" }), []);
+  t.same(problemsOf({ NODE_ENV: "production", VONAGE_API_BASE: "http://127.0.0.1:12112" }), [], "a local test server");
+  t.same(problemsOf({ VONAGE_API_BASE: "http://vonage.example" }), [], "outside production, any http(s) origin");
 
   // The key itself is read at boot (buildApp; the service prints the message as one `config:` line).
   const keyFile = path.join(tmp(), "private.key");

@@ -5,8 +5,13 @@ import type { FastifyServerOptions } from "fastify";
 
 /** Query parameters that carry a credential (the signaling socket's `?token=`): never logged nor traced. */
 export const SECRET_QUERY_PARAMS = ["token", "access_token", "refresh_token", "signaling_token"];
+/** Personal data in Vonage's answer webhook's query (the caller's and callee's numbers, the app's custom data): not traced. */
+export const PERSONAL_QUERY_PARAMS = ["to", "from", "custom_data"];
 const SECRET_QUERY = new RegExp(`([?&](?:${SECRET_QUERY_PARAMS.join("|")})=)[^&#]*`, "gi");
-export const redactUrl = (url: string) => url.replace(SECRET_QUERY, "$1[Redacted]");
+/** Vonage's webhooks (/voice/…, /rtc/…): their whole query is personal data (numbers, SIP headers), never logged. */
+const WEBHOOK_PATH = /^\/(?:voice|rtc)\//;
+export const redactUrl = (url: string) =>
+  WEBHOOK_PATH.test(url) ? url.replace(/\?.*$/s, "?[Redacted]") : url.replace(SECRET_QUERY, "$1[Redacted]");
 
 const CENSOR = "[Redacted]";
 const SECRET_KEYS = ["password", "token", "refresh_token", "access_token", "guest_token", "signaling_token", "credential", "authorization", "cookie", "set-cookie"];

@@ -24,9 +24,26 @@ const RTC_EVENT = { type: "member:joined", id: 4, conversation_id: "CON-f972836a
 
 const logged = (lines: string[], msg: string) => lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === msg);
 
-t.test("without a signature secret the webhooks are open", async (t) => {
+/** A Vonage application's configuration (its id and a key made for the test). */
+const APPLICATION = {
+  VONAGE_APPLICATION_ID: "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
+  VONAGE_PRIVATE_KEY: generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+};
+
+t.test("without Vonage configured the webhooks are not served: unknown paths, nothing read or logged", async (t) => {
   const { lines, logStream } = captureLogs();
-  const { app, config } = await testApp(t, { env: { LOG_LEVEL: "info" }, overrides: { logStream } });
+  const { app } = await testApp(t, { env: { LOG_LEVEL: "info" }, overrides: { logStream } });
+  for (const [method, url] of [["GET", "/voice/answer?to=arden"], ["POST", "/voice/answer"], ["POST", "/voice/events"], ["POST", "/rtc/events"]] as const) {
+    const res = await app.inject({ method, url, headers: json, payload: method === "POST" ? VOICE_EVENT : undefined });
+    t.equal(res.statusCode, 404, `${method} ${url}`);
+    t.same(res.json(), NOT_FOUND, "the V-app's unknown-path answer");
+  }
+  t.same(logged(lines, "voice event"), [], "no event logged");
+});
+
+t.test("with an application and no signature secret the webhooks are open", async (t) => {
+  const { lines, logStream } = captureLogs();
+  const { app, config } = await testApp(t, { env: { LOG_LEVEL: "info", ...APPLICATION }, overrides: { logStream } });
   t.equal(config.vonage.signatureSecret, undefined);
 
   await t.test("GET /voice/answer: the NCCO from the query's `to`", async (t) => {
@@ -35,6 +52,9 @@ t.test("without a signature secret the webhooks are open", async (t) => {
     t.equal(connect.statusCode, 200);
     t.match(connect.headers["content-type"], /^application\/json/);
     t.same(connect.json(), CONNECT, "Vonage's other parameters are ignored");
+    const access = lines.map((l) => JSON.parse(l) as { msg: string; req?: { url: string } }).filter((l) => l.req?.url.startsWith("/voice/answer"));
+    t.ok(access.length > 0, "the request is access-logged");
+    t.notOk(lines.some((l) => l.includes("447700900000")), "but not the caller's number: the webhook's query is not logged");
     t.same((await answer("")).json(), NO_DESTINATION);
     for (const to of ["", "ab", "x".repeat(65), "%00abc"]) {
       const res = await answer(`?to=${to}`);

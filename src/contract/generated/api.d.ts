@@ -4717,6 +4717,23 @@ export interface operations {
                     "application/json": components["schemas"]["VappError"];
                 };
             };
+            /** @description `data:notfound`: neither a Vonage application (`VONAGE_APPLICATION_ID`) nor `VONAGE_SIGNATURE_SECRET` is configured, so the webhooks are not served: the path is answered as an unknown one of the V-app's. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "data:notfound",
+                     *       "title": "Not Found",
+                     *       "detail": "The requested resource does not exist"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["VappError"];
+                };
+            };
             500: components["responses"]["VappInternal"];
             503: components["responses"]["VappOverloaded"];
         };
@@ -4839,6 +4856,23 @@ export interface operations {
                     "application/json": components["schemas"]["VappError"];
                 };
             };
+            /** @description `data:notfound`: neither a Vonage application (`VONAGE_APPLICATION_ID`) nor `VONAGE_SIGNATURE_SECRET` is configured, so the webhooks are not served: the path is answered as an unknown one of the V-app's. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "data:notfound",
+                     *       "title": "Not Found",
+                     *       "detail": "The requested resource does not exist"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["VappError"];
+                };
+            };
             413: components["responses"]["VappTooLarge"];
             500: components["responses"]["VappInternal"];
             503: components["responses"]["VappOverloaded"];
@@ -4909,6 +4943,23 @@ export interface operations {
                      *       "type": "auth:unauthorized",
                      *       "title": "Unauthorized",
                      *       "detail": "The request failed due to a missing or invalid webhook signature"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["VappError"];
+                };
+            };
+            /** @description `data:notfound`: neither a Vonage application (`VONAGE_APPLICATION_ID`) nor `VONAGE_SIGNATURE_SECRET` is configured, so the webhooks are not served: the path is answered as an unknown one of the V-app's. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "data:notfound",
+                     *       "title": "Not Found",
+                     *       "detail": "The requested resource does not exist"
                      *     }
                      */
                     "application/json": components["schemas"]["VappError"];
@@ -4989,6 +5040,23 @@ export interface operations {
                      *       "type": "auth:unauthorized",
                      *       "title": "Unauthorized",
                      *       "detail": "The request failed due to a missing or invalid webhook signature"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["VappError"];
+                };
+            };
+            /** @description `data:notfound`: neither a Vonage application (`VONAGE_APPLICATION_ID`) nor `VONAGE_SIGNATURE_SECRET` is configured, so the webhooks are not served: the path is answered as an unknown one of the V-app's. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "data:notfound",
+                     *       "title": "Not Found",
+                     *       "detail": "The requested resource does not exist"
                      *     }
                      */
                     "application/json": components["schemas"]["VappError"];

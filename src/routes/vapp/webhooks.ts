@@ -4,7 +4,7 @@
 // request: its token is checked before the body is read, the body's hash once it has been.
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { implement } from "../../contract/routes.ts";
-import { unsignedWebhook, validationError } from "../../domain/errors.ts";
+import { AppError, unsignedWebhook, validationError } from "../../domain/errors.ts";
 import { nowSeconds } from "../../domain/ports/clock.ts";
 import { hasInvalidText } from "../../domain/text.ts";
 import { webhookVerifier, type WebhookClaims } from "../../domain/vonage-webhooks.ts";
@@ -17,6 +17,16 @@ const LOGGED_CHARS = 100;
 
 export default async function vonageWebhookRoutes(app: FastifyInstance) {
   const { signatureSecret, application } = app.config.vonage;
+
+  // Served only where Vonage is configured: elsewhere these are unknown paths (404), not endpoints
+  // anyone may post to, parse and log.
+  if (application === undefined && signatureSecret === undefined) {
+    app.addHook("onRequest", async () => {
+      throw new AppError("not_found");
+    });
+  } else if (signatureSecret === undefined && app.config.env === "production") {
+    app.log.warn("VONAGE_SIGNATURE_SECRET is not set: the voice and RTC webhooks accept requests nobody signed");
+  }
 
   // Every body is kept as sent (a signed request's hash covers these bytes) and read as JSON when
   // its type says so; any other body, or JSON that is not an object, counts as none.
