@@ -3,7 +3,7 @@
 // run from source (`npm start`) bundles them in memory when a page is first asked for. Each file's
 // name carries a hash of its content, so that it can be cached for good.
 import { existsSync } from "node:fs";
-import { readFile, readdir, rm } from "node:fs/promises";
+import { readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -52,8 +52,8 @@ function assembled(manifest: Manifest, files: Map<string, WebAsset>): WebAssets 
 
 /**
  * Bundles the client: one ES module per page (with what it imports: the generated API client, the
- * call view) and the stylesheet, minified (their sources are src/web/client). `outdir`: written there with a
- * manifest; otherwise kept in memory.
+ * call view) and the stylesheet, minified (their sources are src/web/client). `outdir`: written
+ * there with a manifest; otherwise kept in memory.
  */
 async function bundleWebAssets(sources: string, outdir?: string): Promise<WebAssets> {
   const esbuild = await import("esbuild");
@@ -84,7 +84,6 @@ async function bundleWebAssets(sources: string, outdir?: string): Promise<WebAss
       files.set(name, { body: file.text, contentType: contentTypeOf(name) });
     }
   } else {
-    const { writeFile } = await import("node:fs/promises");
     await writeFile(join(outdir, MANIFEST), JSON.stringify(manifest));
   }
   return assembled(manifest, files);
