@@ -8,6 +8,7 @@ import path from "node:path";
 import t from "tap";
 import { ManualClock } from "../../src/domain/ports/clock.ts";
 import { fromUlid } from "../../src/domain/ids.ts";
+import { HEARTBEAT_MS } from "../../src/domain/instances.ts";
 import { freshDatabaseUrl, testApp } from "../helpers/app.ts";
 import { bearer, connect, createLink, join, makeGuest, makeUser, startCall } from "../helpers/calls.ts";
 
@@ -55,9 +56,12 @@ t.test("a second instance takes over the billing schedule without skipping or re
     const third = await testApp(t, { databaseUrl, overrides: { clock, tickIntervalMs: 0 } });
     others.push(third.app);
   }
-  // Past two boundaries (5 and 10 minutes), in steps, every instance ticking concurrently.
-  for (let s = 0; s < 18; s++) {
-    clock.advance(30_000);
+  // Past two boundaries (5 and 10 minutes), every instance ticking concurrently, one heartbeat
+  // apart: each instance renews its 15-second lease at every step, as it does every 5 s in real
+  // time. (Steps of 30 s let one instance's lease lapse before its next beat, and another instance
+  // rightly reaped its connections, ending the call as connection_lost one time in a few.)
+  for (let elapsed = 0; elapsed < 9 * MIN; elapsed += HEARTBEAT_MS) {
+    clock.advance(HEARTBEAT_MS);
     await Promise.all([app2, ...others].map((a) => a.services.tick()));
   }
   const requests = await app2.db.simPaymentRequest.findMany({ orderBy: { createdAt: "asc" } });
