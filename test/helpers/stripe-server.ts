@@ -19,16 +19,14 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import qs from "qs";
 import Stripe from "stripe";
+import { Rules, readBody, type RequestMatch } from "./stand-in.ts";
 
 // ─── Public types ────────────────────────────────────────────────────────────────────────────
 
 export type FaultKind = "unreachable" | "rate_limited" | "api_error" | "lost_response";
 
 /** Which requests a fault or stall applies to; every given field must match. */
-export interface RequestMatch {
-  method?: string;
-  path?: string | RegExp;
-}
+export type { RequestMatch };
 
 export interface RequestLogEntry {
   method: string;
@@ -1353,29 +1351,6 @@ function expand(body: Obj, paths: string[], lookup: (id: string) => Obj | undefi
 
 // ─── Faults and stalls ───────────────────────────────────────────────────────────────────────
 
-function matches(match: RequestMatch, method: string, path: string): boolean {
-  if (match.method && match.method.toUpperCase() !== method) return false;
-  if (match.path === undefined) return true;
-  return typeof match.path === "string" ? match.path === path : match.path.test(path);
-}
-
-/** Rules consumed by the requests they match, first rule first. */
-class Rules<T> {
-  private rules: { match: RequestMatch; count: number; value: T }[] = [];
-  add(match: RequestMatch, count: number, value: T) {
-    if (count > 0) this.rules.push({ match, count, value });
-  }
-  take(method: string, path: string): T | null {
-    const rule = this.rules.find((r) => matches(r.match, method, path));
-    if (!rule) return null;
-    if (--rule.count === 0) this.rules.splice(this.rules.indexOf(rule), 1);
-    return rule.value;
-  }
-  values() {
-    return this.rules.map((r) => r.value);
-  }
-}
-
 interface Stall {
   reached: () => void;
   released: Promise<void>;
@@ -1549,15 +1524,6 @@ function frontEnd(em: Emulator, keys: Keys, log: RequestLogEntry[], faults: Rule
   }
 
   return handle;
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
 }
 
 // ─── Webhooks: signed by hand, as Stripe documents it ────────────────────────────────────────

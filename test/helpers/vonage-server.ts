@@ -25,14 +25,12 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, typ
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as jose from "jose";
+import { Rules, readBody, type RequestMatch } from "./stand-in.ts";
 
 export type VonageFault = "server_error" | "service_unavailable" | "rate_limited" | "unreachable" | "lost_response";
 
 /** Which requests a fault or delay applies to; every given field must match. */
-export interface RequestMatch {
-  method?: string;
-  path?: string | RegExp;
-}
+export type { RequestMatch };
 
 export interface VonageRequestLogEntry {
   method: string;
@@ -102,35 +100,6 @@ class Problem extends Error {
 const unauthorized = (detail: string) => new Problem(401, "system:error:invalid-token", "Unauthorized", detail);
 const notFound = () => new Problem(404, "user:error:not-found", "Not found.", "User does not exist, or you do not have access.");
 const invalidParams = (detail: string) => new Problem(400, "http:error:validation-fail", "Bad Request", detail);
-
-function matches(match: RequestMatch, method: string, path: string): boolean {
-  if (match.method && match.method.toUpperCase() !== method) return false;
-  if (match.path === undefined) return true;
-  return typeof match.path === "string" ? match.path === path : match.path.test(path);
-}
-
-/** Rules consumed by the requests they match, first rule first. */
-class Rules<T> {
-  private rules: { match: RequestMatch; count: number; value: T }[] = [];
-  add(match: RequestMatch, count: number, value: T) {
-    if (count > 0) this.rules.push({ match, count, value });
-  }
-  take(method: string, path: string): T | null {
-    const rule = this.rules.find((r) => matches(r.match, method, path));
-    if (!rule) return null;
-    if (--rule.count === 0) this.rules.splice(this.rules.indexOf(rule), 1);
-    return rule.value;
-  }
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
 
 const MAX_TOKEN_SECONDS = 24 * 3600;
 const DEFAULT_TOKEN_SECONDS = 900;
