@@ -208,6 +208,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     log: app.log,
     ...(redis ? { pubsub: new RedisPubSub(redis.commands, redis.subscriber, app.log) } : {}),
     metrics: app.metrics,
+    vonageApplication,
     overrides,
   });
   app.decorate("services", services);
@@ -340,7 +341,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     clock,
     guestTokenTtlSeconds: config.guestTokenTtlSeconds,
     vonage: vonageApplication,
-    callers: { accountNow: (id) => app.services.accounts.byId(id), guestActive: (id) => app.services.identity.guestActive(id) },
+    callers: {
+      accountNow: (id) => app.services.accounts.byId(id),
+      accountByVappId: (id) => app.services.accounts.byVappId(id),
+      guestActive: (id) => app.services.identity.guestActive(id),
+    },
   });
 
   // Documentation: the spec as written, rendered by Swagger UI at /docs.

@@ -32,6 +32,9 @@ import { payments, type Payments } from "./domain/payments.ts";
 import { webhooks, type Webhooks } from "./domain/webhooks.ts";
 import { callNotices, moneyNotices, notifications, type CallNotices, type Notifications } from "./domain/notifications.ts";
 import { personalData, type PersonalData } from "./domain/personal-data.ts";
+import { vonageAccounts, type VonageAccounts } from "./domain/vonage-accounts.ts";
+import type { VonageUsers } from "./domain/ports/vonage-users.ts";
+import { vonageUsers } from "./adapters/vonage/users.ts";
 import { EventStreams } from "./routes/v1/event-streams.ts";
 import { SignalingHub } from "./routes/ws/hub.ts";
 
@@ -44,6 +47,8 @@ export interface ServiceOverrides {
   tickIntervalMs?: number;
   /** How long an end request waits for the call's settlement before answering 202 (real ms, default 5000). */
   endWaitMs?: number;
+  /** Vonage mode: replace the Users API client (default: VONAGE_API_BASE, the application's key). */
+  vonageUsers?: VonageUsers;
 }
 
 export interface Services {
@@ -62,6 +67,8 @@ export interface Services {
   webhooks: Webhooks;
   /** An account's data: its export, and its deletion. */
   personalData: PersonalData;
+  /** Vonage mode only: the accounts' users at Vonage (provisioning, and the tasks that keep them in step). */
+  vonage: VonageAccounts | undefined;
   billing: BillingEngine;
   signaling: SignalingHub;
   notifications: Notifications;
@@ -121,6 +128,8 @@ export function buildServices(deps: {
   pubsub?: PubSub;
   /** What the services count for the operators (default: nothing). */
   metrics?: Metrics;
+  /** Vonage mode: the application (its id, its key) whose Users API holds the V-app's users. */
+  vonageApplication?: { id: string; key: { privateKeyPem: string } } | undefined;
   overrides: ServiceOverrides;
 }): Services {
   const { db, sql, clock, config, log, overrides } = deps;
@@ -129,7 +138,20 @@ export function buildServices(deps: {
   const media = mediaService(deps.storage, clock);
   const directory = userDirectory({ db, sql, log });
   const auditLog = audit({ db, sql, clock });
-  const accountService = accounts({ db, sql, clock, passwords: deps.passwords, media, directory, audit: auditLog });
+  const application = deps.vonageApplication;
+  const vonage = application
+    ? vonageAccounts({
+        db,
+        sql,
+        clock,
+        users:
+          overrides.vonageUsers ??
+          vonageUsers({ applicationId: application.id, privateKeyPem: application.key.privateKeyPem, apiBase: config.vonage.apiBase, now: () => clock.now() }),
+        imageUrl: (key) => media.url(key),
+        log,
+      })
+    : undefined;
+  const accountService = accounts({ db, sql, clock, passwords: deps.passwords, media, directory, audit: auditLog, vonage });
   const identity = identityService({
     accounts: accountService,
     tokens: tokenStore({ db, clock }),
@@ -212,6 +234,7 @@ export function buildServices(deps: {
     audit: auditLog,
     pubsub,
     directory,
+    vonage,
     log,
   });
   hub = new SignalingHub({
@@ -245,6 +268,8 @@ export function buildServices(deps: {
       .catch((err) => log.error({ err }, "instance heartbeat failed"))
       .finally(() => (beating = undefined));
     await beating;
+    // In the background: Vonage's answers must not hold up the billing schedule.
+    vonage?.kick();
     return billing.tick();
   };
   const period = overrides.tickIntervalMs ?? 1000;
@@ -275,6 +300,7 @@ export function buildServices(deps: {
     events,
     connect: connectService,
     personalData: personalDataService,
+    vonage,
     webhooks: webhooks({ db, sql, clock, provider, notices: money, log, metrics }),
     billing,
     signaling,
@@ -298,6 +324,7 @@ export function buildServices(deps: {
       await signaling.shutdown();
       await events.close();
       await billing.idle();
+      await vonage?.idle();
       // Every connection of this instance has been recorded as closed: the lease is given up.
       await instance.release().catch((err) => log.error({ err }, "instance lease release failed"));
     },

@@ -29,13 +29,15 @@ t.test("create, get, update and delete a user", async (t) => {
 
   const paul = await users.create({ name: "paul", displayName: "Paul" });
   t.match(paul.id, /^USR-[0-9a-f-]{36}$/);
-  t.same(paul, { id: paul.id, name: "paul", displayName: "Paul", imageUrl: null });
+  t.same(paul, { id: paul.id, name: "paul", displayName: "Paul", imageUrl: null, customData: {} });
   t.match(lastRequest(vonage), { method: "POST", path: "/v1/users", body: { name: "paul", display_name: "Paul" }, status: 201 });
   t.notOk("image_url" in (lastRequest(vonage).body as object), "no image_url unless given");
   t.ok(vonage.users.has(paul.id));
 
-  const withImage = await users.create({ name: "ann", displayName: "Ann", imageUrl: "https://example.com/ann.png" });
+  const withImage = await users.create({ name: "ann", displayName: "Ann", imageUrl: "https://example.com/ann.png", customData: { signup: "m-1" } });
   t.equal(withImage.imageUrl, "https://example.com/ann.png");
+  t.match(lastRequest(vonage).body, { properties: { custom_data: { signup: "m-1" } } }, "custom data sent as properties.custom_data");
+  t.same((await users.get(withImage.id)).customData, { signup: "m-1" }, "and read back");
 
   t.same(await users.get(paul.id), paul);
 
@@ -44,6 +46,7 @@ t.test("create, get, update and delete a user", async (t) => {
   t.match(lastRequest(vonage), { method: "PATCH", path: `/v1/users/${paul.id}`, body: { image_url: "https://example.com/paul.png" }, status: 200 });
   t.same(Object.keys(lastRequest(vonage).body as object), ["image_url"], "only the fields given");
   t.equal((await users.update(paul.id, { displayName: "Paul S." })).displayName, "Paul S.");
+  t.equal((await users.update(paul.id, { name: "paul-s" })).name, "paul-s", "a new name");
   t.equal(vonage.users.get(paul.id)?.image_url, "https://example.com/paul.png", "the other field is kept");
 
   await users.delete(paul.id);

@@ -3,7 +3,7 @@
 import { columns, type Db, type Sql } from "../db/client.ts";
 import type { User } from "../db/generated/client.ts";
 import { AppError, unknownCaller } from "./errors.ts";
-import { uuidv7 } from "./ids.ts";
+import { fromVappUserId, uuidv7 } from "./ids.ts";
 import type { Language } from "./language.ts";
 import type { Clock } from "./ports/clock.ts";
 import type { Passwords } from "./passwords.ts";
@@ -11,6 +11,7 @@ import type { MediaService } from "./media.ts";
 import type { Directory } from "./directory.ts";
 import type { UserRole } from "./principal.ts";
 import type { Audit, AuditActor } from "./audit.ts";
+import type { VonageAccounts } from "./vonage-accounts.ts";
 import { afterCursor, newestFirst, toPage, type Page } from "./pagination.ts";
 
 export type { User };
@@ -37,6 +38,8 @@ export interface AccountsDeps {
   directory?: Pick<Directory, "changed">;
   /** Where role changes are recorded, in the change's transaction. */
   audit: Pick<Audit, "record">;
+  /** Vonage mode: V-app accounts are users of the Vonage application too (vonage-accounts.ts). */
+  vonage?: Pick<VonageAccounts, "provision" | "kick"> | undefined;
 }
 
 /**
@@ -71,9 +74,12 @@ const USER = columns({
   createdAt: "created_at",
   updatedAt: "updated_at",
   deletedAt: "deleted_at",
+  vonageUserId: "vonage_user_id",
 });
 /** A deleted account is a tombstone (personal-data.ts): it names no caller, so its tokens are refused. */
 const USER_BY_ID = `SELECT ${USER} FROM users WHERE id = $1 AND deleted_at IS NULL`;
+/** By V-app id: the Vonage user's id, or `USR-` + the id of an account that has none (ids.ts, vappIdOf). */
+const USER_BY_VAPP_ID = `SELECT ${USER} FROM users WHERE deleted_at IS NULL AND (vonage_user_id = $1 OR (vonage_user_id IS NULL AND id = $2::uuid))`;
 /** The profile fields a user edits, in the order an UPDATE sets them. */
 const PROFILE_COLUMNS = {
   displayName: "display_name",
@@ -93,27 +99,32 @@ export type ProfilePatch = {
   emailReceipts?: boolean;
 };
 
-export function accounts({ db, sql, clock, passwords, media, directory, audit }: AccountsDeps) {
-  const listChanged = () => directory?.changed();
+export function accounts({ db, sql, clock, passwords, media, directory, audit, vonage }: AccountsDeps) {
+  /** The V-app list changed; in Vonage mode a change may also have written a task (the users trigger). */
+  const listChanged = () => {
+    directory?.changed();
+    vonage?.kick();
+  };
+  const usernameTaken = () => new AppError("conflict", { username: "must be unique" });
   return {
+    /** A V-app account; in Vonage mode, with its user at Vonage (vonage-accounts.ts, provision). */
     async createWithUsername(input: { username: string; password: string; displayName: string }): Promise<User> {
       const passwordHash = await passwords.hash(input.password);
       const now = new Date(clock.now());
+      const data = { id: uuidv7(clock), username: input.username, displayName: input.displayName, passwordHash, createdAt: now, updatedAt: now };
       try {
-        const user = await db.user.create({
-          data: {
-            id: uuidv7(clock),
-            username: input.username,
-            displayName: input.displayName,
-            passwordHash,
-            createdAt: now,
-            updatedAt: now,
-          },
-        });
-        listChanged();
+        let user: User;
+        if (vonage) {
+          // A name taken here is refused before anything is made at Vonage.
+          if (await db.user.findUnique({ where: { username: input.username }, select: { id: true } })) throw usernameTaken();
+          user = await vonage.provision({ name: input.username, displayName: input.displayName }, (vonageUserId, tx) => tx.user.create({ data: { ...data, vonageUserId } }));
+        } else {
+          user = await db.user.create({ data });
+        }
+        directory?.changed();
         return user;
       } catch (err) {
-        if (isUniqueViolation(err)) throw new AppError("conflict", { username: "must be unique" });
+        if (isUniqueViolation(err)) throw usernameTaken();
         throw err;
       }
     },
@@ -137,6 +148,9 @@ export function accounts({ db, sql, clock, passwords, media, directory, audit }:
      * request, hence raw SQL).
      */
     byId: async (id: string): Promise<User | null> => (await sql.query<User>(USER_BY_ID, [id]))[0] ?? null,
+
+    /** The live account a V-app token's `user_id` names, or null. */
+    byVappId: async (vappId: string): Promise<User | null> => (await sql.query<User>(USER_BY_VAPP_ID, [vappId, fromVappUserId(vappId)]))[0] ?? null,
 
     /** A v1 account: e-mail (trimmed, unique case-insensitively), password, role `user`. */
     async createWithEmail(input: { email: string; password: string; displayName: string; language: string }): Promise<User> {
@@ -167,7 +181,7 @@ export function accounts({ db, sql, clock, passwords, media, directory, audit }:
       try {
         [user] = await sql.query<User>(`UPDATE users SET ${assignments} WHERE id = $1 AND deleted_at IS NULL RETURNING ${USER}`, values);
       } catch (err) {
-        if (isUniqueViolation(err)) throw new AppError("conflict", { username: "must be unique" });
+        if (isUniqueViolation(err)) throw usernameTaken();
         throw err;
       }
       // No row updated: the account was deleted since the caller's token was checked.

@@ -19,6 +19,8 @@ export interface DirectoryEntry {
   username: string;
   displayName: string;
   imageKey: string | null;
+  /** Vonage mode: the V-app id (ids.ts, vappIdOf). */
+  vonageUserId?: string | null;
 }
 
 export interface DirectorySnapshot {
@@ -61,7 +63,7 @@ export function userDirectory({ db, sql, log }: { db: Db; sql: Sql; log: Log }):
   async function load(version: string): Promise<DirectorySnapshot> {
     const entries = (await db.user.findMany({
       where: { username: { not: null } },
-      select: { id: true, username: true, displayName: true, imageKey: true },
+      select: { id: true, username: true, displayName: true, imageKey: true, vonageUserId: true },
       orderBy: [{ createdAt: "asc" }, { id: "asc" }],
     })) as DirectoryEntry[];
     return Object.freeze({ version, entries: Object.freeze(entries) });

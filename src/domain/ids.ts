@@ -67,6 +67,9 @@ export const pathId = (ulid: string): string => fromUlid(ulid) ?? "00000000-0000
 
 export const toVappUserId = (uuid: string) => `USR-${uuid}`;
 
+/** An account's V-app id: its Vonage user's id in Vonage mode (vonage-accounts.ts), else `USR-` + its id. */
+export const vappIdOf = (u: { id: string; vonageUserId?: string | null }) => u.vonageUserId ?? toVappUserId(u.id);
+
 export function fromVappUserId(id: string): string | null {
   const m = /^USR-(.+)$/.exec(id);
   return m && UUID_RE.test(m[1]!) ? m[1]! : null;

@@ -110,6 +110,7 @@ export const UNRELATED_TABLES = {
   webhook_events: "the provider's event ids and types, to process each once (the events themselves are not stored)",
   directory_version: "one counter: the version of the V-app user list",
   signing_key_state: "one row: the id (kid) of the key tokens were last signed with",
+  vonage_tasks: "work owed to the Vonage Users API: a deleted account's is the deletion of its user there (its USR- id, no name)",
 } as const satisfies Record<string, string>;
 
 /**
@@ -127,6 +128,8 @@ export const USER_COLUMNS = {
   password_hash: { wiped: "''" },
   email_verified_at: { wiped: "NULL" },
   image_key: { wiped: "NULL" },
+  // Its user at Vonage is deleted by a task the users trigger writes (vonage-accounts.ts).
+  vonage_user_id: { wiped: "NULL" },
   language: { wiped: "'en'" },
   email_incoming_call: { wiped: "false" },
   email_receipts: { wiped: "false" },
@@ -181,6 +184,8 @@ export interface PersonalDataDeps {
   pubsub: PubSub;
   /** Told that the V-app user list changed (the deleted account leaves it). */
   directory?: { changed(): void };
+  /** Vonage mode: the deletion wrote a task (its user at Vonage is deleted): run it now. */
+  vonage?: { kick(): void } | undefined;
   log: { warn(obj: unknown, msg?: string): void; error(obj: unknown, msg?: string): void };
 }
 
@@ -190,7 +195,7 @@ const GUESTS_BY_EMAIL = `SELECT "id" FROM "guests" WHERE lower(btrim("email")) =
 /** A JSON array as one text parameter (lists reach every driver adapter the same way). */
 const jsonList = (values: string[]) => JSON.stringify(values);
 
-export function personalData({ db, clock, passwords, media, provider, calls, audit, pubsub, directory, log }: PersonalDataDeps) {
+export function personalData({ db, clock, passwords, media, provider, calls, audit, pubsub, directory, vonage, log }: PersonalDataDeps) {
   const now = () => new Date(clock.now());
 
   /** The calls of the account still going (as host or as guest): each is ended as its participant would end it, and settled. */
@@ -384,6 +389,7 @@ export function personalData({ db, clock, passwords, media, provider, calls, aud
       }, { maxWait: 10_000, timeout: 60_000 });
 
       directory?.changed();
+      vonage?.kick();
       const later = (what: string, work: Promise<unknown>) => work.catch((err) => log.error({ err, userId }, `account deleted; ${what} failed`));
       await Promise.all([
         // Stored between the removal above and the transaction.

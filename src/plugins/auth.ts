@@ -19,7 +19,7 @@ import { AppError, unknownCaller, type TokenProblem } from "../domain/errors.ts"
 import type { Clock } from "../domain/ports/clock.ts";
 import type { Keyring } from "../domain/keys.ts";
 import { vonageTokens, type VonageApplication } from "../domain/vonage-tokens.ts";
-import { fromUlid, fromVappUserId, toUlid, toVappUserId } from "../domain/ids.ts";
+import { fromUlid, toUlid, vappIdOf } from "../domain/ids.ts";
 import type { User } from "../domain/accounts.ts";
 import { USER_ROLES, type GuestPrincipal, type Principal, type UserPrincipal, type UserRole } from "../domain/principal.ts";
 
@@ -35,7 +35,8 @@ export type SecurityScheme = keyof SchemePrincipal;
 
 export interface TokenIssuer {
   /** V-app token: sub = name, user_id = USR-…, 1 hour (in Vonage mode, the Client SDK's token). */
-  vapp(user: { id: string; username: string }): string;
+  /** The V-app token of an account (its `user_id`: ids.ts, vappIdOf). */
+  vapp(user: { id: string; username: string | null; vonageUserId?: string | null }): string;
   /**
    * v1 access token, 15 minutes. `signedInAt` (unix ms, default now): when the session began, the
    * `auth_time` claim; a refreshed token keeps its sign-in's (what a recent sign-in stands for:
@@ -82,6 +83,8 @@ export interface AuthOptions {
   callers: {
     /** The account as it is now (its role included), or null when it no longer exists. */
     accountNow(userId: string): Promise<User | null>;
+    /** The same, by V-app id (a V-app token's `user_id`). */
+    accountByVappId(vappId: string): Promise<User | null>;
     /** Whether the guest still exists and has not expired. */
     guestActive(guestId: string): Promise<boolean>;
   };
@@ -168,8 +171,8 @@ export default fp(
 
     app.decorate("tokens", {
       vapp: vonage
-        ? (u) => vonage.session({ name: u.username, userId: toVappUserId(u.id) })
-        : (u) => sign({ sub: u.username, user_id: toVappUserId(u.id) }, AUDIENCE.vapp, VAPP_TOKEN_TTL),
+        ? (u) => vonage.session({ name: u.username ?? "", userId: vappIdOf(u) })
+        : (u) => sign({ sub: u.username ?? "", user_id: vappIdOf(u) }, AUDIENCE.vapp, VAPP_TOKEN_TTL),
       access: (u, signedInAt = clock.now()) => ({
         token: sign({ sub: toUlid(u.id), role: u.role, auth_time: Math.floor(signedInAt / 1000) }, AUDIENCE.v1, ACCESS_TOKEN_TTL),
         expiresIn: ACCESS_TOKEN_TTL,
@@ -199,25 +202,24 @@ export default fp(
     }
 
     /** The caller rule for accounts: the account as it is now, with its current role. */
-    async function currentUser(id: string | null, claims: Record<string, unknown>): Promise<UserPrincipal> {
-      const account = id ? await opts.callers.accountNow(id) : null;
-      if (!id || !account) throw unknownCaller();
+    async function currentUser(account: User | null, claims: Record<string, unknown>): Promise<UserPrincipal> {
+      if (!account) throw unknownCaller();
       const signedInAt = typeof claims.auth_time === "number" ? claims.auth_time * 1000 : null;
-      return { kind: "user", id, role: account.role, account, token: { id: String(claims.jti ?? ""), expiresAt: Number(claims.exp) * 1000, signedInAt } };
+      return { kind: "user", id: account.id, role: account.role, account, token: { id: String(claims.jti ?? ""), expiresAt: Number(claims.exp) * 1000, signedInAt } };
     }
 
     app.decorate("securitySchemes", {
       vappToken: async (req) => {
         const claims = await verifyBearer(req, verifyVapp);
         if (typeof claims.user_id !== "string" || claims.user_id === "") throw refuse("missing_user_id");
-        req.principal = await currentUser(fromVappUserId(claims.user_id), claims);
+        req.principal = await currentUser(await opts.callers.accountByVappId(claims.user_id), claims);
       },
       accessToken: async (req) => {
         const claims = await verifyBearer(req, verifyV1);
         const id = typeof claims.sub === "string" ? fromUlid(claims.sub) : null;
         // The role claim only tells an access token from a guest token; the account's role decides.
         if (!id || claims.role === "guest" || typeof claims.role !== "string") throw refuse("invalid");
-        req.principal = await currentUser(id, claims);
+        req.principal = await currentUser(await opts.callers.accountNow(id), claims);
       },
       guestToken: async (req) => {
         const claims = await verifyBearer(req, verifyV1);

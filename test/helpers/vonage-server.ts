@@ -18,7 +18,8 @@
 // Otherwise 401, as Vonage answers.
 //
 // Test controls: `fail` (the next N matching requests answer 5xx or 429, or are cut off before or
-// after they execute: `lost_response` creates the user and then destroys the socket), `delay` (the
+// after they execute: `lost_response` creates the user and then destroys the socket;
+// `arrives_late` destroys the socket at once and executes the request LATE_MS later), `delay` (the
 // next N matching answers are held back, after executing, to provoke timeouts), `users` (the state)
 // and `requests` (every request seen, with its token's claims).
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from "node:crypto";
@@ -27,7 +28,10 @@ import type { AddressInfo } from "node:net";
 import * as jose from "jose";
 import { Rules, readBody, type RequestMatch } from "./stand-in.ts";
 
-export type VonageFault = "server_error" | "service_unavailable" | "rate_limited" | "unreachable" | "lost_response";
+export type VonageFault = "server_error" | "service_unavailable" | "rate_limited" | "unreachable" | "lost_response" | "arrives_late";
+
+/** How long after its connection was cut an `arrives_late` request executes. */
+export const LATE_MS = 300;
 
 /** Which requests a fault or delay applies to; every given field must match. */
 export type { RequestMatch };
@@ -193,8 +197,8 @@ export async function startVonageServer(opts: { now?: () => number; applicationI
 
   let counter = 0;
   const seq = new Map<string, number>();
-  function add(u: Omit<VonageUserRecord, "id" | "properties">): VonageUserRecord {
-    const user: VonageUserRecord = { id: `USR-${randomUUID()}`, ...u, properties: { custom_data: {} } };
+  function add(u: Omit<VonageUserRecord, "id" | "properties">, customData: Record<string, unknown> = {}): VonageUserRecord {
+    const user: VonageUserRecord = { id: `USR-${randomUUID()}`, ...u, properties: { custom_data: customData } };
     users.set(user.id, user);
     seq.set(user.id, ++counter);
     return user;
@@ -207,8 +211,16 @@ export async function startVonageServer(opts: { now?: () => number; applicationI
         const name = field(body, "name") ?? `NAM-${randomUUID()}`;
         const display_name = field(body, "display_name");
         const image_url = field(body, "image_url");
+        const properties = body.properties;
+        const customData = typeof properties === "object" && properties !== null ? (properties as { custom_data?: unknown }).custom_data : undefined;
+        if (customData !== undefined && (typeof customData !== "object" || customData === null || Array.isArray(customData))) {
+          throw invalidParams("properties.custom_data must be an object");
+        }
         if (nameTaken(name)) throw duplicate(name);
-        const user = add({ name, ...(display_name !== undefined ? { display_name } : {}), ...(image_url !== undefined ? { image_url } : {}) });
+        const user = add(
+          { name, ...(display_name !== undefined ? { display_name } : {}), ...(image_url !== undefined ? { image_url } : {}) },
+          (customData as Record<string, unknown> | undefined) ?? {},
+        );
         return { status: 201, body: record(user) };
       }
     }
@@ -242,11 +254,8 @@ export async function startVonageServer(opts: { now?: () => number; applicationI
     const entry: VonageRequestLogEntry = { method, path: u.pathname, query: Object.fromEntries(u.searchParams), body: null, token: null, status: 0, fault: fault?.kind ?? null };
     log.push(entry);
     if (fault?.kind === "unreachable") return void req.socket.destroy();
-    let reply: Reply;
-    if (fault?.kind === "server_error") reply = new Problem(500, "system:error:internal-error", "Internal Error", "Injected by vonage-server.").reply();
-    else if (fault?.kind === "service_unavailable") reply = new Problem(503, "system:error:unavailable", "Service Unavailable", "Injected by vonage-server.").reply();
-    else if (fault?.kind === "rate_limited") reply = new Problem(429, "http:error:too-many-request", "Too Many Requests", "Injected by vonage-server.", { "Retry-After": String(fault.retryAfterSeconds) }).reply();
-    else {
+    /** The request as Vonage executes it: its token checked, its body read, the state changed. */
+    const executed = async (): Promise<Reply> => {
       try {
         entry.token = await authorize(req);
         let body: Record<string, unknown> = {};
@@ -259,12 +268,27 @@ export async function startVonageServer(opts: { now?: () => number; applicationI
           if (typeof body !== "object" || body === null || Array.isArray(body)) throw invalidParams("The request body must be an object");
         }
         entry.body = body;
-        reply = execute(method, u.pathname, u.searchParams, body);
+        return execute(method, u.pathname, u.searchParams, body);
       } catch (e) {
         if (!(e instanceof Problem)) throw e;
-        reply = e.reply();
+        return e.reply();
       }
+    };
+    if (fault?.kind === "arrives_late") {
+      // The caller sees its connection cut; the request still arrives, later.
+      req.socket.destroy();
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        void executed().then((r) => (entry.status = r.status));
+      }, LATE_MS);
+      timers.add(timer);
+      return;
     }
+    let reply: Reply;
+    if (fault?.kind === "server_error") reply = new Problem(500, "system:error:internal-error", "Internal Error", "Injected by vonage-server.").reply();
+    else if (fault?.kind === "service_unavailable") reply = new Problem(503, "system:error:unavailable", "Service Unavailable", "Injected by vonage-server.").reply();
+    else if (fault?.kind === "rate_limited") reply = new Problem(429, "http:error:too-many-request", "Too Many Requests", "Injected by vonage-server.", { "Retry-After": String(fault.retryAfterSeconds) }).reply();
+    else reply = await executed();
     entry.status = reply.status;
     if (fault?.kind === "lost_response") return void req.socket.destroy();
     const ms = delays.take(method, u.pathname);

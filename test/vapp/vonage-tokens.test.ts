@@ -2,10 +2,11 @@
 // /signup, /login and /token answer the Vonage Client SDK's token, signed with the application's
 // key and verifiable through the JWKS; the service checks it itself on /users, /users/image and
 // /image with the V-app's three token errors, and it is never accepted on v1 (nor a v1 token here).
-import { createHmac, createPublicKey, createSign, generateKeyPairSync, randomUUID, type KeyObject } from "node:crypto";
+import { createHmac, createPrivateKey, createPublicKey, createSign, generateKeyPairSync, randomUUID, type KeyObject } from "node:crypto";
 import t from "tap";
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type CryptoKey, type JWTVerifyResult } from "jose";
 import { testApp } from "../helpers/app.ts";
+import { vonageTestApp } from "../helpers/vonage-app.ts";
 import { multipart, png } from "../helpers/images.ts";
 import { BAD_TOKEN, MISSING_TOKEN, MISSING_USER_ID, bearer, json, signup } from "../helpers/vapp.ts";
 import { errorBody, register } from "../helpers/v1.ts";
@@ -27,11 +28,10 @@ function signRs256(header: object, payload: object, key: KeyObject | string) {
 
 type Tap = Parameters<typeof testApp>[0];
 
-/** A test app in Vonage mode, with the application's private key. */
+/** A test app in Vonage mode (its Users API a local one), with the application's private key. */
 async function vonageApp(t: Tap) {
-  const applicationKey = rsaKey();
-  const app = await testApp(t, { env: { VONAGE_APPLICATION_ID: APPLICATION_ID, VONAGE_PRIVATE_KEY: pkcs8(applicationKey) } });
-  return { ...app, applicationKey };
+  const app = await vonageTestApp(t, { applicationId: APPLICATION_ID });
+  return { ...app, applicationKey: createPrivateKey(app.vonage.privateKeyPem) };
 }
 
 const users = (app: Awaited<ReturnType<typeof vonageApp>>["app"], token: string) => app.inject({ method: "GET", url: "/users", headers: bearer(token) });

@@ -52,9 +52,14 @@ function summaryOf(body: unknown): VonageUserSummary | null {
   return { id, name, displayName: str(u.display_name) };
 }
 
+const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
 function userOf(body: unknown): VonageUser | null {
   const summary = summaryOf(body);
-  return summary && { ...summary, imageUrl: str((body as Json).image_url) };
+  if (!summary) return null;
+  const { image_url, properties } = body as Json;
+  const customData = isObject(properties) && isObject(properties.custom_data) ? properties.custom_data : {};
+  return { ...summary, imageUrl: str(image_url), customData };
 }
 
 function problemOf(status: number, body: unknown): VonageProblem {
@@ -154,7 +159,12 @@ export function vonageUsers(settings: VonageUsersSettings): VonageUsers {
 
   return {
     async create(input) {
-      const body: Json = { name: input.name, display_name: input.displayName, ...(input.imageUrl !== undefined ? { image_url: input.imageUrl } : {}) };
+      const body: Json = {
+        name: input.name,
+        display_name: input.displayName,
+        ...(input.imageUrl !== undefined ? { image_url: input.imageUrl } : {}),
+        ...(input.customData !== undefined ? { properties: { custom_data: input.customData } } : {}),
+      };
       return expectUser(await request("POST", "/v1/users", body), "POST /v1/users");
     },
 
@@ -173,6 +183,7 @@ export function vonageUsers(settings: VonageUsersSettings): VonageUsers {
 
     async update(id, changes) {
       const body: Json = {
+        ...(changes.name !== undefined ? { name: changes.name } : {}),
         ...(changes.displayName !== undefined ? { display_name: changes.displayName } : {}),
         ...(changes.imageUrl !== undefined ? { image_url: changes.imageUrl } : {}),
       };

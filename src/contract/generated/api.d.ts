@@ -19,6 +19,9 @@ export interface paths {
          *     failure only, and all failures are reported together (403 `data:validation`). A body with
          *     another content type, or JSON that does not parse, counts as empty. Unknown fields are
          *     ignored. Names are unique case-sensitively (409). A failed signup creates nothing.
+         *
+         *     In Vonage mode the user is also made in the Vonage Users API, and its `USR-…` id is the
+         *     user's `id`; a name the application already has at Vonage is taken too (409).
          */
         post: operations["vappSignup"];
         delete?: never;
@@ -4364,7 +4367,28 @@ export interface operations {
             413: components["responses"]["VappTooLarge"];
             429: components["responses"]["VappRateLimited"];
             500: components["responses"]["VappInternal"];
-            503: components["responses"]["VappOverloaded"];
+            /**
+             * @description The instance is overloaded (as `VappOverloaded`), or, in Vonage mode, the Vonage Users
+             *     API could not be reached or failed and no user was made for this signup (docs/vapp.md,
+             *     "Vonage mode"). Nothing was made; try again after `Retry-After` seconds.
+             */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "server:unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "detail": "The service is temporarily unavailable"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["VappError"];
+                };
+            };
         };
     };
     vappLogin: {

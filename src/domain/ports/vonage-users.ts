@@ -20,17 +20,19 @@ export interface VonageUserSummary {
 
 export interface VonageUser extends VonageUserSummary {
   imageUrl: string | null;
+  /** `properties.custom_data`: what the application stored with the user ({} when nothing). */
+  customData: Record<string, unknown>;
 }
 
 export interface VonageUsers {
   /** POST /v1/users. Throws VonageDuplicateName when the name is taken. */
-  create(input: { name: string; displayName: string; imageUrl?: string }): Promise<VonageUser>;
+  create(input: { name: string; displayName: string; imageUrl?: string; customData?: Record<string, unknown> }): Promise<VonageUser>;
   /** GET /v1/users/{id}. Throws VonageUserNotFound. */
   get(id: string): Promise<VonageUser>;
   /** The user with exactly this name (GET /v1/users?name=…), or null. */
   findByName(name: string): Promise<VonageUserSummary | null>;
-  /** PATCH /v1/users/{id} with the fields given. Throws VonageUserNotFound. */
-  update(id: string, changes: { imageUrl?: string; displayName?: string }): Promise<VonageUser>;
+  /** PATCH /v1/users/{id} with the fields given. Throws VonageUserNotFound (and VonageDuplicateName for a name taken). */
+  update(id: string, changes: { name?: string; displayName?: string; imageUrl?: string }): Promise<VonageUser>;
   /** DELETE /v1/users/{id}. Throws VonageUserNotFound when it is already gone. */
   delete(id: string): Promise<void>;
   /** Every user of the application, a page (up to 100) at a time, in Vonage's order. */

@@ -48,7 +48,7 @@ export default async function vappRoutes(app: FastifyInstance) {
   /** `{"user", "token", "users"}`, in the bytes the schema's serializer would write. */
   const session = async (user: User) => {
     const users = (await userList()).json(user.id);
-    const head = JSON.stringify({ user: vappUser(user), token: app.tokens.vapp({ id: user.id, username: user.username ?? "" }) });
+    const head = JSON.stringify({ user: vappUser(user), token: app.tokens.vapp(user) });
     return serialized<VappSession>(Buffer.concat([Buffer.from(`${head.slice(0, -1)},"users":`), ...users, Buffer.from("}")]));
   };
   const login = async (body: unknown) => {
@@ -79,7 +79,7 @@ export default async function vappRoutes(app: FastifyInstance) {
     "vappToken",
     async (req) => {
       const user = await login(req.body);
-      return { token: app.tokens.vapp({ id: user.id, username: user.username ?? "" }) };
+      return { token: app.tokens.vapp(user) };
     },
     ownRules,
   );

@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { DirectorySnapshot } from "../../domain/directory.ts";
-import { toVappUserId } from "../../domain/ids.ts";
+import { vappIdOf } from "../../domain/ids.ts";
 import { deflatePart, gzipParts, type DeflatedPart, type GzipParts } from "./gzip-parts.ts";
 
 /** Below this the list is sent as it is (the compression threshold of app.ts: one packet). */
@@ -45,6 +45,7 @@ export interface VappUserFields {
   username: string | null;
   displayName: string;
   imageKey: string | null;
+  vonageUserId?: string | null;
 }
 
 export interface UserList {
@@ -60,13 +61,13 @@ export interface UserList {
 
 /** Renders snapshots, each once (calls for the same snapshot share one rendering). */
 export function userListRenderer(imageUrl: (key: string | null) => string | null) {
-  const vappUser = (u: VappUserFields) => ({ id: toVappUserId(u.id), name: u.username ?? "", display_name: u.displayName, image_url: imageUrl(u.imageKey) });
+  const vappUser = (u: VappUserFields) => ({ id: vappIdOf(u), name: u.username ?? "", display_name: u.displayName, image_url: imageUrl(u.imageKey) });
   const rendered = new WeakMap<DirectorySnapshot, Promise<UserList>>();
   // The last rendering's users and segments: a new version re-serializes only the users that
   // changed and compresses only the segments that did.
   let previousUsers = new Map<string, { user: VappUserFields; json: string }>();
   let previous: { bytes: Buffer; part: DeflatedPart }[] = [];
-  const same = (a: VappUserFields, b: VappUserFields) => a.username === b.username && a.displayName === b.displayName && a.imageKey === b.imageKey;
+  const same = (a: VappUserFields, b: VappUserFields) => a.vonageUserId === b.vonageUserId && a.username === b.username && a.displayName === b.displayName && a.imageKey === b.imageKey;
 
   async function render(snapshot: DirectorySnapshot): Promise<UserList> {
     const { entries } = snapshot;
