@@ -314,3 +314,24 @@ t.test("unknown paths of the V-app answer in its error shape; others in v1's", a
   t.equal(health.statusCode, 405);
   t.equal(health.json().error.code, "method_not_allowed", "/_/health is an Operations path: v1's shape");
 });
+
+t.test("with the application and the secret both configured, a delivery signed for another application is refused", async (t) => {
+  const { app, clock } = await testApp(t, { env: { ...APPLICATION, VONAGE_SIGNATURE_SECRET: SECRET } });
+  const body = JSON.stringify({ to: "arden", uuid: "63f61863" });
+  const deliver = async (claims: Record<string, unknown>) =>
+    app.inject({ method: "POST", url: "/voice/answer", headers: { ...json, authorization: `Bearer ${await vonageToken(clock, body, { claims })}` }, payload: body });
+  const ours = await deliver({});
+  t.equal(ours.statusCode, 200, "the application's own delivery");
+  t.same(ours.json(), CONNECT);
+  t.equal((await deliver({ application_id: APPLICATION.VONAGE_APPLICATION_ID.toUpperCase() })).statusCode, 200, "its id in upper case too");
+  const other = await deliver({ application_id: "ffffffff-bbbb-cccc-dddd-0123456789ab" });
+  t.equal(other.statusCode, 401, "another application's (signed with the same account secret)");
+  t.same(other.json(), UNSIGNED);
+  const events = await app.inject({
+    method: "POST",
+    url: "/rtc/events",
+    headers: { ...json, authorization: `Bearer ${await vonageToken(clock, body, { claims: { application_id: "ffffffff-bbbb-cccc-dddd-0123456789ab" } })}` },
+    payload: body,
+  });
+  t.equal(events.statusCode, 401, "on the events webhooks too");
+});
