@@ -9,7 +9,7 @@ import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Page, type WebSocketRoute } from "playwright-core";
 import { systemClock } from "../../src/domain/ports/clock.ts";
 import { testApp } from "./app.ts";
 import { multipart, png } from "./images.ts";
@@ -279,4 +279,77 @@ export function peerView(page: Page): Promise<PeerView> {
       tracks: (w ? w.streams : []).flatMap((s) => s.getTracks().map((t) => t.readyState)),
     };
   })()`);
+}
+
+// --- The signaling socket as the network sees it ---------------------------------------------------
+
+/** A signaling frame (docs/signaling.md), parsed. */
+export type Frame = { type: string } & Record<string, unknown>;
+
+export interface SignalingRoute {
+  /** Every frame the page sent, on any of its sockets, oldest first. */
+  sent: Frame[];
+  /** Every frame the server sent the page (before `toPage` had its say), oldest first. */
+  received: Frame[];
+  /**
+   * Cuts the page's open sockets, as a network that drops the connection does: the page sees its
+   * socket close (code 4000), the server sees its side close. The page's next socket goes through.
+   */
+  drop(): Promise<void>;
+}
+
+/** Close codes a client may send: 1000, or an application's 3000-4999 (1005, 1006… are reserved). */
+const sendable = (code: number | undefined) => (code === 1000 || (code !== undefined && code >= 3000 && code <= 4999) ? code : 1000);
+
+/**
+ * Puts the network between `page` and the service's signaling sockets (`/ws`), from now on:
+ * frames pass both ways, the page's are recorded, and `toPage` may change or drop (null) each frame
+ * the server sends the page. For tests that lose frames or connections on purpose.
+ */
+export async function routeSignaling(page: Page, toPage: (frame: Frame) => Frame | null = (frame) => frame): Promise<SignalingRoute> {
+  const sent: Frame[] = [];
+  const received: Frame[] = [];
+  const open = new Set<{ page: WebSocketRoute; server: WebSocketRoute }>();
+  await page.routeWebSocket(/\/ws\?/, (ws) => {
+    const server = ws.connectToServer();
+    const pair = { page: ws, server };
+    open.add(pair);
+    ws.onMessage((message) => {
+      try {
+        sent.push(JSON.parse(String(message)) as Frame);
+      } catch {
+        // not JSON: passed on as it is
+      }
+      server.send(message);
+    });
+    server.onMessage((message) => {
+      let frame: Frame;
+      try {
+        frame = JSON.parse(String(message)) as Frame;
+      } catch {
+        ws.send(message);
+        return;
+      }
+      received.push(frame);
+      const out = toPage(frame);
+      if (out) ws.send(out === frame ? message : JSON.stringify(out));
+    });
+    ws.onClose((code, reason) => {
+      if (open.delete(pair)) void server.close({ code: sendable(code), reason });
+    });
+    server.onClose((code, reason) => {
+      if (open.delete(pair)) void ws.close({ code: code ?? 1005, reason });
+    });
+  });
+  return {
+    sent,
+    received,
+    async drop() {
+      for (const pair of [...open]) {
+        open.delete(pair);
+        await pair.server.close({ code: 1000, reason: "dropped" });
+        await pair.page.close({ code: 4000, reason: "dropped" });
+      }
+    },
+  };
 }

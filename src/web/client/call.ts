@@ -2,9 +2,10 @@
 // connection, the running cost and the billing events, the controls, and the end with the amount
 // charged. The protocol is docs/signaling.md; the billing rules are docs/billing.md.
 import {
-  api, ApiError, describeError, idempotencyKey, isFinalError, isUnauthenticated, request, type Auth, type Call, type Schemas, type TurnCredentials,
+  api, ApiError, describeError, idempotencyKey, isFinalError, isUnauthenticated, request, SignedOutError, type Auth, type Call, type Schemas,
+  type TurnCredentials,
 } from "./api.ts";
-import { byId, formatClock, moveFocusTo, showError, sleep, whileBusy } from "./dom.ts";
+import { byId, clearError, formatClock, moveFocusTo, showError, sleep, whileBusy } from "./dom.ts";
 import { stopLocalMedia } from "./media.ts";
 import { costOfSeconds, formatAmount, formatCents } from "./money.ts";
 import { iceServersOf, PeerLink } from "./peer.ts";
@@ -26,12 +27,13 @@ export interface CallOptions {
   /** The participant's Authorization header (guest token, or the host's current access token). */
   auth: Auth;
   /**
-   * This page is done with the call: it ended (`call` as read at the end, or null when it could not
-   * be read), or it goes on without this page (null: another tab or window took it over, or it
-   * could not be ended from here). Either way the camera is released and the page's other controls
-   * may come back.
+   * This page is done with the call: it ended (`how` "ended"; `call` as read at the end, or null
+   * when it could not be read; the end view shows it), or it goes on without this page (`how`
+   * "left", `call` null: another tab or window took it over, it could not be ended or rejoined from
+   * here, or the host's session ended; the call view says so). Either way the camera is released
+   * and the page's other controls may come back.
    */
-  onEnded(call: Call | null): void;
+  onEnded(call: Call | null, how: "ended" | "left"): void;
 }
 
 const STATUS = {
@@ -45,6 +47,15 @@ const STATUS = {
 
 /** The longest wait between two attempts to reconnect the signaling socket. */
 const MAX_RECONNECT_WAIT_MS = 5_000;
+/**
+ * How long a page whose socket dropped while it has no credentials (the host's session ended)
+ * waits for the host to sign in again before it leaves the call: the server's grace (60 s from
+ * when it notices the drop) is about over by then, and the camera should not stay on for a call
+ * that this page cannot get back into.
+ */
+const SIGNED_OUT_GRACE_MS = 60_000;
+/** How often the page looks for credentials again meanwhile (no request: the session is read). */
+const SIGNED_OUT_POLL_MS = 1_000;
 /** Statuses after which a call's amount is final. */
 const SETTLED: ReadonlySet<Call["status"]> = new Set(["completed", "cancelled", "failed"]);
 /** How long to wait for a call that is `ending` to settle (a hold may be retried for ~80 s). */
@@ -227,18 +238,43 @@ class CallView {
     this.reconnecting = true;
     this.dropPeer();
     this.setStatus(STATUS.reconnecting);
+    /** Since when this loop has found no credentials to reconnect with (null: it has them). */
+    let signedOutSince: number | null = null;
     try {
       while (!this.finished) {
-        await sleep(Math.min(500 * 2 ** Math.min(this.reconnectAttempt++, 10), MAX_RECONNECT_WAIT_MS));
+        const wait = signedOutSince === null ? Math.min(500 * 2 ** Math.min(this.reconnectAttempt++, 10), MAX_RECONNECT_WAIT_MS) : SIGNED_OUT_POLL_MS;
+        await sleep(wait);
         if (this.finished) return;
         let headers: { Authorization: string };
         try {
           headers = await this.options.auth();
         } catch (err) {
-          // Signed out (the host's session ended: signing in again lets this go on), or the
-          // session could not be refreshed just now. Said, and tried again.
+          if (err instanceof SignedOutError) {
+            // Signed out (the host's session ended): no request can get this page back in until the
+            // host signs in again, which `auth` then says (it reads the current session). Waited
+            // for, briefly: after SIGNED_OUT_GRACE_MS the page leaves the call and the camera goes
+            // off, rather than saying "Reconnecting…" for a call it cannot reach.
+            if (signedOutSince === null) {
+              signedOutSince = Date.now();
+              showError(
+                "Your session has ended and the call's connection was lost. Sign in again within a minute to get back into the call; otherwise this page leaves it.",
+              );
+            } else if (Date.now() - signedOutSince >= SIGNED_OUT_GRACE_MS) {
+              return this.leave(
+                "You left the call: your session ended.",
+                "Your session ended while the call's connection was lost, and you did not sign in again within a minute, so this page left the call. It ends by itself about a minute after the connection was lost, charged up to then.",
+              );
+            }
+            continue;
+          }
+          // The session could not be refreshed just now (the network): said, and tried again.
           showError(err);
           continue;
+        }
+        if (signedOutSince !== null) {
+          // Signed in again: the call goes on, and what was said about leaving it no longer holds.
+          signedOutSince = null;
+          clearError();
         }
         try {
           const { signaling_token, turn_credentials } = await request(
@@ -274,6 +310,9 @@ class CallView {
       onRemoteStream: (stream) => this.showRemote(stream),
       onStateChange: (state) => this.onPeerState(state),
       onError: (err) => showError(`The video connection could not be set up: ${err instanceof Error ? err.message : String(err)}`),
+      onOfferForNewConnection: (sdp) => {
+        if (this.peer === peer && !this.finished) this.startPeer().acceptOffer(sdp);
+      },
     });
     this.peer = peer;
     this.setStatus(STATUS.connecting);
@@ -428,7 +467,7 @@ class CallView {
     this.ui.live.hidden = true;
     const call = await settledCall(this.options.call.id, answer, this.options.auth);
     showEnd(call, this.options.role);
-    this.options.onEnded(call);
+    this.options.onEnded(call, "ended");
   }
 
   /**
@@ -444,7 +483,7 @@ class CallView {
     this.setStatus(status);
     if (explanation) showError(explanation);
     moveFocusTo(this.ui.heading);
-    this.options.onEnded(null);
+    this.options.onEnded(null, "left");
   }
 
   private releaseEverything() {

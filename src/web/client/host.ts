@@ -1,10 +1,10 @@
 // The host console, /host: sign in, then the waiting calls (live), the host's links and earnings;
 // joining a waiting call opens the same call view as the guest's.
-import { api, ApiError, isUnauthenticated, request, SignedOutError } from "./api.ts";
+import { api, ApiError, isFinalError, isUnauthenticated, request, SignedOutError, type Call } from "./api.ts";
 import { startCall } from "./call.ts";
 import { EarningsSection } from "./earnings.ts";
 import { followNotifications, type Notification } from "./events.ts";
-import { announce, byId, clearError, moveFocusTo, showError, whileBusy } from "./dom.ts";
+import { announce, byId, clearError, h, moveFocusTo, showError, whileBusy } from "./dom.ts";
 import { LinksSection } from "./links.ts";
 import { openLocalMedia, stopLocalMedia } from "./media.ts";
 import { HostSession } from "./session.ts";
@@ -64,6 +64,9 @@ async function enterConsole(signedIn: HostSession, displayName: string) {
   stopNotifications = new AbortController();
   void followNotifications(auth, { onOpen: () => void refresh(() => waiting.load()), onNotification, onFatal: showError }, stopNotifications.signal);
   await Promise.all([refresh(() => waiting.load()), refresh(() => earnings.load())]);
+  // Back into the call this tab was in (a reload, or signing in again after the session ended
+  // between calls), unless the page is in it already (the call view outlives the console).
+  if (callState === "idle") await refresh(rejoin);
 }
 
 /** Loads one part of the console; a failure is shown without stopping the others. */
@@ -84,6 +87,7 @@ function leaveConsole(message: string | null) {
   earnings.clear();
   accountBar.hidden = true;
   consoleSection.hidden = true;
+  rejoinOffer.hide();
   signInSection.hidden = false;
   if (message) showError(message);
   if (callState === "idle") {
@@ -108,10 +112,16 @@ function onSessionExpired() {
   leaveConsole(sessionEndedMessage());
 }
 
+/**
+ * What the host is told when the session ends. Only a call the host is in goes on without the
+ * session; one being joined is not joined (the join needs a token: it fails and the camera goes
+ * off), and should its request have gone through just before, join() says the call goes on once
+ * the call view is there.
+ */
 function sessionEndedMessage() {
-  return callState === "idle"
-    ? "Your session has ended. Please sign in again."
-    : "Your session has ended, but your call goes on. Sign in again to get the console back and to end the call as usual; hanging up now only leaves it, and it ends for the guest about a minute later.";
+  return callState === "in-call"
+    ? "Your session has ended, but your call goes on. Sign in again to get the console back and to end the call as usual; hanging up now only leaves it, and it ends for the guest about a minute later."
+    : "Your session has ended. Please sign in again.";
 }
 
 async function signOut() {
@@ -159,8 +169,17 @@ function onNotification(notification: Notification) {
 
 // --- joining a call -----------------------------------------------------------------------------
 
-/** The call this tab is in, kept so that a reload rejoins it (as the guest page does). */
+/**
+ * The call this tab is in, kept so that a reload rejoins it (as the guest page does). Kept until
+ * the call is known to be over: an active call is not in the waiting list, so this id is the
+ * host's only way back into it.
+ */
 const CALL_KEY = "vidivo:host-call";
+
+function forgetHostCall() {
+  sessionStorage.removeItem(CALL_KEY);
+  rejoinOffer.hide();
+}
 
 /** Joins a waiting call (or rejoins an active one: join works until the call has ended). */
 async function join(call: { id: string }) {
@@ -174,6 +193,9 @@ async function join(call: { id: string }) {
     localStream = await openLocalMedia();
     const joined = await request(api.POST("/v1/calls/{id}/join", { params: { path: { id: call.id } }, headers: await auth() }));
     waiting.remove(call.id);
+    // This is the call of this tab now (a call that could not be rejoined is let go: the host chose
+    // another one).
+    rejoinOffer.hide();
     sessionStorage.setItem(CALL_KEY, call.id);
     setCallState("in-call");
     startCall({
@@ -184,13 +206,17 @@ async function join(call: { id: string }) {
       turn: joined.turn_credentials,
       localStream,
       auth,
-      // Ended, or taken over by another tab (4009): either way this console is free again.
+      // Ended, or left (taken over by another tab, 4009; or left for want of a session): either way
+      // this console is free again, and the call is not this tab's to rejoin any more.
       onEnded: () => {
         sessionStorage.removeItem(CALL_KEY);
         setCallState("idle");
         if (session) void refresh(() => earnings.load());
       },
     });
+    // The session ended while the join was under way, after its request had gone through: the call
+    // goes on without the console, as it does for a session ending mid-call.
+    if (!session) showError(sessionEndedMessage());
   } catch (err) {
     stopLocalMedia(localStream);
     setCallState("idle");
@@ -200,18 +226,87 @@ async function join(call: { id: string }) {
   }
 }
 
-/** After a reload: back into the call this tab was in, while it goes on (60 s of grace). */
+/**
+ * Back into the call this tab was in (after a reload), while it goes on (60 s of grace). The stored
+ * id is forgotten only once the call is known to be over (or not this host's): when the call could
+ * not be read or joined for a passing reason (the network, the camera), the console offers "Rejoin
+ * the call" instead, as the call is in no list the console shows.
+ */
 async function rejoin() {
   const id = sessionStorage.getItem(CALL_KEY);
-  if (!id) return;
-  sessionStorage.removeItem(CALL_KEY);
-  const { call } = await request(api.GET("/v1/calls/{id}", { params: { path: { id } }, headers: await auth() }));
-  if (call.status === "waiting" || call.status === "active") await join(call);
+  if (!id || callState !== "idle") return;
+  let call: Call;
+  try {
+    ({ call } = await request(api.GET("/v1/calls/{id}", { params: { path: { id } }, headers: await auth() })));
+  } catch (err) {
+    // 404 (no such call), 403 (not this host's): nothing to rejoin. Signed out, the network, a
+    // 5xx: it may still be going on.
+    if (isFinalError(err) && !isUnauthenticated(err)) return forgetHostCall();
+    rejoinOffer.show();
+    throw err;
+  }
+  if (call.status !== "waiting" && call.status !== "active") return forgetHostCall();
+  try {
+    await join(call);
+  } catch (err) {
+    if (err instanceof ApiError && err.code === "call_not_active") return forgetHostCall();
+    rejoinOffer.show();
+    throw err;
+  }
 }
+
+/**
+ * "Your call may still be going on" with "Rejoin the call", at the top of the console: made here
+ * (the page has no place for it), shown while a call of this tab could not be rejoined.
+ */
+class RejoinOffer {
+  private readonly heading = h("h2", { id: "host-rejoin-heading", tabindex: "-1" }, "Your call may still be going on");
+  private readonly button = h("button", { type: "button", class: "primary" }, "Rejoin the call");
+  private readonly section = h(
+    "section",
+    { id: "host-rejoin", class: "card", "aria-labelledby": "host-rejoin-heading" },
+    this.heading,
+    h("p", {}, "The call you were in could not be rejoined just now. It goes on for about a minute after you lost it."),
+    h("div", { class: "actions" }, this.button),
+  );
+
+  constructor() {
+    this.section.hidden = true;
+    consoleSection.prepend(this.section);
+    this.button.addEventListener("click", () => {
+      void whileBusy(this.button, async () => {
+        await rejoin();
+        if (!sessionStorage.getItem(CALL_KEY)) {
+          // Over meanwhile (or not this host's any more): nothing to rejoin.
+          showError("That call is over.");
+          moveFocusTo(byId("waiting-heading", HTMLElement));
+        }
+      });
+    });
+  }
+
+  show() {
+    const wasHidden = this.section.hidden;
+    this.section.hidden = false;
+    this.setJoinable(callState === "idle");
+    if (wasHidden) moveFocusTo(this.heading);
+  }
+
+  hide() {
+    this.section.hidden = true;
+  }
+
+  setJoinable(joinable: boolean) {
+    this.button.disabled = !joinable;
+  }
+}
+
+const rejoinOffer = new RejoinOffer();
 
 function setCallState(state: typeof callState) {
   callState = state;
   waiting.setJoinable(state === "idle");
+  rejoinOffer.setJoinable(state === "idle");
   // Signing out would leave the call running without its host's controls.
   signOutButton.disabled = state !== "idle";
 }
@@ -237,7 +332,6 @@ async function main() {
     showError(err);
     return;
   }
-  await refresh(rejoin);
 }
 
 void main();

@@ -1,7 +1,9 @@
 // One WebRTC connection to the other participant. A call may go through several: when either side
 // reloads or loses its socket, both drop theirs and negotiate a new one (docs/signaling.md). The
 // guest always makes the offer and the host answers, so both never offer at once; and the guest
-// has one offer out at a time, so that an answer always belongs to the offer it is applied to.
+// has one offer out at a time, so that an answer always belongs to the offer it is applied to. An
+// offer whose answer does not come (lost with a socket, or never sent) is taken back after
+// ANSWER_TIMEOUT_MS and made again; so is one whose answer could not be applied.
 import type { TurnCredentials } from "./api.ts";
 import type { ClientMessage } from "./signaling.ts";
 
@@ -14,12 +16,31 @@ export interface PeerHandlers {
   onStateChange(state: RTCPeerConnectionState): void;
   /** A negotiation step failed (a malformed description, a closed connection…). */
   onError(err: unknown): void;
+  /**
+   * The host's side: an offer that does not follow on from the one this connection took before
+   * (the guest took its own offer back and made another, whose media sections have new ids): it
+   * cannot be applied here, and is for a new connection to answer.
+   */
+  onOfferForNewConnection(sdp: string): void;
 }
 
 /** The ICE servers for the connection: the call's TURN server, or none when none is configured. */
 export function iceServersOf(turn: TurnCredentials): RTCIceServer[] {
   return turn.urls.length > 0 ? [{ urls: turn.urls, username: turn.username, credential: turn.credential }] : [];
 }
+
+/**
+ * How long the guest waits for the answer to its offer. The host answers at once (it only sets
+ * two descriptions): an answer this late is not coming (the socket it was sent on dropped, the
+ * frame was lost), and an offer out blocks every later one (ICE restarts included).
+ */
+export const ANSWER_TIMEOUT_MS = 10_000;
+/**
+ * How many answers in a row may be refused (setRemoteDescription failed) before the guest stops
+ * offering again at once: a host whose answers are all unusable would otherwise be offered to in a
+ * tight loop. The next `peer_joined` (a new connection) or ICE restart starts over.
+ */
+const MAX_REFUSED_ANSWERS = 3;
 
 export class PeerLink {
   private readonly pc: RTCPeerConnection;
@@ -31,6 +52,10 @@ export class PeerLink {
    * answer to the second (ICE-restart glare): none is made until then.
    */
   private offerOut = false;
+  /** Takes the offer back when its answer does not come in time (ANSWER_TIMEOUT_MS). */
+  private answerTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Answers refused in a row (reset by one that is applied). */
+  private refusedAnswers = 0;
   private closed = false;
 
   constructor(iceServers: RTCIceServer[], localStream: MediaStream, private readonly handlers: PeerHandlers) {
@@ -67,7 +92,16 @@ export class PeerLink {
   /** The host's side: answers the guest's offer. */
   acceptOffer(sdp: string): void {
     this.negotiate(async () => {
-      await this.pc.setRemoteDescription({ type: "offer", sdp });
+      try {
+        await this.pc.setRemoteDescription({ type: "offer", sdp });
+      } catch (err) {
+        // Refused by a connection that took an offer before: the guest started over (a rollback
+        // of its first offer gives the next one new media ids). Refused by a fresh connection: the
+        // offer itself is unusable, and a new connection would refuse it too.
+        if (!this.pc.remoteDescription) throw err;
+        this.handlers.onOfferForNewConnection(sdp);
+        return;
+      }
       await this.addPendingCandidates();
       await this.pc.setLocalDescription(await this.pc.createAnswer());
       this.handlers.send({ type: "answer", sdp: requireSdp(this.pc.localDescription) });
@@ -80,14 +114,20 @@ export class PeerLink {
     // the connection before a reconnect) answers no offer of this connection.
     if (!this.offerOut || this.pc.signalingState !== "have-local-offer") return;
     this.offerOut = false; // taken now: a second answer arriving meanwhile is not applied too
+    clearTimeout(this.answerTimer);
     this.negotiate(async () => {
       try {
         await this.pc.setRemoteDescription({ type: "answer", sdp });
       } catch (err) {
-        // Back to "stable", so that the next offer (an ICE restart) can be made.
-        await this.pc.setLocalDescription({ type: "rollback" }).catch(() => {});
-        throw err;
+        // Back to "stable", and offer again: nothing else would (the connection may have failed
+        // already, and that state change has come and gone; or it never started).
+        await this.rollback();
+        // Reported only once the page gives up; until then, the next offer may well put it right.
+        if (++this.refusedAnswers > MAX_REFUSED_ANSWERS) throw err;
+        this.makeOffer(true);
+        return;
       }
+      this.refusedAnswers = 0;
       await this.addPendingCandidates();
     });
   }
@@ -97,12 +137,13 @@ export class PeerLink {
       this.pendingCandidates.push(candidate);
       return;
     }
-    this.negotiate(() => this.pc.addIceCandidate(candidate));
+    this.negotiate(() => this.addCandidate(candidate));
   }
 
   /** Stops the connection; none of its events reach the handlers any more. */
   close(): void {
     this.closed = true;
+    clearTimeout(this.answerTimer);
     this.pendingCandidates = [];
     this.pc.close();
   }
@@ -119,7 +160,29 @@ export class PeerLink {
         this.offerOut = false;
         throw err;
       }
+      clearTimeout(this.answerTimer);
+      this.answerTimer = setTimeout(() => this.answerMissing(), ANSWER_TIMEOUT_MS);
     });
+  }
+
+  /**
+   * No answer in time: the offer is taken back and made again, with new ICE credentials (the host
+   * may have applied the first one and be checking candidates with it). An answer to the first
+   * offer arriving late is then applied to the second; if they do not fit, the connection fails
+   * and the ICE restart that follows puts it right.
+   */
+  private answerMissing() {
+    if (this.closed || !this.offerOut) return;
+    this.offerOut = false;
+    this.negotiate(async () => {
+      await this.rollback();
+      this.makeOffer(true);
+    });
+  }
+
+  /** Takes our offer back (have-local-offer → stable), so that another can be made. */
+  private async rollback() {
+    if (this.pc.signalingState === "have-local-offer") await this.pc.setLocalDescription({ type: "rollback" });
   }
 
   /**
@@ -134,7 +197,18 @@ export class PeerLink {
 
   private async addPendingCandidates() {
     const pending = this.pendingCandidates.splice(0);
-    for (const candidate of pending) await this.pc.addIceCandidate(candidate);
+    for (const candidate of pending) await this.addCandidate(candidate);
+  }
+
+  /**
+   * Adds the other side's candidate, unless it belongs to a description that is not the current
+   * one (ICE credentials of an answer that was never applied, or of the one before an ICE restart):
+   * the browser refuses those, and they are of no use any more.
+   */
+  private async addCandidate(candidate: RTCIceCandidateInit) {
+    const ufrag = candidate.usernameFragment;
+    if (ufrag && !(this.pc.remoteDescription?.sdp.split(/\r?\n/).includes(`a=ice-ufrag:${ufrag}`) ?? false)) return;
+    await this.pc.addIceCandidate(candidate);
   }
 
   /** Runs one negotiation step; a failure goes to onError, unless the connection was closed meanwhile. */
