@@ -251,15 +251,19 @@ export function buildServices(deps: {
   /**
    * Lease and presence, every heartbeat: connections held by instances that stopped beating are
    * reaped, and so are this instance's own records of sockets it no longer holds (a close whose
-   * presence update failed, e.g. in a database outage).
+   * presence update failed, e.g. in a database outage). The other way round, sockets this instance
+   * still holds whose records were reaped (its own lease lapsed: a stall, a database outage) are
+   * recorded again before their reconnect deadline ends the call.
    */
   async function keepPresence() {
     if (!(await instance.beat())) return;
+    if (instance.lapsed) log.warn({ instance: instance.id }, "instance lease had lapsed: its connections may have been reaped, their presence is recorded again");
     for (const { callId, role } of await callService.reapOrphanedConnections()) await signaling.peerLeft(callId, role);
     for (const { callId, role, connId } of await callService.connectionsOf(instance.id)) {
       if (signaling.holds(callId, connId)) continue;
       if (await callService.disconnected(callId, role, connId, new Date(clock.now()))) await signaling.peerLeft(callId, role);
     }
+    await signaling.reassert();
   }
   // One heartbeat at a time: a tick asked for while one is under way (a slow database) shares it.
   let beating: Promise<void> | undefined;

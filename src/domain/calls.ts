@@ -320,6 +320,33 @@ export function calls({ db, clock, links, billing, provider, connect, customerOf
       return { live: true, call: row, peerPresent: (role === "host" ? row.guestConn : row.hostConn) !== null };
     },
 
+    /**
+     * A connection that stayed open although its presence was cleared — its instance's lease
+     * lapsed (a stall, a database outage) and another instance reaped it — is recorded again, as
+     * connected() records a new one: the participant is back, so the reconnect deadline that the
+     * reaping scheduled ends nothing (it ends the call only if they are still gone since then).
+     * Only while no connection of that participant is recorded: a newer one replaces this one
+     * instead. `restored`: recorded again; `live` false when the call is no longer waiting or active.
+     */
+    async reconnected(callId: string, role: ParticipantRole, connId: string): Promise<{ restored: boolean; live: boolean; call: Call; peerPresent: boolean }> {
+      const gone = role === "host" ? { hostConn: null } : { guestConn: null };
+      const mine = role === "host" ? { hostConn: connId, hostLeftAt: null } : { guestConn: connId, guestLeftAt: null };
+      const [row] = await db.call.updateManyAndReturn({ where: { id: callId, status: { in: [...LIVE] }, ...gone }, data: mine });
+      const call = row ?? (await db.call.findUniqueOrThrow({ where: { id: callId } }));
+      const peerPresent = (role === "host" ? call.guestConn : call.hostConn) !== null;
+      return { restored: row !== undefined, live: LIVE.includes(call.status), call, peerPresent };
+    },
+
+    /** The status and presence records of these calls (those an instance holds sockets of); missing ids are left out. */
+    async presenceOf(callIds: readonly string[]): Promise<Map<string, Pick<Call, "status" | "endReason" | "hostConn" | "guestConn">>> {
+      if (callIds.length === 0) return new Map();
+      const rows = await db.call.findMany({
+        where: { id: { in: [...callIds] } },
+        select: { id: true, status: true, endReason: true, hostConn: true, guestConn: true },
+      });
+      return new Map(rows.map(({ id, ...rest }) => [id, rest]));
+    },
+
     /** Both participants are connected: a waiting call turns active and its billing clock starts. */
     async activate(callId: string): Promise<void> {
       const t = now();

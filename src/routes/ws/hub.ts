@@ -1,9 +1,10 @@
 // The signaling hub of one instance: the sockets connected here, and fan-out through the pub/sub
 // port (channel per call), so two participants on different instances still reach each other.
 // Presence and the call's state belong to the calls domain (connected/disconnected); the hub only
-// reports sockets opening and closing. Liveness (ping/pong) reads the injected clock and is driven
-// by the engine's tick. No socket event may throw: every handler catches and logs with the
-// connection's id, and answers per the protocol.
+// reports sockets opening and closing, and (every heartbeat) records again the sockets whose
+// presence was reaped while they stayed open (reassert). Liveness (ping/pong) reads the injected
+// clock and is driven by the engine's tick. No socket event may throw: every handler catches and
+// logs with the connection's id, and answers per the protocol.
 import type { WebSocket } from "ws";
 import type { FrameParser } from "../../contract/asyncapi.ts";
 import type { Call } from "../../db/generated/client.ts";
@@ -13,6 +14,7 @@ import type { Calls } from "../../domain/calls.ts";
 import type { ParticipantRole } from "../../domain/principal.ts";
 import type { Clock } from "../../domain/ports/clock.ts";
 import { toUlid } from "../../domain/ids.ts";
+import { LIVE, isFinished } from "../../domain/call-state.ts";
 import {
   CloseCode,
   MAX_BUFFERED_BYTES,
@@ -51,7 +53,7 @@ const channel = (callId: string) => `call:${callId}`;
 export interface HubDeps {
   clock: Clock;
   pubsub: PubSub;
-  presence: Pick<Calls, "connected" | "activate" | "disconnected">;
+  presence: Pick<Calls, "connected" | "activate" | "disconnected" | "reconnected" | "presenceOf">;
   /** A new connection id (prefixed with this instance's lease id). */
   connectionId(): string;
   /** Validates a client's frame against asyncapi.yaml. */
@@ -135,12 +137,7 @@ export class SignalingHub {
     await this.subscribe(conn.callId);
 
     const joined = await this.deps.presence.connected(call.id, conn.role, conn.id);
-    if (!joined.live) {
-      this.send(conn, { type: "call_ended", reason: joined.call.endReason ?? "ended" });
-      conn.detached = true;
-      conn.socket.close(CloseCode.callEnded, "call ended");
-      return;
-    }
+    if (!joined.live) return this.ended(conn, joined.call.endReason);
     // An older connection of the same participant (on any instance) is replaced.
     await this.publish(conn.callId, { t: "replaced", role: conn.role, conn: conn.id });
     this.send(conn, { type: "welcome", call_id: toUlid(call.id), role: conn.role, peer_present: joined.peerPresent });
@@ -150,6 +147,13 @@ export class SignalingHub {
     conn.ready = true;
     for (const f of conn.queue.splice(0)) this.onFrame(conn, f.data, f.binary);
     if (joined.peerPresent && joined.call.status === "waiting") await this.deps.presence.activate(call.id);
+  }
+
+  /** The call is over: the socket hears why and is closed as every ended call's is (4010). */
+  private ended(conn: Conn, reason: string | null) {
+    this.send(conn, { type: "call_ended", reason: reason ?? "ended" });
+    conn.detached = true;
+    conn.socket.close(CloseCode.callEnded, "call ended");
   }
 
   private onFrame(conn: Conn, data: Buffer, binary: boolean) {
@@ -204,6 +208,56 @@ export class SignalingHub {
   holds(callId: string, connId: string): boolean {
     for (const conn of this.calls.get(callId) ?? []) if (conn.id === connId) return true;
     return false;
+  }
+
+  /**
+   * Every heartbeat: the sockets held here (set up, not closed on purpose) against their calls'
+   * presence records. A socket whose record was cleared while it stayed open — this instance's
+   * lease lapsed (a stall, a GC pause, a database outage) and another instance reaped its
+   * connections — is recorded again, as a reconnection: the reaper's reconnect deadline then ends
+   * nothing, the other participant (told peer_left by the reaper) hears peer_joined, and a waiting
+   * call whose other participant came meanwhile turns active. A socket whose call has finished
+   * meanwhile (its notice lost to this instance) is closed as an ended call's is; one still ending
+   * waits for the settlement's notice (its end reason may still change). A record naming another
+   * connection is left alone: that newer connection replaces this one. Returns how many
+   * connections were recorded again.
+   */
+  async reassert(): Promise<number> {
+    if (this.shuttingDown) return 0;
+    const open = (c: Conn) => c.ready && !c.detached && c.socket.readyState === c.socket.OPEN;
+    const held = [...this.calls.values()].flatMap((conns) => [...conns]).filter(open);
+    if (held.length === 0) return 0;
+    const records = await this.deps.presence.presenceOf([...new Set(held.map((c) => c.callId))]);
+    let restored = 0;
+    for (const conn of held) {
+      const record = records.get(conn.callId);
+      if (!record || !open(conn) || !this.holds(conn.callId, conn.id)) continue;
+      try {
+        if (!LIVE.includes(record.status)) {
+          if (isFinished(record.status)) this.ended(conn, record.endReason);
+          continue;
+        }
+        if ((conn.role === "host" ? record.hostConn : record.guestConn) !== null) continue;
+        const back = await this.deps.presence.reconnected(conn.callId, conn.role, conn.id);
+        if (!back.live) {
+          if (isFinished(back.call.status) && open(conn)) this.ended(conn, back.call.endReason);
+          continue;
+        }
+        if (!back.restored) continue;
+        if (!this.holds(conn.callId, conn.id)) {
+          // Closed meanwhile: its close found no record to clear; the one just written is cleared now.
+          if (await this.deps.presence.disconnected(conn.callId, conn.role, conn.id, new Date(this.deps.clock.now()))) await this.peerLeft(conn.callId, conn.role);
+          continue;
+        }
+        restored++;
+        this.deps.log.warn({ conn: conn.id, call: conn.callId, role: conn.role }, "signaling: presence reaped while the socket stayed open, recorded again");
+        await this.publish(conn.callId, { t: "send", to: other(conn.role), frame: encode({ type: "peer_joined", role: conn.role }) });
+        if (back.peerPresent && back.call.status === "waiting") await this.deps.presence.activate(conn.callId);
+      } catch (err) {
+        this.deps.log.error({ err, conn: conn.id, call: conn.callId }, "signaling: presence not recorded again");
+      }
+    }
+    return restored;
   }
 
   /** Tells the other participant (wherever connected) that `role` has gone. */
