@@ -277,6 +277,10 @@ async function sync(deps: {
 
     /** Links the account to an existing user that has its name. */
     const link = async (a: LiveAccount, userId: string, kind: "linked" | "created"): Promise<Line> => {
+      // A deleted account's user, whose deletion waits (Vonage was unreachable): never another's.
+      if ((await sql.query(`SELECT 1 FROM "vonage_tasks" WHERE "kind" = 'delete' AND "subject" = $1`, [userId])).length > 0) {
+        return failed(a, `${userId} has the name but is a deleted account's, waiting to be deleted at Vonage; not linked`);
+      }
       try {
         // A user that a signup under way made (its intent still there) is that signup's: it deletes it if it fails.
         const marker = (await users.get(userId)).customData[SIGNUP_MARKER];

@@ -318,6 +318,11 @@ export function buildServices(deps: {
         (err) => log.error({ err, kid: deps.signingKid }, "signing key rotation not recorded in the audit log"),
       );
       if (sharedPubsub) await directory.listen(sharedPubsub);
+      if (!vonage) {
+        // Written by the users trigger for accounts linked while the mode was on; only Vonage mode runs them.
+        const [{ waiting }] = (await sql.query<{ waiting: number }>(`SELECT count(*)::int AS "waiting" FROM "vonage_tasks"`, [])) as [{ waiting: number }];
+        if (waiting > 0) log.warn({ waiting }, "Vonage tasks wait for Vonage mode (VONAGE_APPLICATION_ID): changes and deleted accounts' users are not sent to Vonage meanwhile");
+      }
     },
     tick,
     async stop() {
@@ -328,7 +333,7 @@ export function buildServices(deps: {
       await signaling.shutdown();
       await events.close();
       await billing.idle();
-      await vonage?.idle();
+      await vonage?.close();
       // Every connection of this instance has been recorded as closed: the lease is given up.
       await instance.release().catch((err) => log.error({ err }, "instance lease release failed"));
     },

@@ -213,7 +213,10 @@ t.test("linking by name, and what --apply refuses to link or create", async (t) 
   // jack's push of his new name would be refused: another user has it.
   const jackOld = vonage.seed({ name: "jack-old", display_name: "Jack" });
   const jackTaken = vonage.seed({ name: "jack", display_name: "Someone else" });
+  // A deleted account's user, its deletion at Vonage still to come: gina may not have it.
+  const ginasName = vonage.seed({ name: "gina", display_name: "Deleted" });
   const ids = await seedLocal([
+    { username: "gina" },
     { username: "carol", displayName: "Carol" },
     { username: "dora" },
     { username: "erin" },
@@ -221,18 +224,20 @@ t.test("linking by name, and what --apply refuses to link or create", async (t) 
     { username: "jack", vonageUserId: jackOld.id },
   ]);
   await withDb((db) => db.prisma.vonageTask.create({ data: { id: marker, kind: "signup", subject: marker, name: "dora", dueAt: new Date(Date.now() + 120_000), createdAt: new Date() } }));
+  await withDb((db) => db.prisma.vonageTask.create({ data: { id: randomUUID(), kind: "delete", subject: ginasName.id, dueAt: new Date(Date.now() + 600_000), createdAt: new Date() } }));
 
   const differences = [
     `missing-at-vonage account=${ids.carol} name="carol" linked=null linkable=${carol.id}`,
     `missing-at-vonage account=${ids.dora} name="dora" linked=null linkable=${dora.id}`,
     `missing-at-vonage account=${ids.erin} name="erin" linked=null name_taken_by=${erinsName.id} taken_by_account=${ids.frank}`,
+    `missing-at-vonage account=${ids.gina} name="gina" linked=null linkable=${ginasName.id}`,
     `only-at-vonage user=${jackTaken.id} name="jack" display_name="Someone else"`,
     `differs account=${ids.frank} user=${erinsName.id} name="frank" vonage_name="erin" push=none`,
     `differs account=${ids.jack} user=${jackOld.id} name="jack" vonage_name="jack-old" push=none name_taken_by=${jackTaken.id}`,
   ];
   const report = await run();
   t.equal(report.code, 3);
-  t.same(report.out, [...differences, summary({ accounts: 5, users: 5, missing: 3, only: 1, differs: 2, remaining: 6 })]);
+  t.same(report.out, [...differences, summary({ accounts: 6, users: 6, missing: 4, only: 1, differs: 2, remaining: 7 })]);
 
   const applied = await run(["--apply"]);
   t.equal(applied.code, 1, "some could not be fixed");
@@ -241,12 +246,13 @@ t.test("linking by name, and what --apply refuses to link or create", async (t) 
     `linked account=${ids.carol} user=${carol.id} name="carol"`,
     `failed account=${ids.dora} name="dora" reason="${dora.id} has the name but belongs to a signup under way; run again later"`,
     `failed account=${ids.erin} name="erin" reason="name taken at Vonage by ${erinsName.id} (account ${ids.frank})"`,
+    `failed account=${ids.gina} name="gina" reason="${ginasName.id} has the name but is a deleted account's, waiting to be deleted at Vonage; not linked"`,
     `push-queued account=${ids.frank} user=${erinsName.id}`,
     `failed account=${ids.jack} name="jack" reason="name taken at Vonage by ${jackTaken.id}: a push would be refused"`,
-    summary({ accounts: 5, users: 5, missing: 3, only: 1, differs: 2, remaining: 4 }, { linked: 1, queued: 1, failed: 3 }),
+    summary({ accounts: 6, users: 6, missing: 4, only: 1, differs: 2, remaining: 5 }, { linked: 1, queued: 1, failed: 4 }),
   ]);
   t.same(writes(), [], "linking needs no write at Vonage, and nothing was created");
-  t.same(await accountsNow(), { carol: carol.id, dora: null, erin: null, frank: erinsName.id, jack: jackOld.id });
+  t.same(await accountsNow(), { carol: carol.id, dora: null, erin: null, frank: erinsName.id, gina: null, jack: jackOld.id });
 
   // Linked: the trigger's push will send carol's display name; until then the difference shows, pending.
   const after = await run();

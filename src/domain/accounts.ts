@@ -39,7 +39,7 @@ export interface AccountsDeps {
   /** Where role changes are recorded, in the change's transaction. */
   audit: Pick<Audit, "record">;
   /** Vonage mode: V-app accounts are users of the Vonage application too (vonage-accounts.ts). */
-  vonage?: Pick<VonageAccounts, "provision" | "kick"> | undefined;
+  vonage?: Pick<VonageAccounts, "provision" | "rename" | "kick"> | undefined;
 }
 
 /**
@@ -106,6 +106,25 @@ export function accounts({ db, sql, clock, passwords, media, directory, audit, v
     vonage?.kick();
   };
   const usernameTaken = () => new AppError("conflict", { username: "must be unique" });
+
+  /** One UPDATE … RETURNING in raw SQL (through Prisma it cost ~4× the statement). */
+  async function updateProfile(id: string, patch: ProfilePatch): Promise<User> {
+    const set = Object.entries(PROFILE_COLUMNS).filter(([field]) => patch[field as keyof typeof patch] !== undefined);
+    const values = [id, new Date(clock.now()), ...set.map(([field]) => patch[field as keyof typeof patch])];
+    const assignments = ["updated_at = $2", ...set.map(([, column], i) => `${column} = $${i + 3}`)].join(", ");
+    let user: User | undefined;
+    try {
+      [user] = await sql.query<User>(`UPDATE users SET ${assignments} WHERE id = $1 AND deleted_at IS NULL RETURNING ${USER}`, values);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw usernameTaken();
+      throw err;
+    }
+    // No row updated: the account was deleted since the caller's token was checked.
+    if (!user) throw unknownCaller();
+    if (patch.displayName !== undefined || patch.username !== undefined) listChanged();
+    return user;
+  }
+
   return {
     /** A V-app account; in Vonage mode, with its user at Vonage (vonage-accounts.ts, provision). */
     async createWithUsername(input: { username: string; password: string; displayName: string }): Promise<User> {
@@ -170,24 +189,33 @@ export function accounts({ db, sql, clock, passwords, media, directory, audit, v
     byEmail: (email: string) => db.user.findUnique({ where: { emailKey: emailKeyOf(email) } }),
 
     /**
-     * Changes the fields given; a taken username is a conflict. One UPDATE … RETURNING in raw SQL
-     * (through Prisma it cost ~4× the statement).
+     * Changes the fields given; a taken username is a conflict. In Vonage mode a new username is
+     * the user's name at Vonage first (vonage-accounts.ts: rename, or provision for an account's
+     * first username), so that the V-app token's `sub` never names another's user there.
      */
     async updateProfile(id: string, patch: ProfilePatch): Promise<User> {
-      const set = Object.entries(PROFILE_COLUMNS).filter(([field]) => patch[field as keyof typeof patch] !== undefined);
-      const values = [id, new Date(clock.now()), ...set.map(([field]) => patch[field as keyof typeof patch])];
-      const assignments = ["updated_at = $2", ...set.map(([, column], i) => `${column} = $${i + 3}`)].join(", ");
-      let user: User | undefined;
+      const { username } = patch;
+      if (!vonage || username === undefined) return updateProfile(id, patch);
+      const [current] = await sql.query<User>(USER_BY_ID, [id]);
+      if (!current) throw unknownCaller();
+      if (current.username === username) return updateProfile(id, patch);
+      if (current.vonageUserId) return vonage.rename({ id, vonageUserId: current.vonageUserId }, username, () => updateProfile(id, patch));
+      const rest: ProfilePatch = { ...patch };
+      delete rest.username;
       try {
-        [user] = await sql.query<User>(`UPDATE users SET ${assignments} WHERE id = $1 AND deleted_at IS NULL RETURNING ${USER}`, values);
+        await vonage.provision({ name: username, displayName: patch.displayName ?? current.displayName }, async (vonageUserId, tx) => {
+          const { count } = await tx.user.updateMany({
+            where: { id, deletedAt: null, vonageUserId: null, username: current.username },
+            data: { username, vonageUserId, updatedAt: new Date(clock.now()) },
+          });
+          if (count !== 1) throw new AppError("conflict", { username: "was changed meanwhile; try again" });
+        });
       } catch (err) {
         if (isUniqueViolation(err)) throw usernameTaken();
         throw err;
       }
-      // No row updated: the account was deleted since the caller's token was checked.
-      if (!user) throw unknownCaller();
-      if (patch.displayName !== undefined || patch.username !== undefined) listChanged();
-      return user;
+      listChanged();
+      return updateProfile(id, rest);
     },
 
     async setPassword(id: string, password: string): Promise<void> {

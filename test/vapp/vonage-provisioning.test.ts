@@ -4,7 +4,8 @@
 // failing, a remote delete failing) leaves anything half-made on either side once the tasks have
 // run; pictures, names and deletions reach the remote user, retried until they do.
 import t, { type Test } from "tap";
-import { ORPHAN_CHECK_AFTER_MS, SIGNUP_MARKER } from "../../src/domain/vonage-accounts.ts";
+import { randomUUID } from "node:crypto";
+import { ORPHAN_CHECK_AFTER_MS, ORPHAN_LAST_CHECK_MS, SETTLE_MS, SIGNUP_MARKER } from "../../src/domain/vonage-accounts.ts";
 import { captureLogs } from "../helpers/app.ts";
 import { multipart, png } from "../helpers/images.ts";
 import { bearer as v1Bearer, register } from "../helpers/v1.ts";
@@ -13,6 +14,10 @@ import { vonageTestApp } from "../helpers/vonage-app.ts";
 import { LATE_MS } from "../helpers/vonage-server.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Waits (polling) until `ready()` holds. */
+async function until(ready: () => boolean) {
+  for (let i = 0; i < 500 && !ready(); i++) await sleep(10);
+}
 
 type Tap = Test;
 type App = Awaited<ReturnType<typeof vonageTestApp>>;
@@ -96,14 +101,33 @@ t.test("Vonage failing: 503 and nothing made; the intent's orphan check finds no
   t.ok(Number(res.headers["retry-after"]) > 0, "Retry-After");
   t.equal(vonage.users.size, 0);
   t.equal((await login(app, "paul")).statusCode, 403);
-  t.same(await queryTasks(a), [{ kind: "signup", attempts: 0 }], "the intent stays until its check");
-  await runTasks(a, ORPHAN_CHECK_AFTER_MS - 1000);
-  t.same(await queryTasks(a), [{ kind: "signup", attempts: 0 }], "not checked before it is due");
-  await runTasks(a, 1000);
-  t.same(await queryTasks(a), [], "checked: nothing was made");
+  t.same(await queryTasks(a), [{ kind: "orphan", attempts: 0 }], "the given-up intent stays for its check");
   const retried = await signup(app, "paul");
-  t.equal(retried.user.id, [...vonage.users.values()][0]!.id);
-  await assertInStep(t, a, "after the retry");
+  t.equal(retried.user.id, [...vonage.users.values()][0]!.id, "a retry at once succeeds");
+  const lookups = () => vonage.requests.filter((r) => r.method === "GET").length;
+  const before = lookups();
+  await runTasks(a, ORPHAN_CHECK_AFTER_MS - 1000);
+  t.equal(lookups(), before, "not checked before it is due");
+  await runTasks(a, 1000);
+  t.ok(lookups() > before, "checked");
+  t.ok(vonage.users.has(retried.user.id), "the retry's user is not the attempt's: kept");
+  await assertInStep(t, a, "the name is the retry's user's (a late create of the attempt cannot land): done");
+});
+
+t.test("a given-up attempt's user that reached Vonage late is taken over by the next signup of the name", async (t) => {
+  const a = await vonageTestApp(t);
+  const { app, vonage } = a;
+  vonage.fail(1, "arrives_late", { method: "POST", path: "/v1/users" });
+  t.equal((await rawSignup(app, "paul")).statusCode, 503);
+  await sleep(LATE_MS + 100);
+  const [late] = [...vonage.users.values()];
+  t.match(late, { name: "paul" }, "the attempt's user arrived after the answer");
+  const again = await signup(app, "paul");
+  t.equal(again.user.id, late!.id, "taken over, not a 409");
+  t.equal(vonage.users.size, 1);
+  await assertInStep(t, a, "both intents consumed");
+  await runTasks(a, ORPHAN_LAST_CHECK_MS);
+  t.ok(vonage.users.has(late!.id), "and no check deletes it later");
 });
 
 t.test("a create whose answer is lost (or too slow) is found by name and adopted: one remote user", async (t) => {
@@ -149,25 +173,27 @@ t.test("a create that lands after the lookup leaves an orphan, which its check d
 t.test("the account's insert failing (the name taken here meanwhile) deletes the remote user; a failing delete is retried by the orphan check", async (t) => {
   const a = await vonageTestApp(t);
   const { app, vonage } = a;
-  const hana = await register(app, "hana@example.com");
-  // While Vonage's answer is on its way, a v1 account takes the name.
+  // While Vonage's answer is on its way, the name is taken here (an operator, in psql).
+  const takeName = (username: string) =>
+    a.app.db.user.create({ data: { id: randomUUID(), username, displayName: username, passwordHash: "", createdAt: new Date(a.clock.now()), updatedAt: new Date(a.clock.now()) } });
+  const posted = (name: string) => vonage.requests.find((r) => r.method === "POST" && (r.body as { name?: string } | null)?.name === name);
   vonage.delay(400, 1, { method: "POST", path: "/v1/users" });
   const signingUp = rawSignup(app, "paul");
-  await new Promise((r) => setTimeout(r, 100));
-  const patched = await app.inject({ method: "PATCH", url: "/v1/users/me", headers: { ...json, ...v1Bearer(hana.access_token) }, payload: { username: "paul" } });
-  t.equal(patched.statusCode, 200);
+  await until(() => posted("paul") !== undefined);
+  await takeName("paul");
   const res = await signingUp;
   t.equal(res.statusCode, 409);
   t.same(res.json(), TAKEN);
-  t.equal(vonage.users.size, 0, "the remote user made for it is deleted");
+  t.equal(posted("paul")?.status, 201, "its user was made at Vonage");
+  t.match(vonage.requests.at(-1), { method: "DELETE", status: 204 }, "and deleted");
+  t.equal(vonage.users.size, 0);
   t.same(await queryTasks(a), [], "nothing left to do");
 
   vonage.delay(400, 1, { method: "POST", path: "/v1/users" });
   vonage.fail(1, "service_unavailable", { method: "DELETE" });
   const second = rawSignup(app, "arden");
-  await new Promise((r) => setTimeout(r, 100));
-  const other = await register(app, "other@example.com");
-  t.equal((await app.inject({ method: "PATCH", url: "/v1/users/me", headers: { ...json, ...v1Bearer(other.access_token) }, payload: { username: "arden" } })).statusCode, 200);
+  await until(() => posted("arden") !== undefined);
+  await takeName("arden");
   t.equal((await second).statusCode, 409);
   t.equal(vonage.users.size, 1, "the delete failed: the orphan is still there");
   await runTasks(a, ORPHAN_CHECK_AFTER_MS);
@@ -215,7 +241,7 @@ t.test("generated fault schedules: whatever fails, once the tasks have run the t
     for (const r of results) t.ok([201, 409, 503].includes(r.statusCode), `an answer the contract declares (${r.statusCode})`);
     await sleep(LATE_MS + 100); // requests that arrive late have arrived
     // Faults meant for one signup may hit another's request, or a task's: tasks retry (backing off) until done.
-    for (let i = 0; i < 10 && (await queryTasks(a)).length > 0; i++) await runTasks(a, ORPHAN_CHECK_AFTER_MS);
+    for (let i = 0; i < 10 && (await queryTasks(a)).length > 0; i++) await runTasks(a, ORPHAN_LAST_CHECK_MS);
     // Seeded users are someone else's: not an account's, and left alone.
     const accounts = await a.app.db.user.findMany({ where: { username: { in: names }, vonageUserId: { not: null } }, select: { username: true, vonageUserId: true } });
     for (const acc of accounts) t.equal(vonage.users.get(acc.vonageUserId!)?.name, acc.username, `${acc.username}: its remote user`);
@@ -286,6 +312,94 @@ t.test("accounts made before the mode was on keep USR-<their id>", async (t) => 
     [`USR-${before.id}`],
     "listed as before",
   );
-  const token = JSON.parse(Buffer.from((await login(app, "paul")).json().token.split(".")[1], "base64url").toString()) as { user_id: string };
-  t.not(token.user_id, `USR-${before.id}`);
+  // Its token (as /login gives it) names it by that id, and opens /users.
+  const oldToken = app.tokens.vapp(before);
+  const claims = JSON.parse(Buffer.from(oldToken.split(".")[1]!, "base64url").toString()) as { user_id: string };
+  t.equal(claims.user_id, `USR-${before.id}`);
+  const list = await app.inject({ method: "GET", url: "/users", headers: bearer(oldToken) });
+  t.equal(list.statusCode, 200);
+  t.same((list.json() as { id: string }[]).map((u) => u.id), [paul.user.id], "it sees paul by his Vonage id");
+});
+
+t.test("a new name reaches Vonage first: another's name there is refused, an unanswered rename is set back", async (t) => {
+  const a = await vonageTestApp(t);
+  const { app, vonage } = a;
+  const paul = await signup(app, "paul");
+  const paulId = (await a.app.db.user.findFirstOrThrow({ where: { username: "paul" } })).id;
+  const hers = vonage.seed({ name: "carol", display_name: "Carol" });
+  const rename = (username: string) => a.app.services.accounts.updateProfile(paulId, { username }).then(() => 200, (e: { code?: string }) => e.code);
+
+  t.equal(await rename("carol"), "conflict", "a name another user has at Vonage: 409");
+  t.equal(vonage.users.get(hers.id)?.name, "carol", "hers untouched");
+  t.match(vonage.users.get(paul.user.id), { name: "paul" });
+  t.equal((await login(app, "carol")).statusCode, 403, "and no token names carol");
+
+  t.equal(await rename("paul2"), 200);
+  t.match(vonage.users.get(paul.user.id), { name: "paul2" }, "renamed at Vonage");
+  const claims = JSON.parse(Buffer.from((await login(app, "paul2")).json().token.split(".")[1], "base64url").toString()) as { sub: string; user_id: string };
+  t.same([claims.sub, claims.user_id], ["paul2", paul.user.id]);
+
+  // Applied at Vonage, the answer lost: 503 here, and the name there is set back to the account's.
+  vonage.fail(1, "lost_response", { method: "PATCH" });
+  t.equal(await rename("paul3"), "service_unavailable");
+  t.equal(vonage.users.get(paul.user.id)?.name, "paul3", "applied at Vonage");
+  await a.app.services.vonage!.idle();
+  await runTasks(a);
+  t.equal(vonage.users.get(paul.user.id)?.name, "paul2", "set back");
+  vonage.users.delete(hers.id); // someone else's
+  await assertInStep(t, a, "after the set-back");
+});
+
+t.test("an account's first username (v1) makes its user at Vonage; a name Vonage has is refused", async (t) => {
+  const a = await vonageTestApp(t);
+  const { app, vonage } = a;
+  const hana = await register(app, "hana@example.com");
+  const patch = (username: string) =>
+    app.inject({ method: "PATCH", url: "/v1/users/me", headers: { ...json, ...v1Bearer(hana.access_token) }, payload: { username } });
+  vonage.seed({ name: "carol" });
+  t.equal((await patch("carol")).statusCode, 409, "a name only Vonage has");
+  vonage.fail(1, "service_unavailable", { method: "POST", path: "/v1/users" });
+  t.equal((await patch("hana")).statusCode, 503, "Vonage failing");
+  t.equal((await patch("hana")).statusCode, 200);
+  const account = await a.app.db.user.findFirstOrThrow({ where: { username: "hana" } });
+  t.match(vonage.users.get(account.vonageUserId!), { name: "hana" }, "its user at Vonage");
+  const arden = await signup(app, "arden");
+  t.same(arden.users, [{ id: account.vonageUserId, name: "hana", display_name: account.displayName, image_url: null }], "listed by that id");
+  await runTasks(a, ORPHAN_LAST_CHECK_MS);
+  // carol (seeded) is someone else's; everything else matches.
+  vonage.users.delete([...vonage.users.values()].find((u) => u.name === "carol")!.id);
+  await assertInStep(t, a, "after the first username");
+});
+
+t.test("closed (the instance stopping), no task runs any more", async (t) => {
+  const a = await vonageTestApp(t);
+  const paul = await signup(a.app, "paul");
+  const paulId = (await a.app.db.user.findFirstOrThrow({ where: { username: "paul" } })).id;
+  await a.app.services.vonage!.close();
+  const before = a.vonage.requests.length;
+  await a.app.services.accounts.updateProfile(paulId, { displayName: "Paul P." });
+  await a.app.services.vonage!.idle();
+  t.equal(a.vonage.requests.length, before, "nothing sent");
+  t.same(await queryTasks(a), [{ kind: "push", attempts: 0 }], "the push waits for the next instance");
+  t.ok(paul);
+});
+
+t.test("a push whose request arrives late cannot have the last word: the newer fields are sent once more", async (t) => {
+  const a = await vonageTestApp(t);
+  const { app, vonage } = a;
+  const paul = await signup(app, "paul");
+  const paulId = (await a.app.db.user.findFirstOrThrow({ where: { username: "paul" } })).id;
+  vonage.fail(1, "arrives_late", { method: "PATCH" });
+  await a.app.services.accounts.updateProfile(paulId, { displayName: "First" });
+  await a.app.services.vonage!.idle();
+  t.same(await queryTasks(a), [{ kind: "push", attempts: 1 }], "no answer: to be retried");
+  await a.app.services.accounts.updateProfile(paulId, { displayName: "Second" });
+  await a.app.services.vonage!.idle();
+  t.equal(vonage.users.get(paul.user.id)?.display_name, "Second", "the newer push is applied");
+  await sleep(LATE_MS + 100);
+  t.equal(vonage.users.get(paul.user.id)?.display_name, "First", "then the first request arrives");
+  t.same(await queryTasks(a), [{ kind: "push", attempts: 0 }], "the push is not done: it settles later");
+  await runTasks(a, SETTLE_MS);
+  t.equal(vonage.users.get(paul.user.id)?.display_name, "Second", "sent once more");
+  await assertInStep(t, a, "settled");
 });

@@ -18,6 +18,14 @@ CREATE TABLE "vonage_tasks" (
     "due_at" TIMESTAMPTZ(3) NOT NULL,
     "attempts" INTEGER NOT NULL DEFAULT 0,
     "last_error" TEXT,
+    -- Bumped whenever a newer change arms the task again: a run finishes it only if unchanged.
+    "version" INTEGER NOT NULL DEFAULT 0,
+    -- A failed push whose request may still reach Vonage (its outcome unknown): after its next
+    -- success the push is sent once more, later, so that a late old request cannot have the last word.
+    "unsettled" BOOLEAN NOT NULL DEFAULT false,
+    -- The run that has the task (one at a time, across instances) until claimed_until.
+    "claim" UUID,
+    "claimed_until" TIMESTAMPTZ(3),
     "created_at" TIMESTAMPTZ(3) NOT NULL,
 
     CONSTRAINT "vonage_tasks_pkey" PRIMARY KEY ("id"),
@@ -30,13 +38,13 @@ CREATE INDEX "vonage_tasks_due_at_idx" ON "vonage_tasks"("due_at");
 -- service, the admin script, an operator in psql): `push` when a linked account's name, display
 -- name or picture changes (or it is linked), `delete` when an account lets go of its remote user
 -- (its deletion). Due at once ('epoch': whatever the service's clock says); a newer change arms a
--- pending one again.
+-- pending one again (a new version, due at once; its attempts are kept).
 CREATE FUNCTION "vonage_tasks_for_user"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF OLD."vonage_user_id" IS NOT NULL AND NEW."vonage_user_id" IS DISTINCT FROM OLD."vonage_user_id" THEN
         INSERT INTO "vonage_tasks" ("id", "kind", "subject", "due_at", "created_at")
         VALUES (gen_random_uuid(), 'delete', OLD."vonage_user_id", 'epoch', now())
-        ON CONFLICT ("kind", "subject") DO UPDATE SET "due_at" = 'epoch', "attempts" = 0;
+        ON CONFLICT ("kind", "subject") DO UPDATE SET "due_at" = 'epoch', "version" = "vonage_tasks"."version" + 1;
     END IF;
     IF NEW."vonage_user_id" IS NOT NULL AND NEW."deleted_at" IS NULL AND (
         NEW."vonage_user_id" IS DISTINCT FROM OLD."vonage_user_id" OR NEW."username" IS DISTINCT FROM OLD."username"
@@ -44,7 +52,7 @@ BEGIN
     ) THEN
         INSERT INTO "vonage_tasks" ("id", "kind", "subject", "due_at", "created_at")
         VALUES (gen_random_uuid(), 'push', NEW."id"::text, 'epoch', now())
-        ON CONFLICT ("kind", "subject") DO UPDATE SET "due_at" = 'epoch', "attempts" = 0;
+        ON CONFLICT ("kind", "subject") DO UPDATE SET "due_at" = 'epoch', "version" = "vonage_tasks"."version" + 1;
     END IF;
     RETURN NULL;
 END $$;
