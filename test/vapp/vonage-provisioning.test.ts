@@ -40,6 +40,19 @@ async function runTasks(a: App, ms = 0) {
 }
 const queryTasks = (a: App) => a.app.db.vonageTask.findMany({ select: { kind: true, attempts: true }, orderBy: { createdAt: "asc" } });
 
+/**
+ * A signup whose create's connection is cut (as far as the service can tell it failed: 503, the
+ * lookup finds nothing) and whose request then reaches Vonage after all: the user it made.
+ */
+async function lateAttempt(t: Tap, a: App, name: string) {
+  a.vonage.fail(1, "arrives_late", { method: "POST", path: "/v1/users" });
+  t.equal((await rawSignup(a.app, name)).statusCode, 503, "the attempt gave up");
+  await sleep(LATE_MS + 100);
+  const late = [...a.vonage.users.values()].find((u) => u.name === name);
+  t.ok(late, "its user arrived at Vonage after the answer");
+  return late!;
+}
+
 /** The invariant: every remote user is an account's, every V-app account has its remote user (by id and name), and no work is left. */
 async function assertInStep(t: Tap, a: App, what: string) {
   const accounts = await a.app.db.user.findMany({ where: { username: { not: null }, deletedAt: null }, select: { username: true, vonageUserId: true } });
@@ -117,17 +130,13 @@ t.test("Vonage failing: 503 and nothing made; the intent's orphan check finds no
 t.test("a given-up attempt's user that reached Vonage late is taken over by the next signup of the name", async (t) => {
   const a = await vonageTestApp(t);
   const { app, vonage } = a;
-  vonage.fail(1, "arrives_late", { method: "POST", path: "/v1/users" });
-  t.equal((await rawSignup(app, "paul")).statusCode, 503);
-  await sleep(LATE_MS + 100);
-  const [late] = [...vonage.users.values()];
-  t.match(late, { name: "paul" }, "the attempt's user arrived after the answer");
+  const late = await lateAttempt(t, a, "paul");
   const again = await signup(app, "paul");
-  t.equal(again.user.id, late!.id, "taken over, not a 409");
+  t.equal(again.user.id, late.id, "taken over, not a 409");
   t.equal(vonage.users.size, 1);
   await assertInStep(t, a, "both intents consumed");
   await runTasks(a, ORPHAN_LAST_CHECK_MS);
-  t.ok(vonage.users.has(late!.id), "and no check deletes it later");
+  t.ok(vonage.users.has(late.id), "and no check deletes it later");
 });
 
 t.test("a create whose answer is lost (or too slow) is found by name and adopted: one remote user", async (t) => {
@@ -148,17 +157,11 @@ t.test("a create whose answer is lost (or too slow) is found by name and adopted
 t.test("a create that lands after the lookup leaves an orphan, which its check deletes", async (t) => {
   const a = await vonageTestApp(t);
   const { app, vonage } = a;
-  // The create's connection is cut (as far as we can tell it failed), the lookup finds nothing,
-  // and then the request arrives at Vonage after all.
-  vonage.fail(1, "arrives_late", { method: "POST", path: "/v1/users" });
-  t.equal((await rawSignup(app, "paul")).statusCode, 503);
-  await sleep(LATE_MS + 100);
-  const [late] = [...vonage.users.values()];
-  t.match(late, { name: "paul" }, "the user was made after the signup gave up");
+  const late = await lateAttempt(t, a, "paul");
   await runTasks(a, ORPHAN_CHECK_AFTER_MS - 1000);
-  t.ok(vonage.users.has(late!.id), "not before the check is due");
+  t.ok(vonage.users.has(late.id), "not before the check is due");
   await runTasks(a, 1000);
-  t.notOk(vonage.users.has(late!.id), "the orphan is deleted");
+  t.notOk(vonage.users.has(late.id), "the orphan is deleted");
   await assertInStep(t, a, "after the check");
 
   // A user someone else made under the name of a failed signup is not ours: kept.
