@@ -8,8 +8,8 @@ import t, { type Test } from "tap";
 import type { Browser, Page } from "playwright-core";
 import Stripe from "stripe";
 import {
-  NO_BROWSER, RECORD_WEBRTC, apiLink, asHost, axeViolations, describeFindings, launchBrowser, peerView, routeSignaling, saveScreenshot, servedApp,
-  signInOnConsole, untilShown, watchPage, webHost, withAxe, type WebHost,
+  NO_BROWSER, RECORD_WEBRTC, addedCandidates, apiLink, asHost, axeViolations, describeFindings, launchBrowser, peerView, routeSignaling, saveScreenshot,
+  servedApp, signInOnConsole, untilShown, watchPage, webHost, withAxe, type Frame, type SignalingRoute, type WebHost,
 } from "../helpers/browser.ts";
 import { startStripeServer } from "../helpers/stripe-server.ts";
 import { bearer, json } from "../helpers/v1.ts";
@@ -34,6 +34,56 @@ async function newParty(browser: Browser, expected: RegExp[] = []) {
   const page = await context.newPage();
   const problems = await watchPage(page, expected);
   return { context, page, problems };
+}
+
+/** What the page keeps in sessionStorage under keys starting with `prefix`. */
+async function storedUnder(page: Page, prefix: string): Promise<Record<string, string>> {
+  return page.evaluate<Record<string, string>>(
+    `Object.fromEntries(Object.keys(sessionStorage).filter((k) => k.startsWith(${JSON.stringify(prefix)})).map((k) => [k, sessionStorage.getItem(k)]))`,
+  );
+}
+
+/** The id of the element that has the keyboard focus. */
+async function focused(page: Page): Promise<string> {
+  return page.evaluate<string>(`document.activeElement ? document.activeElement.id : ""`);
+}
+
+/** The page's initiate requests, counted from now on. */
+async function countInitiates(page: Page): Promise<{ count: number }> {
+  const counter = { count: 0 };
+  page.on("request", (req) => {
+    if (req.url().endsWith("/v1/calls/initiate")) counter.count++;
+  });
+  return counter;
+}
+
+/**
+ * For routeSignaling on the host's page: the guest's offers for which `hold` says so are delivered
+ * together with the first candidate behind them (back to back, as a busy connection does), so that
+ * the host is still applying the offer when the candidate arrives.
+ */
+function offerWithItsFirstCandidate(hold: (offer: Frame) => boolean) {
+  let held: Frame | null = null;
+  return (frame: Frame, route: SignalingRoute): Frame | null => {
+    if (frame.type === "offer" && !held && hold(frame)) {
+      held = frame;
+      return null;
+    }
+    if (held && frame.type === "ice_candidate") {
+      route.send(held);
+      held = null;
+    }
+    return frame;
+  };
+}
+
+const ufragOf = (sdp: unknown) => /a=ice-ufrag:(\S+)/.exec(String(sdp))?.[1];
+
+/** The candidates the host's page received for this ufrag, and how many of them it added to a connection. */
+async function candidatesFor(host: Page, route: SignalingRoute, ufrag: string | undefined) {
+  const received = route.received.filter((f) => f.type === "ice_candidate" && (f.candidate as { usernameFragment?: string }).usernameFragment === ufrag).length;
+  const added = (await addedCandidates(host)).filter((u) => u === ufrag).length;
+  return { received, added };
 }
 
 async function noSeriousAxeFindings(t: Test, page: Page, what: string) {
@@ -149,6 +199,18 @@ t.test("a host whose session ends: while joining the call is not said to go on; 
   await cameraOff(t, h.page, "the host who left");
   t.ok(await h.page.getByRole("button", { name: "Sign in" }).isVisible(), "the sign-in form is there");
 
+  // The call goes on at the server for its grace (the page's minute is its own clock's): the page
+  // kept its id, and signing in again takes the host back into it.
+  const [active] = await hostCalls(app, host, "status=active&role=host");
+  t.ok(active, "the call is still active at the server");
+  t.equal(await h.page.evaluate(`sessionStorage.getItem("vidivo:host-call")`), active?.id, "the page still knows the call it left");
+  await signInAgain(h.page, host);
+  await bothConnected(g.page, h.page);
+  t.pass("signed in again after leaving, the host is back in the call");
+  await h.page.getByRole("button", { name: "Hang up" }).click();
+  await untilShown(h.page, "#ended h2", /^Call ended$/);
+  t.equal(await h.page.evaluate(`sessionStorage.getItem("vidivo:host-call")`), null, "the call over, its id is forgotten");
+
   t.same(h.problems, [], "host: no CSP violation, no script error");
   t.same(g.problems, [], "guest: no CSP violation, no script error");
 });
@@ -169,6 +231,9 @@ t.test("a guest whose offer is answered with something unusable, then not answer
     if (answers === 2) return null;
     return frame;
   });
+  // The offers made again (the host answers them on a new connection) come with a candidate right behind.
+  let offersSeen = 0;
+  const hostSocket = await routeSignaling(h.page, offerWithItsFirstCandidate(() => ++offersSeen > 1));
 
   await signInOnConsole(h.page, base, host);
   await guestStarts(g.page, link.url, "Olga");
@@ -176,6 +241,11 @@ t.test("a guest whose offer is answered with something unusable, then not answer
   await bothConnected(g.page, h.page);
   const offers = guestSocket.sent.filter((f) => f.type === "offer").length;
   t.ok(answers >= 3 && offers >= 3, `the guest offered again after each lost answer (${offers} offers, ${answers} answers)`);
+  const last = guestSocket.sent.filter((f) => f.type === "offer").at(-1);
+  await new Promise((r) => setTimeout(r, 1_000)); // the rest of the gathering
+  const { received, added } = await candidatesFor(h.page, hostSocket, ufragOf(last?.sdp));
+  t.ok(received > 0, "the host received candidates for the offer it answered last");
+  t.equal(added, received, `the host's new connection took all of them (${added} of ${received})`);
   const gv = await until("the guest's video", async () => {
     const v = await peerView(g.page);
     return v.remote && v.remote.width > 0 && v.peers.some((p) => p.state === "connected" && p.framesDecoded > 0) ? v : null;
@@ -185,6 +255,123 @@ t.test("a guest whose offer is answered with something unusable, then not answer
 
   t.same(h.problems, [], "host: no CSP violation, no script error");
   t.same(g.problems, [], "guest: no CSP violation, no script error");
+});
+
+t.test("a guest whose answers are all refused stops offering; an ICE restart starts over, with as many tries again", { skip: NO_BROWSER }, async (t) => {
+  const { app, base } = await servedApp(t);
+  const host = await webHost(app, "rui@example.test", "Rui Costa");
+  const link = await apiLink(app, host);
+  const browser = await launchBrowser(t);
+  const h = await newParty(browser);
+  const g = await newParty(browser);
+  // The network spoils the host's first five answers on their way to the guest.
+  let answers = 0;
+  const spoilt = 5;
+  const guestSocket = await routeSignaling(g.page, (frame) => {
+    if (frame.type !== "answer") return frame;
+    answers++;
+    return answers <= spoilt ? { ...frame, sdp: "v=0\r\nnot a session description\r\n" } : frame;
+  });
+  const offers = () => guestSocket.sent.filter((f) => f.type === "offer").length;
+
+  await signInOnConsole(h.page, base, host);
+  await guestStarts(g.page, link.url, "Olga");
+  await h.page.getByRole("button", { name: "Join call with Olga" }).click();
+  // The first offer and three more, each answer refused: the guest gives up (and says so).
+  await untilShown(g.page, "#error", /video connection could not be set up/i, CONNECT_MS);
+  t.equal(offers(), 4, "four offers, then no more");
+  t.equal(answers, 4, "four answers refused");
+
+  // An ICE restart (the host asks for one): a new start, with its own three tries. Its first
+  // answer is refused too; the guest offers again at once, and the next answer connects.
+  guestSocket.send({ type: "ice_restart" });
+  await until("a second offer after the restart", async () => offers() >= 6, 10_000, 100);
+  t.pass("after the restart's refused answer the guest offered again at once");
+  await bothConnected(g.page, h.page);
+  t.equal(answers, 6, "the restart's second answer was the one applied");
+
+  t.same(h.problems, [], "host: no CSP violation, no script error");
+  // (The error the guest saw after four refused answers is a console-free alert.)
+  t.same(g.problems, [], "guest: no CSP violation, no script error");
+});
+
+t.test("an ICE restart: every candidate of the guest's new offer reaches the host's connection, also when it comes right behind the offer", { skip: NO_BROWSER }, async (t) => {
+  const { app, base } = await servedApp(t);
+  const host = await webHost(app, "rui@example.test", "Rui Costa");
+  const link = await apiLink(app, host);
+  const browser = await launchBrowser(t);
+  const h = await newParty(browser);
+  const g = await newParty(browser);
+  const guestSocket = await routeSignaling(g.page);
+  // The network delivers a restart's offer to the host together with the first candidate behind
+  // it (back to back, as a busy connection does): the host is still applying the offer when the
+  // candidate arrives.
+  let connected = false;
+  const hostSocket = await routeSignaling(h.page, offerWithItsFirstCandidate(() => connected));
+
+  await signInOnConsole(h.page, base, host);
+  await guestStarts(g.page, link.url, "Olga");
+  await h.page.getByRole("button", { name: "Join call with Olga" }).click();
+  await bothConnected(g.page, h.page);
+  connected = true;
+
+  for (let round = 1; round <= 3; round++) {
+    const offersBefore = hostSocket.received.filter((f) => f.type === "offer").length;
+    guestSocket.send({ type: "ice_restart" });
+    const offer = await until(`restart ${round}: the guest's new offer`, async () => hostSocket.received.filter((f) => f.type === "offer")[offersBefore], 10_000, 100);
+    const ufrag = ufragOf(offer.sdp);
+    await until(`restart ${round}: the new candidates`, async () => (await candidatesFor(h.page, hostSocket, ufrag)).received > 0, 10_000, 100);
+    await new Promise((r) => setTimeout(r, 2_000)); // the rest of the gathering
+    const { received, added } = await candidatesFor(h.page, hostSocket, ufrag);
+    t.equal(added, received, `restart ${round}: the host's connection took all ${received} candidates the guest sent for its new offer`);
+    await bothConnected(g.page, h.page);
+  }
+
+  t.same(h.problems, [], "host: no CSP violation, no script error");
+  t.same(g.problems, [], "guest: no CSP violation, no script error");
+});
+
+t.test("a host whose reload rejoins the call: the waiting calls cannot be joined while it reads the call, and then it is back in it", { skip: NO_BROWSER }, async (t) => {
+  const { app, base } = await servedApp(t);
+  const host = await webHost(app, "ines@example.test", "Inês Sá");
+  const link = await apiLink(app, host);
+  const browser = await launchBrowser(t);
+  const h = await newParty(browser);
+  const g1 = await newParty(browser);
+  const g2 = await newParty(browser);
+  h.page.on("dialog", (d) => void d.accept());
+
+  await signInOnConsole(h.page, base, host);
+  await guestStarts(g1.page, link.url, "Max");
+  await h.page.getByRole("button", { name: "Join call with Max" }).click();
+  await bothConnected(g1.page, h.page);
+  const [a] = await hostCalls(app, host, "status=active&role=host");
+  await guestStarts(g2.page, link.url, "Zoe");
+
+  // The reload's read of the call in progress is slow; meanwhile Zoe's call is in the list.
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  await h.page.route(`**/v1/calls/${a!.id}`, async (route) => {
+    await gate;
+    await route.continue();
+  }, { times: 1 });
+  await h.page.reload();
+  const joinZoe = h.page.getByRole("button", { name: "Join call with Zoe" });
+  await joinZoe.waitFor({ timeout: 20_000 });
+  t.ok(await joinZoe.isDisabled(), "Join is disabled while the page finds out about the call it was in");
+  await saveScreenshot(h.page, "host-console-rejoining");
+  release();
+
+  await bothConnected(g1.page, h.page);
+  t.equal(await h.page.evaluate(`sessionStorage.getItem("vidivo:host-call")`), a!.id, "the call kept is the one the host is back in");
+  t.ok(await h.page.locator("#host-rejoin").isHidden(), "no offer to rejoin: the host is in the call");
+  t.match(await hostCalls(app, host, "status=waiting&role=host"), [{ guest: { display_name: "Zoe" } }], "Zoe still waits");
+
+  await h.page.getByRole("button", { name: "Hang up" }).click();
+  await untilShown(h.page, "#ended h2", /^Call ended$/);
+  await until("Join enabled again", async () => joinZoe.isEnabled(), 10_000, 100);
+  t.ok(await h.page.locator("#host-rejoin").isHidden(), "still no offer to rejoin once the call is over");
+  t.same(h.problems, [], "host: no CSP violation, no script error");
 });
 
 t.test("a host whose reload cannot get back into the call at once is offered to rejoin it, and does", { skip: NO_BROWSER }, async (t) => {
@@ -230,7 +417,7 @@ t.test("a host whose reload cannot get back into the call at once is offered to 
   t.same(g.problems, [], "guest: no CSP violation, no script error");
 });
 
-t.test("a guest whose start got no answer cannot place a second hold: the form keeps its details, a reload sends the same request again", { skip: NO_BROWSER }, async (t) => {
+t.test("a guest whose start got no answer cannot place a second hold: the form keeps its details; after a reload the page asks before it sends the same request again", { skip: NO_BROWSER }, async (t) => {
   const { app } = await servedApp(t);
   const host = await webHost(app, "hana@example.test", "Hana Ito");
   const link = await apiLink(app, host);
@@ -245,7 +432,8 @@ t.test("a guest whose start got no answer cannot place a second hold: the form k
   await g.page.goto(link.url);
   const name = g.page.getByLabel("Your name");
   await name.fill("Dora");
-  await g.page.getByRole("button", { name: "Start call" }).click();
+  const start = g.page.getByRole("button", { name: "Start call" });
+  await start.click();
   t.match(await untilShown(g.page, "#error", /\S/), /could not be reached/i, "the page says the server could not be reached");
   t.match(await hostCalls(app, host, "status=waiting&role=host"), [{ guest: { display_name: "Dora" } }], "yet the call was made");
 
@@ -257,27 +445,89 @@ t.test("a guest whose start got no answer cannot place a second hold: the form k
   await saveScreenshot(g.page, "guest-page-start-pending");
   await noSeriousAxeFindings(t, g.page, "the guest page with a start pending");
 
-  // The guest reloads instead: the page sends the same request again (same guest, same key), gets
-  // the call it made, and waits for the host in it.
+  // Trying again gets no answer either (the network is down): now the attempt may also be given up.
+  await g.page.route("**/v1/calls/initiate", (route) => route.abort("connectionreset"), { times: 1 });
+  await start.click();
+  await untilShown(g.page, "#replay-heading", /^Your last attempt may have gone through$/);
+  t.equal(await focused(g.page), "replay-heading", "the focus moves to what the page offers now");
+  t.ok(await g.page.getByRole("button", { name: "Cancel this attempt" }).isVisible(), "after a retry without an answer, the attempt may be cancelled");
+  t.match(await untilShown(g.page, "#replay-summary", /\S/), /Dora.*Visa/, "the page says which attempt it is (name and card)");
+
+  // The guest reloads: the page does not send anything by itself; it says what may have happened.
+  const initiates = await countInitiates(g.page);
   await g.page.reload();
-  const outcome = await until("the call view, or a form to fill in again", async () => {
-    if (await g.page.locator("#call").isVisible()) return "call";
-    return (await name.isEditable()) ? "form" : null;
-  }, 20_000, 100);
-  if (outcome === "form") {
-    // What a guest would do with a blank form: start again.
-    await name.fill("Dora");
-    await g.page.getByRole("button", { name: "Start call" }).click();
-  }
+  await untilShown(g.page, "#replay-heading", /^Your last attempt may have gone through$/);
+  t.equal(await focused(g.page), "replay-heading", "after a reload too, the focus is on it");
+  t.match(await untilShown(g.page, "#replay-cancel-hint", /\S/), /cancelled by itself within 5 minutes.*released/, "cancelling says what becomes of a call the attempt made");
+  t.notOk(await name.isEditable(), "the form keeps the attempt's details");
+  t.equal(await name.inputValue(), "Dora");
+  await new Promise((r) => setTimeout(r, 1_500));
+  t.equal(initiates.count, 0, "nothing was sent by itself after the reload");
+  await saveScreenshot(g.page, "guest-page-check-attempt");
+  await noSeriousAxeFindings(t, g.page, "the guest page offering to check an attempt");
+
+  // "Check": the same request again (same guest, same key); its answer is the call it made.
+  await g.page.getByRole("button", { name: "Check" }).click();
   await untilShown(g.page, "#call-status", /^Waiting for the host…$/);
-  t.equal(outcome, "call", "after the reload the page is back in the call it started, by itself");
+  t.equal(initiates.count, 1, "one request, on the guest's word");
   const calls = await hostCalls(app, host);
   t.equal(calls.length, 1, "one call, one hold");
   t.match(calls, [{ status: "waiting", guest: { display_name: "Dora" } }]);
 
-  // Hanging up, then starting again: the form is free again.
   await g.page.getByRole("button", { name: "Hang up" }).click();
   await untilShown(g.page, "#ended h2", /^Call ended$/);
+  t.same(await storedUnder(g.page, "vidivo:guest"), {}, "the call over, the tab keeps nothing of the guest's");
+  t.same(g.problems, [], "no CSP violation, no script error");
+});
+
+t.test("a kept attempt can be cancelled; one older than 10 minutes, or one for another link, is dropped", { skip: NO_BROWSER }, async (t) => {
+  const { app } = await servedApp(t);
+  const host = await webHost(app, "hana@example.test", "Hana Ito");
+  const link = await apiLink(app, host);
+  const browser = await launchBrowser(t);
+  const g = await newParty(browser, [/Failed to load resource: net::ERR_/]);
+  const name = g.page.getByLabel("Your name");
+  const slot = `vidivo:guest-initiate:${link.short_code}`;
+
+  /** A start whose answer is lost (the call is made). */
+  const lostStart = async (guestName: string) => {
+    await g.page.route("**/v1/calls/initiate", async (route) => {
+      await route.fetch();
+      await route.abort("connectionreset");
+    }, { times: 1 });
+    await name.fill(guestName);
+    await g.page.getByRole("button", { name: "Start call" }).click();
+    await untilShown(g.page, "#error", /could not be reached/i);
+  };
+
+  await g.page.goto(link.url);
+  await lostStart("Dora");
+  const initiates = await countInitiates(g.page);
+  await g.page.reload();
+  await g.page.getByRole("button", { name: "Cancel this attempt" }).click();
+  await until("the form free again", async () => name.isEditable(), 10_000, 100);
+  t.ok(await g.page.locator("#replay").isHidden(), "the offer is gone");
+  t.equal(await focused(g.page), "guest-name", "the focus is on the form");
+  t.same(await storedUnder(g.page, "vidivo:guest"), {}, "the attempt is forgotten");
+  t.ok(await g.page.getByLabel("Card", { exact: true }).isEnabled(), "the card can be chosen again");
+  t.equal(initiates.count, 0, "nothing was sent");
+
+  // An attempt kept 11 minutes ago: dropped at the next load; the form is free.
+  await lostStart("Eve");
+  initiates.count = 0;
+  await g.page.evaluate(`(() => {
+    const kept = JSON.parse(sessionStorage.getItem(${JSON.stringify(slot)}));
+    kept.created_at = Date.now() - 11 * 60_000;
+    sessionStorage.setItem(${JSON.stringify(slot)}, JSON.stringify(kept));
+    sessionStorage.setItem("vidivo:guest-initiate:someOtherLink", JSON.stringify({ ...kept, short_code: "someOtherLink", created_at: Date.now() }));
+  })()`);
+  await g.page.reload();
+  await g.page.getByRole("button", { name: "Start call" }).waitFor({ timeout: 10_000 });
+  await new Promise((r) => setTimeout(r, 500));
+  t.ok(await name.isEditable(), "an attempt older than 10 minutes does not lock the form");
+  t.ok(await g.page.locator("#replay").isHidden(), "nor is it offered");
+  t.same(await storedUnder(g.page, "vidivo:guest-initiate"), {}, "it is dropped, and so is what was kept for another link");
+  t.equal(initiates.count, 0, "nothing was sent");
   t.same(g.problems, [], "no CSP violation, no script error");
 });
 
@@ -301,6 +551,11 @@ t.test("a guest whose start got no answer, on a single-use link it used up, gets
   // The call took the link's only use: its page is the unavailable one now, with no start form.
   const reloaded = await g.page.reload();
   t.equal(reloaded?.status(), 410, "the used-up link's page is the unavailable one");
+  await untilShown(g.page, "#replay-heading", /^Your last attempt may have gone through$/);
+  t.equal(await focused(g.page), "replay-heading", "the focus is on the offer");
+  t.match(await untilShown(g.page, "#replay-summary", /\S/), /Uma/, "the page names the attempt");
+  await noSeriousAxeFindings(t, g.page, "the unavailable page offering to check an attempt");
+  await g.page.getByRole("button", { name: "Check" }).click();
   await untilShown(g.page, "#call-status", /^Waiting for the host…$/);
   t.equal(await untilShown(g.page, "h1", /\S/), "Call Hana Ito", "the page names the call");
   const calls = await hostCalls(app, host);
@@ -308,10 +563,11 @@ t.test("a guest whose start got no answer, on a single-use link it used up, gets
   t.match(calls, [{ status: "waiting", guest: { display_name: "Uma" } }]);
   await g.page.getByRole("button", { name: "Hang up" }).click();
   await untilShown(g.page, "#ended h2", /^Call ended$/);
+  t.same(await storedUnder(g.page, "vidivo:guest"), {}, "the call over, the tab keeps nothing of the guest's");
   t.same(g.problems, [], "no CSP violation, no script error");
 });
 
-t.test("a guest whose page had to leave the call can start again from it", { skip: NO_BROWSER }, async (t) => {
+t.test("a guest whose page had to leave the call ends it before starting again; one whose call went on in another tab is offered nothing", { skip: NO_BROWSER }, async (t) => {
   const { app } = await servedApp(t);
   const host = await webHost(app, "hana@example.test", "Hana Ito");
   const link = await apiLink(app, host);
@@ -320,25 +576,45 @@ t.test("a guest whose page had to leave the call can start again from it", { ski
   const socket = await routeSignaling(g.page);
 
   await guestStarts(g.page, link.url, "Lea");
+  const [first] = await hostCalls(app, host, "status=waiting&role=host");
   // The guest's token stops being accepted (it lasts 24 hours), and the socket drops: the page
-  // cannot get back into the call and leaves it.
+  // cannot get back into the call and leaves it. The call still waits for the host.
   await g.page.route("**/v1/calls/*/signaling-token", (route) =>
     route.fulfill({ status: 401, contentType: "application/json", body: JSON.stringify({ error: { code: "unauthorized", message: "Your session has expired." } }) }),
   );
   await socket.drop();
   await untilShown(g.page, "#call-status", /^You left the call\.$/);
   await cameraOff(t, g.page, "the guest who left");
-  const again = g.page.getByRole("button", { name: "Start again" });
-  await again.waitFor({ timeout: 10_000 });
+  t.ok(await g.page.getByRole("button", { name: "Start again" }).isHidden(), "no start again while that call may still wait");
+  const end = g.page.getByRole("button", { name: "End that call" });
+  await end.waitFor({ timeout: 10_000 });
   await noSeriousAxeFindings(t, g.page, "the guest page that left its call");
   await g.page.unroute("**/v1/calls/*/signaling-token");
 
-  await again.click();
+  // Ending it: its end (nothing charged), then "Start again".
+  await end.click();
+  await untilShown(g.page, "#ended h2", /^Call ended$/);
+  t.match(await untilShown(g.page, "#end-reason", /\S/), /cancelled the call/i, "the call the page left is cancelled");
+  t.match(await hostCalls(app, host), [{ id: first!.id, status: "cancelled" }], "at the service too");
+  const before = new Set((await hostCalls(app, host)).map((c) => c.id));
+  await g.page.getByRole("button", { name: "Start again" }).click();
   t.ok(await g.page.locator("#call").isHidden(), "the call view made way for the start form");
   t.equal(await g.page.getByLabel("Your name").inputValue(), "Lea", "the name is kept");
   await g.page.getByRole("button", { name: "Start call" }).click();
   await untilShown(g.page, "#call-status", /^Waiting for the host…$/);
-  t.equal((await hostCalls(app, host, "status=waiting&role=host")).length >= 1, true, "a new call waits for the host");
+  const waiting = await hostCalls(app, host, "status=waiting&role=host");
+  t.equal(waiting.length, 1, "one call waits for the host");
+  t.notOk(before.has(waiting[0]!.id), "a new one");
+
+  // The call is opened in another tab (the server closes this page's socket, 4009): that tab has
+  // it. This page offers no new start, which would be a second call and a second hold.
+  await socket.drop(4009);
+  await untilShown(g.page, "#call-status", /continues in another tab/i);
+  await cameraOff(t, g.page, "the guest whose call went to another tab");
+  await new Promise((r) => setTimeout(r, 500));
+  t.equal(await g.page.getByRole("button", { name: /Start again|End that call/ }).count(), 0, "nothing is offered");
+  t.ok(await g.page.getByRole("button", { name: "Start call" }).isHidden(), "nor the start form");
+  t.same((await hostCalls(app, host, "status=waiting&role=host")).map((c) => c.id), [waiting[0]!.id], "the call still waits (for the other tab)");
   t.same(g.problems, [], "no CSP violation, no script error");
 });
 
@@ -380,6 +656,7 @@ const STRIPE_JS = `(() => {
         const box = document.createElement("div");
         box.setAttribute("role", "dialog");
         box.setAttribute("aria-label", "3-D Secure");
+        box.dataset.clientSecret = clientSecret;
         const button = document.createElement("button");
         button.type = "button";
         button.textContent = "Complete authentication";
@@ -395,7 +672,12 @@ const STRIPE_JS = `(() => {
   });
 })();`;
 
-t.test("with Stripe: a 3-D Secure follow-up whose answer is lost is sent again as it was, with its payment_intent_id: one challenge, one hold", { skip: NO_BROWSER }, async (t) => {
+/**
+ * The service with the stripe provider (the local Stripe-compatible server), a host whose Connect
+ * onboarding is complete, a link of theirs, and a guest page with the Stripe.js stand-in. `expected`:
+ * the guest page's console errors the test causes.
+ */
+async function withStripe(t: Test, expected: RegExp[]) {
   const stripe = await startStripeServer();
   t.teardown(() => stripe.close());
   const { app } = await servedApp(t, {
@@ -417,8 +699,7 @@ t.test("with Stripe: a 3-D Secure follow-up whose answer is lost is sent again a
   const link = await apiLink(app, host);
 
   const browser = await launchBrowser(t);
-  // The 402 asking for 3-D Secure is logged by Chromium as a failed load, and so is the lost answer.
-  const g = await newParty(browser, [/status of 402/, /Failed to load resource: net::ERR_/]);
+  const g = await newParty(browser, expected);
   const payer = new Stripe(stripe.publishableKey, { host: "127.0.0.1", port: stripe.port, protocol: "http", maxNetworkRetries: 0 });
   await g.page.exposeFunction("__stripeConfirmSetup", async (clientSecret: string, card: string) => {
     try {
@@ -428,12 +709,18 @@ t.test("with Stripe: a 3-D Secure follow-up whose answer is lost is sent again a
       return { error: { message: (err as Error).message } };
     }
   });
-  let challenges = 0;
+  const counts = { challenges: 0 };
   await g.page.exposeFunction("__stripeAuthenticate", (clientSecret: string) => {
-    challenges++;
+    counts.challenges++;
     stripe.authenticate(clientSecret.split("_secret_")[0]!);
   });
   await g.page.route("https://js.stripe.com/v3/", (route) => route.fulfill({ contentType: "text/javascript", body: STRIPE_JS }));
+  return { stripe, app, host, link, g, counts };
+}
+
+t.test("with Stripe: a 3-D Secure follow-up whose answer is lost is sent again as it was, with its payment_intent_id: one challenge, one hold", { skip: NO_BROWSER }, async (t) => {
+  // The 402 asking for 3-D Secure is logged by Chromium as a failed load, and so is the lost answer.
+  const { stripe, app, host, link, g, counts } = await withStripe(t, [/status of 402/, /Failed to load resource: net::ERR_/]);
   // The follow-up initiate (the one with payment_intent_id) reaches the service, and its answer is lost.
   let followUps = 0;
   await g.page.route("**/v1/calls/initiate", async (route) => {
@@ -465,7 +752,7 @@ t.test("with Stripe: a 3-D Secure follow-up whose answer is lost is sent again a
   }, 20_000, 100);
   t.equal(outcome, "call", "the guest is in the call, asked for no second 3-D Secure challenge");
   await untilShown(g.page, "#call-status", /^Waiting for the host…$/);
-  t.equal(challenges, 1, "one challenge in all");
+  t.equal(counts.challenges, 1, "one challenge in all");
   t.equal(followUps, 2, "the follow-up was sent again, with its payment_intent_id");
   // (The first initiate, refused for want of 3-D Secure, is recorded as a failed attempt.)
   const made = (await hostCalls(app, host)).filter((c) => c.status !== "failed");
@@ -475,5 +762,44 @@ t.test("with Stripe: a 3-D Secure follow-up whose answer is lost is sent again a
 
   await g.page.getByRole("button", { name: "Hang up" }).click();
   await untilShown(g.page, "#ended h2", /^Call ended$/);
+  t.same(await storedUnder(g.page, "vidivo:guest"), {}, "the call over, the tab keeps nothing of the guest's");
+  t.same(g.problems, [], "no CSP violation, no script error");
+});
+
+t.test("with Stripe: a page reloaded while the guest was at their bank (3-D Secure) gets the call the bank authorised: one hold", { skip: NO_BROWSER }, async (t) => {
+  const { stripe, app, host, link, g, counts } = await withStripe(t, [/status of 402/]);
+  await g.page.goto(link.url);
+  await g.page.getByLabel("Card number").waitFor({ timeout: 20_000 });
+  await g.page.getByLabel("Your name").fill("Theo");
+  await g.page.getByRole("button", { name: "Start call" }).click();
+
+  // The challenge is up; the guest completes it in their bank's app, and meanwhile the phone's
+  // browser discards the tab: it comes back as a reload.
+  const challenge = g.page.getByRole("dialog", { name: "3-D Secure" });
+  await challenge.waitFor({ timeout: 20_000 });
+  const clientSecret = await challenge.getAttribute("data-client-secret");
+  stripe.authenticate(clientSecret!.split("_secret_")[0]!);
+  const initiates = await countInitiates(g.page);
+  await g.page.reload();
+
+  await untilShown(g.page, "#replay-heading", /^Your last attempt may have gone through$/);
+  t.equal(await focused(g.page), "replay-heading", "the focus is on the offer");
+  t.match(await untilShown(g.page, "#pending-card", /\S/), /the card you entered/i, "the form says which card is used (its field is a new one)");
+  t.ok(await g.page.locator("#payment-element").isHidden(), "and does not show a card field that is not that card");
+  t.equal(initiates.count, 0, "nothing is sent by itself");
+  await saveScreenshot(g.page, "guest-page-check-3ds");
+  await noSeriousAxeFindings(t, g.page, "the guest page after a reload during 3-D Secure");
+
+  await g.page.getByRole("button", { name: "Check" }).click();
+  await untilShown(g.page, "#call-status", /^Waiting for the host…$/);
+  t.equal(counts.challenges, 0, "no challenge on this page (the bank had it)");
+  const made = (await hostCalls(app, host)).filter((c) => c.status !== "failed");
+  t.match(made, [{ status: "waiting", guest: { display_name: "Theo" } }], "one call");
+  t.equal(made.length, 1, "no second call");
+  t.equal(stripe.state.paymentIntents.size, 1, "one hold at Stripe");
+
+  await g.page.getByRole("button", { name: "Hang up" }).click();
+  await untilShown(g.page, "#ended h2", /^Call ended$/);
+  t.same(await storedUnder(g.page, "vidivo:guest"), {}, "the call over, the tab keeps nothing of the guest's");
   t.same(g.problems, [], "no CSP violation, no script error");
 });

@@ -216,16 +216,23 @@ export async function saveScreenshot(page: Page, name: string): Promise<string> 
 // --- WebRTC as the page sees it --------------------------------------------------------------------
 
 /**
- * An init script that records, on `window.__webrtc`, every RTCPeerConnection the page makes and
- * every camera/microphone stream it gets (the constructor and getUserMedia wrapped; the page's
- * code is not touched and has no test hook).
+ * An init script that records, on `window.__webrtc`, every RTCPeerConnection the page makes, every
+ * camera/microphone stream it gets, and the ICE username fragment of every remote candidate the
+ * page passes to addIceCandidate (the constructor, getUserMedia and addIceCandidate wrapped; the
+ * page's code is not touched and has no test hook).
  */
 export const RECORD_WEBRTC = `(() => {
   const peers = [];
   const streams = [];
-  Object.defineProperty(window, "__webrtc", { value: { peers, streams } });
+  const added = [];
+  Object.defineProperty(window, "__webrtc", { value: { peers, streams, added } });
   const Native = window.RTCPeerConnection;
   if (Native) {
+    const addIceCandidate = Native.prototype.addIceCandidate;
+    Native.prototype.addIceCandidate = function (candidate, ...rest) {
+      added.push(candidate && candidate.usernameFragment ? candidate.usernameFragment : null);
+      return addIceCandidate.call(this, candidate, ...rest);
+    };
     window.RTCPeerConnection = new Proxy(Native, {
       construct(target, args, newTarget) {
         const pc = Reflect.construct(target, args, newTarget);
@@ -252,6 +259,11 @@ export interface PeerView {
   remote: { width: number; height: number } | null;
   /** Every camera/microphone track the page got: its readyState ("live" or "ended"). */
   tracks: string[];
+}
+
+/** The ICE username fragments of the remote candidates the page passed to addIceCandidate, oldest first. */
+export function addedCandidates(page: Page): Promise<(string | null)[]> {
+  return page.evaluate<(string | null)[]>(`window.__webrtc ? [...window.__webrtc.added] : []`);
 }
 
 /** What the page's peer connections are doing now: state, video frames decoded (getStats inbound-rtp), what is sent. */
@@ -293,9 +305,12 @@ export interface SignalingRoute {
   received: Frame[];
   /**
    * Cuts the page's open sockets, as a network that drops the connection does: the page sees its
-   * socket close (code 4000), the server sees its side close. The page's next socket goes through.
+   * socket close (code 4000, or `code`: 4009 says another connection took the call over), the
+   * server sees its side close. The page's next socket goes through.
    */
-  drop(): Promise<void>;
+  drop(code?: number): Promise<void>;
+  /** Sends the page a frame on its open sockets, as if the server had sent it. */
+  send(frame: Frame): void;
 }
 
 /** Close codes a client may send: 1000, or an application's 3000-4999 (1005, 1006… are reserved). */
@@ -306,7 +321,7 @@ const sendable = (code: number | undefined) => (code === 1000 || (code !== undef
  * frames pass both ways, the page's are recorded, and `toPage` may change or drop (null) each frame
  * the server sends the page. For tests that lose frames or connections on purpose.
  */
-export async function routeSignaling(page: Page, toPage: (frame: Frame) => Frame | null = (frame) => frame): Promise<SignalingRoute> {
+export async function routeSignaling(page: Page, toPage: (frame: Frame, route: SignalingRoute) => Frame | null = (frame) => frame): Promise<SignalingRoute> {
   const sent: Frame[] = [];
   const received: Frame[] = [];
   const open = new Set<{ page: WebSocketRoute; server: WebSocketRoute }>();
@@ -331,7 +346,7 @@ export async function routeSignaling(page: Page, toPage: (frame: Frame) => Frame
         return;
       }
       received.push(frame);
-      const out = toPage(frame);
+      const out = toPage(frame, route);
       if (out) ws.send(out === frame ? message : JSON.stringify(out));
     });
     ws.onClose((code, reason) => {
@@ -341,15 +356,19 @@ export async function routeSignaling(page: Page, toPage: (frame: Frame) => Frame
       if (open.delete(pair)) void ws.close({ code: code ?? 1005, reason });
     });
   });
-  return {
+  const route: SignalingRoute = {
     sent,
     received,
-    async drop() {
+    async drop(code = 4000) {
       for (const pair of [...open]) {
         open.delete(pair);
         await pair.server.close({ code: 1000, reason: "dropped" });
-        await pair.page.close({ code: 4000, reason: "dropped" });
+        await pair.page.close({ code, reason: "dropped" });
       }
     },
+    send(frame) {
+      for (const pair of open) pair.page.send(JSON.stringify(frame));
+    },
   };
+  return route;
 }

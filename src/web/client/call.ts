@@ -28,12 +28,13 @@ export interface CallOptions {
   auth: Auth;
   /**
    * This page is done with the call: it ended (`how` "ended"; `call` as read at the end, or null
-   * when it could not be read; the end view shows it), or it goes on without this page (`how`
-   * "left", `call` null: another tab or window took it over, it could not be ended or rejoined from
-   * here, or the host's session ended; the call view says so). Either way the camera is released
-   * and the page's other controls may come back.
+   * when it could not be read; the end view shows it), or it goes on without this page (`call`
+   * null; the call view says so): another tab or window took it over (`how` "replaced", close code
+   * 4009), or it could not be ended or rejoined from here (`how` "left": the host's session ended,
+   * the token was refused; the call may still be going on, and a later sign-in or reload may get
+   * back into it). Either way the camera is released and the page's other controls may come back.
    */
-  onEnded(call: Call | null, how: "ended" | "left"): void;
+  onEnded(call: Call | null, how: "ended" | "left" | "replaced"): void;
 }
 
 const STATUS = {
@@ -221,7 +222,7 @@ class CallView {
     } else if (code === CLOSE_REPLACED) {
       // The same participant connected again elsewhere (the call opened in another tab): that one
       // has the call now. This page lets go of it and gets its other controls back.
-      this.leave("This call continues in another tab or window.");
+      this.leave("This call continues in another tab or window.", undefined, "replaced");
     } else {
       void this.reconnect();
     }
@@ -310,8 +311,12 @@ class CallView {
       onRemoteStream: (stream) => this.showRemote(stream),
       onStateChange: (state) => this.onPeerState(state),
       onError: (err) => showError(`The video connection could not be set up: ${err instanceof Error ? err.message : String(err)}`),
-      onOfferForNewConnection: (sdp) => {
-        if (this.peer === peer && !this.finished) this.startPeer().acceptOffer(sdp);
+      onOfferForNewConnection: (sdp, candidates) => {
+        if (this.peer !== peer || this.finished) return;
+        // The candidates that came with the offer go with it (they wait for it on the new connection).
+        const next = this.startPeer();
+        for (const candidate of candidates) next.addRemoteCandidate(candidate);
+        next.acceptOffer(sdp);
       },
     });
     this.peer = peer;
@@ -475,7 +480,7 @@ class CallView {
    * could not be ended from here): the camera and the connections are released, the call view
    * says so, and the page gets its other controls back.
    */
-  private leave(status: string, explanation?: string) {
+  private leave(status: string, explanation?: string, how: "left" | "replaced" = "left") {
     if (this.finished) return;
     this.finished = true;
     this.releaseEverything();
@@ -483,7 +488,7 @@ class CallView {
     this.setStatus(status);
     if (explanation) showError(explanation);
     moveFocusTo(this.ui.heading);
-    this.options.onEnded(null, "left");
+    this.options.onEnded(null, how);
   }
 
   private releaseEverything() {

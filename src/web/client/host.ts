@@ -63,10 +63,11 @@ async function enterConsole(signedIn: HostSession, displayName: string) {
 
   stopNotifications = new AbortController();
   void followNotifications(auth, { onOpen: () => void refresh(() => waiting.load()), onNotification, onFatal: showError }, stopNotifications.signal);
-  await Promise.all([refresh(() => waiting.load()), refresh(() => earnings.load())]);
-  // Back into the call this tab was in (a reload, or signing in again after the session ended
-  // between calls), unless the page is in it already (the call view outlives the console).
-  if (callState === "idle") await refresh(rejoin);
+  // Back into the call this tab was in (a reload, or signing in again after the session ended or
+  // the page left the call for want of one), unless the page is in it already (the call view
+  // outlives the console). Started first: the waiting calls' "Join" stay disabled until it knows.
+  const rejoining = callState === "idle" ? refresh(rejoin) : Promise.resolve();
+  await Promise.all([refresh(() => waiting.load()), refresh(() => earnings.load()), rejoining]);
 }
 
 /** Loads one part of the console; a failure is shown without stopping the others. */
@@ -206,10 +207,13 @@ async function join(call: { id: string }) {
       turn: joined.turn_credentials,
       localStream,
       auth,
-      // Ended, or left (taken over by another tab, 4009; or left for want of a session): either way
-      // this console is free again, and the call is not this tab's to rejoin any more.
-      onEnded: () => {
-        sessionStorage.removeItem(CALL_KEY);
+      // Ended, taken over by another tab (4009), or left (for want of a session, or a token
+      // refused): either way this console is free again. A call that was only left may still be
+      // going on (for its grace, some 40 s more after the page's minute): its id stays, and the
+      // next sign-in (enterConsole → rejoin) gets back into it or learns it is over.
+      onEnded: (_call, how) => {
+        if (how !== "left") sessionStorage.removeItem(CALL_KEY);
+        rejoinOffer.hide();
         setCallState("idle");
         if (session) void refresh(() => earnings.load());
       },
@@ -235,24 +239,47 @@ async function join(call: { id: string }) {
 async function rejoin() {
   const id = sessionStorage.getItem(CALL_KEY);
   if (!id || callState !== "idle") return;
+  // No other call is joined while this one is read: its id would take this one's place (and the
+  // join below would be refused, for a call in progress).
+  setCallState("joining");
   let call: Call;
   try {
     ({ call } = await request(api.GET("/v1/calls/{id}", { params: { path: { id } }, headers: await auth() })));
   } catch (err) {
+    setCallState("idle");
     // 404 (no such call), 403 (not this host's): nothing to rejoin. Signed out, the network, a
     // 5xx: it may still be going on.
     if (isFinalError(err) && !isUnauthenticated(err)) return forgetHostCall();
-    rejoinOffer.show();
+    offerRejoin();
     throw err;
   }
+  setCallState("idle");
+  // (Nothing may join meanwhile, but should the call kept have changed, it is not this read's.)
+  if (callState !== "idle" || sessionStorage.getItem(CALL_KEY) !== id) return;
   if (call.status !== "waiting" && call.status !== "active") return forgetHostCall();
   try {
     await join(call);
   } catch (err) {
-    if (err instanceof ApiError && err.code === "call_not_active") return forgetHostCall();
-    rejoinOffer.show();
+    // Over, or not this host's: nothing to rejoin.
+    if (isFinalError(err) && !isUnauthenticated(err)) return forgetHostCall();
+    // Only a passing failure keeps the way back (a refusal of join() itself is no such thing).
+    if (passingFailure(err)) offerRejoin();
     throw err;
   }
+}
+
+/** A failure that trying again may get past: the network, a 5xx or 429, the camera, signing in. */
+function passingFailure(err: unknown): boolean {
+  if (err instanceof ApiError) return !isFinalError(err) || isUnauthenticated(err);
+  return err instanceof SignedOutError || err instanceof DOMException;
+}
+
+/**
+ * Offers "Rejoin the call", in the console: not while signed out (the console is hidden then; the
+ * next sign-in tries to rejoin by itself).
+ */
+function offerRejoin() {
+  if (session) rejoinOffer.show();
 }
 
 /**

@@ -4,6 +4,11 @@
 // has one offer out at a time, so that an answer always belongs to the offer it is applied to. An
 // offer whose answer does not come (lost with a socket, or never sent) is taken back after
 // ANSWER_TIMEOUT_MS and made again; so is one whose answer could not be applied.
+//
+// The negotiation steps of a connection (applying a description, answering, adding a candidate)
+// run one after the other, in the order their frames arrived: a candidate that arrives while the
+// description it belongs to is still being applied waits for it, rather than being compared with
+// the description before it (an ICE restart's candidates come right behind its offer).
 import type { TurnCredentials } from "./api.ts";
 import type { ClientMessage } from "./signaling.ts";
 
@@ -19,9 +24,10 @@ export interface PeerHandlers {
   /**
    * The host's side: an offer that does not follow on from the one this connection took before
    * (the guest took its own offer back and made another, whose media sections have new ids): it
-   * cannot be applied here, and is for a new connection to answer.
+   * cannot be applied here, and is for a new connection to answer, with the candidates that came
+   * with it (this connection kept them: they belong to no description it has).
    */
-  onOfferForNewConnection(sdp: string): void;
+  onOfferForNewConnection(sdp: string, candidates: RTCIceCandidateInit[]): void;
 }
 
 /** The ICE servers for the connection: the call's TURN server, or none when none is configured. */
@@ -41,11 +47,25 @@ export const ANSWER_TIMEOUT_MS = 10_000;
  * tight loop. The next `peer_joined` (a new connection) or ICE restart starts over.
  */
 const MAX_REFUSED_ANSWERS = 3;
+/**
+ * How many of the other side's candidates are kept while no description of theirs fits them (they
+ * came before their description, or it is being applied): more than any real gathering sends.
+ */
+const MAX_WAITING_CANDIDATES = 200;
 
 export class PeerLink {
   private readonly pc: RTCPeerConnection;
-  /** Candidates that arrived before the remote description: addIceCandidate would refuse them. */
-  private pendingCandidates: RTCIceCandidateInit[] = [];
+  /**
+   * The other side's candidates not added yet: those that arrived before the description they
+   * belong to (addIceCandidate would refuse them), and those whose step has not run yet.
+   */
+  private waitingCandidates: RTCIceCandidateInit[] = [];
+  /** ICE username fragments of the other side's current description, as last seen. */
+  private remoteUfrags = new Set<string>();
+  /** ICE username fragments of the other side's descriptions before the current one. */
+  private readonly pastUfrags = new Set<string>();
+  /** The negotiation steps, run one at a time (see the top of this file). */
+  private steps: Promise<void> = Promise.resolve();
   /**
    * Our offer is out: from createOffer until its answer is applied. The frames carry no offer id,
    * so a second offer meanwhile would make the answer to the first indistinguishable from the
@@ -86,7 +106,8 @@ export class PeerLink {
    * already under way, or the answer still to come settles the connection first.
    */
   restartIce(): void {
-    this.makeOffer(true);
+    // A new start: answers refused before do not count against this restart's.
+    if (this.makeOffer(true)) this.refusedAnswers = 0;
   }
 
   /** The host's side: answers the guest's offer. */
@@ -99,10 +120,10 @@ export class PeerLink {
         // of its first offer gives the next one new media ids). Refused by a fresh connection: the
         // offer itself is unusable, and a new connection would refuse it too.
         if (!this.pc.remoteDescription) throw err;
-        this.handlers.onOfferForNewConnection(sdp);
+        this.handlers.onOfferForNewConnection(sdp, this.waitingCandidates.splice(0));
         return;
       }
-      await this.addPendingCandidates();
+      await this.addWaitingCandidates();
       await this.pc.setLocalDescription(await this.pc.createAnswer());
       this.handlers.send({ type: "answer", sdp: requireSdp(this.pc.localDescription) });
     });
@@ -128,28 +149,29 @@ export class PeerLink {
         return;
       }
       this.refusedAnswers = 0;
-      await this.addPendingCandidates();
+      await this.addWaitingCandidates();
     });
   }
 
+  /** The other side's candidate: added once the steps before it have run, and its description is applied. */
   addRemoteCandidate(candidate: RTCIceCandidateInit): void {
-    if (!this.pc.remoteDescription) {
-      this.pendingCandidates.push(candidate);
-      return;
-    }
-    this.negotiate(() => this.addCandidate(candidate));
+    if (this.closed) return;
+    this.waitingCandidates.push(candidate);
+    if (this.waitingCandidates.length > MAX_WAITING_CANDIDATES) this.waitingCandidates.shift();
+    this.negotiate(() => this.addWaitingCandidates());
   }
 
   /** Stops the connection; none of its events reach the handlers any more. */
   close(): void {
     this.closed = true;
     clearTimeout(this.answerTimer);
-    this.pendingCandidates = [];
+    this.waitingCandidates = [];
     this.pc.close();
   }
 
-  private makeOffer(iceRestart: boolean) {
-    if (this.closed || this.offerOut || this.pc.signalingState !== "stable") return;
+  /** Makes an offer, unless one is out or being answered; whether it did. */
+  private makeOffer(iceRestart: boolean): boolean {
+    if (this.closed || this.offerOut || this.pc.signalingState !== "stable") return false;
     this.offerOut = true;
     this.receiveEveryKind();
     this.negotiate(async () => {
@@ -163,6 +185,7 @@ export class PeerLink {
       clearTimeout(this.answerTimer);
       this.answerTimer = setTimeout(() => this.answerMissing(), ANSWER_TIMEOUT_MS);
     });
+    return true;
   }
 
   /**
@@ -195,31 +218,57 @@ export class PeerLink {
     for (const kind of ["audio", "video"]) if (!kinds.has(kind)) this.pc.addTransceiver(kind, { direction: "recvonly" });
   }
 
-  private async addPendingCandidates() {
-    const pending = this.pendingCandidates.splice(0);
-    for (const candidate of pending) await this.addCandidate(candidate);
+  /**
+   * Adds the waiting candidates that belong to the other side's current description. Those of a
+   * description before it (ICE credentials of the one before an ICE restart) are of no use any more,
+   * and the browser would refuse them: dropped. Those of a description still to come (its offer or
+   * answer is on the way, or this connection cannot take it: onOfferForNewConnection) wait.
+   */
+  private async addWaitingCandidates() {
+    const remote = this.pc.remoteDescription;
+    if (!remote || this.closed) return;
+    const current = ufragsOf(remote.sdp);
+    for (const ufrag of this.remoteUfrags) if (!current.has(ufrag)) this.pastUfrags.add(ufrag);
+    this.remoteUfrags = current;
+    const later: RTCIceCandidateInit[] = [];
+    let failure: unknown = null;
+    for (const candidate of this.waitingCandidates.splice(0)) {
+      const ufrag = candidate.usernameFragment;
+      if (ufrag && !current.has(ufrag)) {
+        if (!this.pastUfrags.has(ufrag)) later.push(candidate);
+        continue;
+      }
+      try {
+        await this.pc.addIceCandidate(candidate);
+      } catch (err) {
+        failure ??= err; // reported, once the others are added
+      }
+      if (this.closed) return;
+    }
+    // (Candidates that arrived meanwhile are behind their own step.)
+    this.waitingCandidates.unshift(...later);
+    if (failure) throw failure;
   }
 
   /**
-   * Adds the other side's candidate, unless it belongs to a description that is not the current
-   * one (ICE credentials of an answer that was never applied, or of the one before an ICE restart):
-   * the browser refuses those, and they are of no use any more.
+   * Runs one negotiation step once the steps before it are done; a failure goes to onError, unless
+   * the connection was closed meanwhile (the steps after it still run).
    */
-  private async addCandidate(candidate: RTCIceCandidateInit) {
-    const ufrag = candidate.usernameFragment;
-    if (ufrag && !(this.pc.remoteDescription?.sdp.split(/\r?\n/).includes(`a=ice-ufrag:${ufrag}`) ?? false)) return;
-    await this.pc.addIceCandidate(candidate);
-  }
-
-  /** Runs one negotiation step; a failure goes to onError, unless the connection was closed meanwhile. */
   private negotiate(step: () => Promise<void>): void {
-    step().catch((err: unknown) => {
+    this.steps = this.steps.then(step).catch((err: unknown) => {
       if (!this.closed) this.handlers.onError(err);
     });
   }
 }
 
 type IceCandidateFrame = Extract<ClientMessage, { type: "ice_candidate" }>["candidate"];
+
+/** The ICE username fragments a session description names (one, or one per media section). */
+function ufragsOf(sdp: string): Set<string> {
+  const ufrags = new Set<string>();
+  for (const line of sdp.split(/\r?\n/)) if (line.startsWith("a=ice-ufrag:")) ufrags.add(line.slice("a=ice-ufrag:".length));
+  return ufrags;
+}
 
 function requireSdp(description: RTCSessionDescription | null): string {
   if (!description?.sdp) throw new Error("the browser produced no session description");

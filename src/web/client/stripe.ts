@@ -56,6 +56,8 @@ export interface StripeCard {
   authenticate(clientSecret: string): Promise<void>;
   /** The card saved last is not to be used again (declined): the field starts afresh. */
   discard(): Promise<void>;
+  /** Whether the field shows the card saved as this payment method (confirmed in it, unchanged since). */
+  shows(paymentMethodId: string): boolean;
 }
 
 /** Mounts the Payment Element in `container`, on a SetupIntent of the guest `guestToken` gives. */
@@ -101,6 +103,10 @@ class PaymentField implements StripeCard {
   async authenticate(clientSecret: string): Promise<void> {
     const result = await this.stripe.handleNextAction({ clientSecret });
     if (result.error) throw new Error(result.error.message ?? "The card could not be authenticated.");
+  }
+
+  shows(paymentMethodId: string): boolean {
+    return this.saved === paymentMethodId;
   }
 
   async discard(): Promise<void> {
