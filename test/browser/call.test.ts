@@ -9,8 +9,8 @@
 import t, { type Test } from "tap";
 import type { Locator, Page } from "playwright-core";
 import {
-  NO_BROWSER, RECORD_WEBRTC, apiLink, asHost, axeViolations, describeFindings, launchBrowser, peerView,
-  saveScreenshot, servedApp, signInOnConsole, untilShown, watchPage, webHost, withAxe,
+  NO_BROWSER, apiLink, asHost, axeViolations, describeFindings, launchBrowser, newParty, peerView,
+  saveScreenshot, servedApp, signInOnConsole, untilShown, webHost,
 } from "../helpers/browser.ts";
 import { until } from "../helpers/wait.ts";
 
@@ -33,17 +33,6 @@ const cents = (usd: string) => Math.round(Number(usd) * 100);
 const usd = (c: number) => (c / 100).toFixed(2);
 /** The platform's 7 % of a capture, rounded half up to the cent (docs/billing.md). */
 const fee = (c: number) => Math.floor((c * 7 + 50) / 100);
-
-/** A browser context and page for one side; `expected`: console errors the test causes on purpose. */
-async function newParty(browser: Awaited<ReturnType<typeof launchBrowser>>, expected: RegExp[] = []) {
-  // UTC: the "paid until HH:MM" the page shows can be read against the API's instants.
-  const context = await browser.newContext({ timezoneId: "UTC", viewport: { width: 1100, height: 800 } });
-  await context.addInitScript({ content: RECORD_WEBRTC });
-  await withAxe(context);
-  const page = await context.newPage();
-  const problems = await watchPage(page, expected);
-  return { context, page, problems };
-}
 
 /**
  * Waits for a connected peer connection of the page (the first at index `from` or later) that

@@ -5,11 +5,11 @@
 // the service and WebRTC keep real time). What the tests read is what a person sees: texts,
 // buttons, the camera going off (a track's readyState), and what the API then holds.
 import t, { type Test } from "tap";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import Stripe from "stripe";
 import {
-  NO_BROWSER, RECORD_WEBRTC, addedCandidates, apiLink, asHost, axeViolations, describeFindings, launchBrowser, peerView, routeSignaling, saveScreenshot,
-  servedApp, signInOnConsole, untilShown, watchPage, webHost, withAxe, type Frame, type SignalingRoute, type WebHost,
+  NO_BROWSER, addedCandidates, apiLink, asHost, axeViolations, describeFindings, launchBrowser, newParty, peerView, routeSignaling, saveScreenshot,
+  servedApp, signInOnConsole, untilShown, webHost, type Frame, type SignalingRoute, type WebHost,
 } from "../helpers/browser.ts";
 import { startStripeServer } from "../helpers/stripe-server.ts";
 import { bearer, json } from "../helpers/v1.ts";
@@ -25,16 +25,6 @@ interface ApiCall {
 const CONNECT_MS = 45_000;
 
 type App = Awaited<ReturnType<typeof servedApp>>["app"];
-
-/** A browser context and page for one side; `expected`: console errors the test causes on purpose. */
-async function newParty(browser: Browser, expected: RegExp[] = []) {
-  const context = await browser.newContext({ timezoneId: "UTC", viewport: { width: 1100, height: 800 } });
-  await context.addInitScript({ content: RECORD_WEBRTC });
-  await withAxe(context);
-  const page = await context.newPage();
-  const problems = await watchPage(page, expected);
-  return { context, page, problems };
-}
 
 /** What the page keeps in sessionStorage under keys starting with `prefix`. */
 async function storedUnder(page: Page, prefix: string): Promise<Record<string, string>> {

@@ -372,3 +372,16 @@ export async function routeSignaling(page: Page, toPage: (frame: Frame, route: S
   };
   return route;
 }
+
+/**
+ * A browser context and page for one side of a call (UTC: the "paid until HH:MM" the page shows
+ * can be read against the API's instants); `expected`: console errors the test causes on purpose.
+ */
+export async function newParty(browser: Browser, expected: RegExp[] = []) {
+  const context = await browser.newContext({ timezoneId: "UTC", viewport: { width: 1100, height: 800 } });
+  await context.addInitScript({ content: RECORD_WEBRTC });
+  await withAxe(context);
+  const page = await context.newPage();
+  const problems = await watchPage(page, expected);
+  return { context, page, problems };
+}
